@@ -1,0 +1,97 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .swiftLanguageMode(.v6),
+]
+
+let package = Package(
+    name: "kiln",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "kiln", targets: ["kiln"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
+    ],
+    targets: [
+        // C libraries, each behind one thin system-library target.
+        .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev", "libzstd-dev"])]),
+
+        // Wrappers around the C libraries: nothing else sees an OpaquePointer.
+        .target(name: "KilnArchive", dependencies: ["CArchive"], swiftSettings: swiftSettings),
+        .target(name: "KilnGit", dependencies: ["CGit2", "KilnArchive"], swiftSettings: swiftSettings),
+
+        // Running other programs (git, buildpacks, PostgreSQL's tools) with streamed output.
+        .target(name: "KilnProcess", dependencies: [
+            .product(name: "Subprocess", package: "swift-subprocess"),
+        ], swiftSettings: swiftSettings),
+
+        // Storage, keys and the database.
+        .target(name: "KilnBlobStore", dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: swiftSettings),
+        .target(name: "KilnSigning", dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: swiftSettings),
+        .target(name: "KilnDatabase", dependencies: [
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            "KilnProcess",
+        ], swiftSettings: swiftSettings),
+        .target(name: "KilnCatalog", dependencies: [
+            "KilnDatabase",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: swiftSettings),
+        .target(name: "KilnQueue", dependencies: ["KilnDatabase"], swiftSettings: swiftSettings),
+        .target(name: "KilnBuildLog", dependencies: ["KilnDatabase"], swiftSettings: swiftSettings),
+
+        // The build itself.
+        .target(name: "KilnBuildpacks", dependencies: [
+            "KilnProcess",
+        ], swiftSettings: swiftSettings),
+        .target(name: "KilnSlug", dependencies: [
+            "KilnArchive", "KilnBlobStore", "KilnSigning",
+        ], swiftSettings: swiftSettings),
+        .target(name: "KilnWorker", dependencies: [
+            "KilnDatabase", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnBlobStore", "KilnArchive",
+            "KilnBuildpacks", "KilnSlug", "KilnSigning",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], swiftSettings: swiftSettings),
+
+        // The edge: git over HTTP, the REST API, the command line.
+        .target(name: "KilnReceiver", dependencies: [
+            "KilnGit", "KilnArchive", "KilnBlobStore", "KilnDatabase", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnProcess",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Subprocess", package: "swift-subprocess"),
+        ], swiftSettings: swiftSettings),
+        .target(name: "KilnServer", dependencies: [
+            "KilnReceiver", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnBlobStore", "KilnSigning", "KilnSlug",
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ], swiftSettings: swiftSettings),
+        .target(name: "KilnClient", dependencies: [], swiftSettings: swiftSettings),
+        .executableTarget(name: "kiln", dependencies: [
+            "KilnServer", "KilnWorker", "KilnClient", "KilnDatabase", "KilnReceiver", "KilnSigning",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], swiftSettings: swiftSettings),
+
+        .target(name: "KilnTestSupport", dependencies: [
+            "KilnDatabase",
+            .product(name: "Subprocess", package: "swift-subprocess"),
+        ], path: "Tests/KilnTestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "KilnArchiveTests", dependencies: ["KilnArchive", "KilnGit", "KilnTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KilnSlugTests", dependencies: ["KilnSlug", "KilnSigning", "KilnBlobStore", "KilnTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KilnBuildpacksTests", dependencies: ["KilnBuildpacks", "KilnTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KilnQueueTests", dependencies: ["KilnQueue", "KilnCatalog", "KilnDatabase", "KilnTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KilnEndToEndTests", dependencies: ["KilnTestSupport"], swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,87 @@
+import Crypto
+import Foundation
+
+/// A content-addressed blob store in a local directory.
+///
+/// Blobs live at `ROOT/sha256/AB/ABCDEF…`, named by the SHA-256 of their
+/// bytes, written once and never modified. Several processes on one host may
+/// share a root: writes are atomic renames. Methods block on file I/O.
+public struct LocalBlobStore: Sendable {
+    /// The store's directory.
+    public let root: URL
+
+    /// Opens (creating if needed) a store rooted at `root`.
+    public init(root: URL) throws {
+        self.root = root
+        for directory in [root.appendingPathComponent("sha256"), root.appendingPathComponent("tmp")] {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        }
+    }
+
+    var temporaryDirectory: URL { root.appendingPathComponent("tmp") }
+
+    /// Where a blob is, or would be, stored.
+    public func path(for digest: BlobDigest) -> URL {
+        root.appendingPathComponent("sha256")
+            .appendingPathComponent(String(digest.hex.prefix(2)))
+            .appendingPathComponent(digest.hex)
+    }
+
+    /// Whether the blob is stored.
+    public func contains(_ digest: BlobDigest) -> Bool {
+        FileManager.default.fileExists(atPath: path(for: digest).path)
+    }
+
+    /// Starts writing a new blob.
+    public func makeWriter() throws -> BlobWriter {
+        try BlobWriter(store: self)
+    }
+
+    /// Stores small in-memory content (a manifest, a signature).
+    public func put(_ data: Data) throws -> BlobDigest {
+        let writer = try makeWriter()
+        try writer.write(data)
+        return try writer.commit()
+    }
+
+    /// Reads a small blob whole. Large blobs should be streamed from ``path(for:)``.
+    public func data(for digest: BlobDigest) throws -> Data {
+        do {
+            return try Data(contentsOf: path(for: digest))
+        } catch {
+            throw BlobStoreError("blob \(digest) is not in the store at \(root.path)")
+        }
+    }
+
+    /// Copies a blob to `destination`, checking its digest on the way.
+    public func copy(_ digest: BlobDigest, to destination: URL) throws {
+        let source = path(for: digest)
+        guard let input = FileHandle(forReadingAtPath: source.path) else {
+            throw BlobStoreError("blob \(digest) is not in the store at \(root.path)")
+        }
+        defer { try? input.close() }
+        _ = FileManager.default.createFile(atPath: destination.path, contents: nil)
+        let output = try FileHandle(forWritingTo: destination)
+        defer { try? output.close() }
+        var hasher = SHA256()
+        while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty {
+            hasher.update(data: chunk)
+            try output.write(contentsOf: chunk)
+        }
+        guard BlobDigest(hasher.finalize()) == digest else {
+            throw BlobStoreError("blob \(digest) in \(root.path) is corrupt: its content no longer matches its digest")
+        }
+    }
+
+    func adopt(_ file: URL, as digest: BlobDigest) throws {
+        let destination = path(for: digest)
+        try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+        if FileManager.default.fileExists(atPath: destination.path) {
+            try FileManager.default.removeItem(at: file)
+            return
+        }
+        guard rename(file.path, destination.path) == 0 else {
+            throw BlobStoreError("cannot store blob \(digest) at \(destination.path): \(String(cString: strerror(errno)))")
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import KilnDatabase
+import Logging
+import PostgresNIO
+
+/// Build logs, line by line, in PostgreSQL.
+///
+/// A log has one writer (the worker running the build) and any number of
+/// followers (the pusher's `remote:` stream, `kiln logs -f`). Each append
+/// sends `NOTIFY kiln_build_log` with the build's seq, so followers wake at
+/// once instead of polling.
+public struct BuildLog: Sendable {
+    /// The channel that carries a build's seq whenever lines are appended.
+    public static let channel = "kiln_build_log"
+
+    let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    /// Starts (or, on a retry, continues) the log of build `seq`.
+    public func writer(buildSeq seq: Int64) async throws -> BuildLogWriter {
+        let rows = try await database.client.query("SELECT coalesce(max(line_no), 0) FROM build_log WHERE build_seq = \(seq)", logger: database.logger)
+        var last = 0
+        for try await value in rows.decode(Int.self) { last = value }
+        return BuildLogWriter(database: database, buildSeq: seq, next: last + 1)
+    }
+
+    /// The lines of build `seq` after line `after`, at most `limit`.
+    public func lines(buildSeq seq: Int64, after: Int = 0, limit: Int = 5000) async throws -> [LogLine] {
+        let rows = try await database.client.query("""
+            SELECT line_no, line, at FROM build_log
+            WHERE build_seq = \(seq) AND line_no > \(after)
+            ORDER BY line_no LIMIT \(limit)
+            """, logger: database.logger)
+        var lines: [LogLine] = []
+        for try await (number, text, at) in rows.decode((Int, String, Date).self) {
+            lines.append(LogLine(number: number, text: text, at: at))
+        }
+        return lines
+    }
+}
+
+/// Appends lines to one build's log. An actor: a build's phases may log from
+/// several tasks (a buildpack's output, the worker's own messages).
+public actor BuildLogWriter {
+    let database: Database
+    let buildSeq: Int64
+    var next: Int
+
+    init(database: Database, buildSeq: Int64, next: Int) {
+        self.database = database
+        self.buildSeq = buildSeq
+        self.next = next
+    }
+
+    /// Appends one line and wakes the followers.
+    public func append(_ text: String) async throws {
+        let number = next
+        next += 1
+        try await database.client.query("""
+            WITH line AS (INSERT INTO build_log (build_seq, line_no, line) VALUES (\(buildSeq), \(number), \(text.replacingOccurrences(of: "\0", with: ""))))
+            SELECT pg_notify(\(BuildLog.channel), \(String(buildSeq)))
+            """, logger: database.logger)
+    }
+}

@@ -1,0 +1,132 @@
+import Crypto
+import Foundation
+import KilnDatabase
+import Logging
+import PostgresNIO
+
+/// Apps, their API keys and their releases.
+///
+/// Keys are random 256-bit secrets shown once; only their SHA-256 is stored
+/// (a fast hash suffices for secrets of that entropy: there is nothing to
+/// guess). A key belongs to one app, or to no app for an administrator.
+public struct Catalog: Sendable {
+    let database: Database
+    var logger: Logger { database.logger }
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    /// Creates an app. Throws `.invalid` for a bad name or branch, `.conflict` if it exists.
+    public func createApp(name: String, deployBranch: String = "main") async throws -> App {
+        guard App.isValidName(name) else {
+            throw CatalogError(.invalid, "'\(name)' is not a valid app name: use lowercase letters, digits and dashes, starting with a letter (at most 63)")
+        }
+        guard !deployBranch.isEmpty, !deployBranch.contains(".."), !deployBranch.hasPrefix("-"), !deployBranch.contains(" ") else {
+            throw CatalogError(.invalid, "'\(deployBranch)' is not a valid branch name")
+        }
+        do {
+            let rows = try await database.client.query("""
+                INSERT INTO apps (name, deploy_branch) VALUES (\(name), \(deployBranch))
+                RETURNING name, deploy_branch, created_at
+                """, logger: logger)
+            for try await (name, branch, created) in rows.decode((String, String, Date).self) {
+                return App(name: name, deployBranch: branch, createdAt: created)
+            }
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+            throw CatalogError(.conflict, "an app named \(name) already exists")
+        }
+        throw CatalogError(.conflict, "the app \(name) was not created")
+    }
+
+    /// The app named `name`, or `nil`.
+    public func app(named name: String) async throws -> App? {
+        let rows = try await database.client.query("SELECT name, deploy_branch, created_at FROM apps WHERE name = \(name)", logger: logger)
+        for try await (name, branch, created) in rows.decode((String, String, Date).self) {
+            return App(name: name, deployBranch: branch, createdAt: created)
+        }
+        return nil
+    }
+
+    /// Every app, by name.
+    public func apps() async throws -> [App] {
+        let rows = try await database.client.query("SELECT name, deploy_branch, created_at FROM apps ORDER BY name", logger: logger)
+        var apps: [App] = []
+        for try await (name, branch, created) in rows.decode((String, String, Date).self) {
+            apps.append(App(name: name, deployBranch: branch, createdAt: created))
+        }
+        return apps
+    }
+
+    /// Creates a key for `app` (or an administrator key when `app` is nil) and
+    /// returns it; it cannot be shown again.
+    public func createKey(app: String?) async throws -> String {
+        if let app, try await self.app(named: app) == nil {
+            throw CatalogError(.notFound, "there is no app \(app); create it with `kiln apps create \(app)`")
+        }
+        var bytes = [UInt8](repeating: 0, count: 32)
+        var generator = SystemRandomNumberGenerator()
+        for index in bytes.indices { bytes[index] = generator.next() }
+        let key = "kiln_" + bytes.map { String(format: "%02x", $0) }.joined()
+        try await database.client.query("INSERT INTO api_keys (app, key_sha256) VALUES (\(app), \(Self.hash(key)))", logger: logger)
+        return key
+    }
+
+    /// Stores an administrator key chosen elsewhere (the one `kiln up` writes to kiln.env); idempotent.
+    public func registerAdminKey(_ key: String) async throws {
+        try await database.client.query("INSERT INTO api_keys (app, key_sha256) VALUES (NULL, \(Self.hash(key))) ON CONFLICT (key_sha256) DO NOTHING", logger: logger)
+    }
+
+    /// What a key may do.
+    public enum Grant: Sendable, Equatable {
+        case none
+        case app(String)
+        case admin
+
+        /// Whether the key may push to and read `app`.
+        public func allows(app: String) -> Bool {
+            switch self {
+            case .admin: true
+            case .app(let name): name == app
+            case .none: false
+            }
+        }
+    }
+
+    /// Looks a presented key up.
+    public func grant(for key: String) async throws -> Grant {
+        let rows = try await database.client.query("SELECT app FROM api_keys WHERE key_sha256 = \(Self.hash(key))", logger: logger)
+        for try await app in rows.decode(String?.self) {
+            return app.map(Grant.app) ?? .admin
+        }
+        return .none
+    }
+
+    static func hash(_ key: String) -> ByteBuffer {
+        ByteBuffer(bytes: SHA256.hash(data: Data(key.utf8)))
+    }
+
+    /// Records the next release of `app` for a succeeded build, on the
+    /// connection of the transaction that marks the build succeeded.
+    public static func recordRelease(app: String, buildSeq: Int64, slugDigest: String, on connection: PostgresConnection, logger: Logger) async throws {
+        // Lock the app row: concurrent releases of one app get consecutive versions.
+        try await connection.query("SELECT 1 FROM apps WHERE name = \(app) FOR UPDATE", logger: logger)
+        try await connection.query("""
+            INSERT INTO releases (app, version, build_seq, slug_digest)
+            SELECT \(app), coalesce(max(version), 0) + 1, \(buildSeq), \(slugDigest) FROM releases WHERE app = \(app)
+            """, logger: logger)
+    }
+
+    /// The releases of `app`, newest first.
+    public func releases(app: String) async throws -> [Release] {
+        let rows = try await database.client.query("""
+            SELECT r.app, r.version, b.id, r.slug_digest, r.created_at FROM releases r JOIN builds b ON b.seq = r.build_seq
+            WHERE r.app = \(app) ORDER BY r.version DESC
+            """, logger: logger)
+        var releases: [Release] = []
+        for try await (app, version, build, digest, created) in rows.decode((String, Int, String, String, Date).self) {
+            releases.append(Release(app: app, version: version, build: build, slugDigest: digest, createdAt: created))
+        }
+        return releases
+    }
+}

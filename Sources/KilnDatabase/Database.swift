@@ -1,0 +1,34 @@
+import Logging
+import PostgresNIO
+
+/// Kiln's connection to PostgreSQL: a pooled client plus the URL it came from
+/// (handed on to the processes Kiln starts).
+///
+/// The client only works while ``run()`` is running: start it in a task group
+/// or as a service before the first query.
+public struct Database: Sendable {
+    public let url: DatabaseURL
+    public let client: PostgresClient
+    public let logger: Logger
+
+    public init(url: DatabaseURL, logger: Logger) {
+        self.url = url
+        self.logger = logger
+        client = PostgresClient(configuration: url.configuration, backgroundLogger: logger)
+    }
+
+    /// Runs the connection pool until the task is cancelled.
+    public func run() async {
+        await client.run()
+    }
+
+    /// Runs `body` with the pool running, then shuts the pool down.
+    public static func with<T: Sendable>(url: DatabaseURL, logger: Logger, _ body: @Sendable (Database) async throws -> T) async throws -> T {
+        let database = Database(url: url, logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await database.run() }
+            defer { group.cancelAll() }
+            return try await body(database)
+        }
+    }
+}

@@ -1,0 +1,136 @@
+import Logging
+import PostgresNIO
+
+/// Kiln's schema, as numbered migrations applied in order, each once.
+///
+/// Applying is idempotent and safe to run from several processes at once: an
+/// advisory lock serialises them and each migration commits with its version.
+public enum Migrations {
+    /// One schema step.
+    public struct Migration: Sendable {
+        public let version: Int
+        public let name: String
+        let statements: [String]
+    }
+
+    /// All migrations, oldest first. Append only: never edit a released one.
+    public static let all: [Migration] = [
+        Migration(version: 1, name: "apps, keys, builds, logs, releases", statements: [
+            """
+            CREATE TABLE apps (
+                name text PRIMARY KEY,
+                deploy_branch text NOT NULL DEFAULT 'main',
+                created_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            """
+            CREATE TABLE api_keys (
+                id bigserial PRIMARY KEY,
+                app text REFERENCES apps(name) ON DELETE CASCADE,
+                key_sha256 bytea NOT NULL UNIQUE,
+                created_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            "COMMENT ON COLUMN api_keys.app IS 'NULL for an administrator key, valid for every app'",
+            """
+            CREATE TABLE builds (
+                seq bigserial PRIMARY KEY,
+                id text GENERATED ALWAYS AS ('b-' || seq) STORED UNIQUE,
+                app text NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+                state text NOT NULL DEFAULT 'queued'
+                    CHECK (state IN ('queued', 'running', 'succeeded', 'failed', 'cancelled', 'superseded')),
+                commit text,
+                branch text,
+                source_digest text NOT NULL,
+                clean boolean NOT NULL DEFAULT false,
+                hot boolean NOT NULL DEFAULT false,
+                attempts integer NOT NULL DEFAULT 0,
+                max_attempts integer NOT NULL DEFAULT 3,
+                run_after timestamptz NOT NULL DEFAULT now(),
+                worker text,
+                lease_expires_at timestamptz,
+                cancel_requested boolean NOT NULL DEFAULT false,
+                slug_digest text,
+                manifest_digest text,
+                signature_digest text,
+                slug_size bigint,
+                error text,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                started_at timestamptz,
+                finished_at timestamptz
+            )
+            """,
+            "CREATE INDEX builds_claimable ON builds (run_after, seq) WHERE state = 'queued'",
+            "CREATE INDEX builds_by_app ON builds (app, seq DESC)",
+            // The database, not the workers' good manners, keeps one build per app running.
+            "CREATE UNIQUE INDEX builds_one_running_per_app ON builds (app) WHERE state = 'running'",
+            """
+            CREATE TABLE build_log (
+                build_seq bigint NOT NULL REFERENCES builds(seq) ON DELETE CASCADE,
+                line_no integer NOT NULL,
+                line text NOT NULL,
+                at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (build_seq, line_no)
+            )
+            """,
+            """
+            CREATE TABLE releases (
+                app text NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+                version integer NOT NULL,
+                build_seq bigint NOT NULL REFERENCES builds(seq),
+                slug_digest text NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (app, version)
+            )
+            """,
+        ]),
+    ]
+
+    /// Applies every migration not yet applied; returns the versions applied now.
+    @discardableResult
+    public static func apply(on database: Database) async throws -> [Int] {
+        try await database.client.withConnection { connection in
+            // Session-level lock: concurrent starters wait here, then find nothing left to do.
+            try await connection.query("SELECT pg_advisory_lock(7140001)", logger: database.logger)
+            do {
+                let applied = try await run(on: connection, logger: database.logger)
+                try await connection.query("SELECT pg_advisory_unlock(7140001)", logger: database.logger)
+                return applied
+            } catch {
+                _ = try? await connection.query("SELECT pg_advisory_unlock(7140001)", logger: database.logger)
+                throw error
+            }
+        }
+    }
+
+    private static func run(on connection: PostgresConnection, logger: Logger) async throws -> [Int] {
+        try await connection.query("""
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version integer PRIMARY KEY,
+                name text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now()
+            )
+            """, logger: logger)
+        var done = Set<Int>()
+        for try await version in try await connection.query("SELECT version FROM schema_migrations", logger: logger).decode(Int.self) {
+            done.insert(version)
+        }
+        var applied: [Int] = []
+        for migration in all where !done.contains(migration.version) {
+            try await connection.query("BEGIN", logger: logger)
+            do {
+                for statement in migration.statements {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query("INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))", logger: logger)
+                try await connection.query("COMMIT", logger: logger)
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw DatabaseError("migration \(migration.version) (\(migration.name)) failed: \(String(reflecting: error))")
+            }
+            applied.append(migration.version)
+            logger.info("migration applied", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
+        }
+        return applied
+    }
+}

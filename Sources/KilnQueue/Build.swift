@@ -1,0 +1,92 @@
+import Foundation
+import PostgresNIO
+
+/// Where a build is in its life.
+public enum BuildState: String, Codable, Sendable, CaseIterable {
+    case queued, running, succeeded, failed, cancelled, superseded
+
+    /// Whether the build will not change any more.
+    public var isFinal: Bool {
+        switch self {
+        case .queued, .running: false
+        case .succeeded, .failed, .cancelled, .superseded: true
+        }
+    }
+}
+
+/// One build: a commit of an app on its way to a slug.
+public struct Build: Codable, Sendable, Equatable {
+    /// `b-N`, stable and human-sized.
+    public var id: String
+    public var seq: Int64
+    public var app: String
+    public var state: BuildState
+    public var commit: String?
+    public var branch: String?
+    /// The source archive in the blob store.
+    public var sourceDigest: String
+    /// Purge the app's dependency cache first (`KILN-CLEAN: true`).
+    public var clean: Bool
+    /// Build a hot upgrade (`KILN-HOT: true`).
+    public var hot: Bool
+    public var attempts: Int
+    public var worker: String?
+    public var slugDigest: String?
+    public var manifestDigest: String?
+    public var signatureDigest: String?
+    public var slugSize: Int64?
+    public var error: String?
+    public var createdAt: Date
+    public var startedAt: Date?
+    public var finishedAt: Date?
+
+    enum CodingKeys: String, CodingKey {
+        case id, seq, app, state, commit, branch, clean, hot, attempts, worker, error
+        case sourceDigest = "source_digest"
+        case slugDigest = "slug_digest"
+        case manifestDigest = "manifest_digest"
+        case signatureDigest = "signature_digest"
+        case slugSize = "slug_size"
+        case createdAt = "created_at"
+        case startedAt = "started_at"
+        case finishedAt = "finished_at"
+    }
+
+    /// The columns ``init(row:)`` reads, in a SELECT or RETURNING list.
+    static let columns = """
+        seq, id, app, state, commit, branch, source_digest, clean, hot, attempts, worker,
+        slug_digest, manifest_digest, signature_digest, slug_size, error, created_at, started_at, finished_at
+        """
+
+    init(row: PostgresRow) throws {
+        let r = row.makeRandomAccess()
+        seq = try r["seq"].decode(Int64.self)
+        id = try r["id"].decode(String.self)
+        app = try r["app"].decode(String.self)
+        let stateText = try r["state"].decode(String.self)
+        guard let state = BuildState(rawValue: stateText) else { throw QueueError("unknown build state \(stateText) in the database") }
+        self.state = state
+        commit = try r["commit"].decode(String?.self)
+        branch = try r["branch"].decode(String?.self)
+        sourceDigest = try r["source_digest"].decode(String.self)
+        clean = try r["clean"].decode(Bool.self)
+        hot = try r["hot"].decode(Bool.self)
+        attempts = try r["attempts"].decode(Int.self)
+        worker = try r["worker"].decode(String?.self)
+        slugDigest = try r["slug_digest"].decode(String?.self)
+        manifestDigest = try r["manifest_digest"].decode(String?.self)
+        signatureDigest = try r["signature_digest"].decode(String?.self)
+        slugSize = try r["slug_size"].decode(Int64?.self)
+        error = try r["error"].decode(String?.self)
+        createdAt = try r["created_at"].decode(Date.self)
+        startedAt = try r["started_at"].decode(Date?.self)
+        finishedAt = try r["finished_at"].decode(Date?.self)
+    }
+}
+
+/// An error from the queue, with what to do about it.
+public struct QueueError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import KilnDatabase
+import Logging
+import PostgresNIO
+
+/// The build queue, in PostgreSQL: the only thing receivers and workers share.
+///
+/// Workers claim with `FOR UPDATE SKIP LOCKED`, so any number of them on any
+/// number of hosts never claim the same build; a partial unique index keeps
+/// at most one build per app running. Every change that makes work available
+/// sends `NOTIFY kiln_builds`; a change of state sends `NOTIFY kiln_build_state`
+/// with the build id.
+public struct BuildQueue: Sendable {
+    /// The channel workers LISTEN on for new work.
+    public static let workChannel = "kiln_builds"
+    /// The channel that carries a build id whenever its state changes.
+    public static let stateChannel = "kiln_build_state"
+
+    let database: Database
+    var logger: Logger { database.logger }
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    /// Queues a build. Older builds of the same app that have not started are
+    /// marked superseded: only the newest push is worth building.
+    public func enqueue(_ request: BuildRequest) async throws -> Build {
+        try await database.client.withTransaction(logger: logger) { connection in
+            let superseded = try await connection.query("""
+                UPDATE builds SET state = 'superseded', finished_at = now(), error = 'superseded by a newer push'
+                WHERE app = \(request.app) AND state = 'queued' RETURNING id
+                """, logger: logger)
+            for try await id in superseded.decode(String.self) {
+                try await connection.query("SELECT pg_notify(\(Self.stateChannel), \(id))", logger: logger)
+            }
+            let rows = try await connection.query("""
+                INSERT INTO builds (app, commit, branch, source_digest, clean, hot)
+                VALUES (\(request.app), \(request.commit), \(request.branch), \(request.sourceDigest), \(request.clean), \(request.hot))
+                RETURNING \(unescaped: Build.columns)
+                """, logger: logger)
+            guard let row = try await rows.collect().first else { throw QueueError("the build was not recorded") }
+            let build = try Build(row: row)
+            try await connection.query("SELECT pg_notify(\(Self.workChannel), \(build.id))", logger: logger)
+            return build
+        }
+    }
+
+    /// Claims the oldest claimable build for `worker`, or returns `nil` when
+    /// there is none. The claim holds a lease of `lease` that ``renew`` extends.
+    public func claim(worker: String, lease: Duration) async throws -> Build? {
+        let seconds = Double(lease.components.seconds)
+        // Two workers may pick two builds of one app at the same moment; the
+        // unique index lets only one become running, the other tries again.
+        for _ in 0..<5 {
+            do {
+                let rows = try await database.client.query("""
+                    UPDATE builds SET state = 'running', attempts = attempts + 1, worker = \(worker),
+                        started_at = now(), lease_expires_at = now() + make_interval(secs => \(seconds)), error = NULL
+                    WHERE seq = (
+                        SELECT b.seq FROM builds b
+                        WHERE b.state = 'queued' AND b.run_after <= now()
+                          AND NOT EXISTS (SELECT 1 FROM builds r WHERE r.app = b.app AND r.state = 'running')
+                        ORDER BY b.run_after, b.seq
+                        FOR UPDATE SKIP LOCKED
+                        LIMIT 1)
+                    RETURNING \(unescaped: Build.columns)
+                    """, logger: logger)
+                guard let row = try await rows.collect().first else { return nil }
+                let build = try Build(row: row)
+                try await notifyState(build.id)
+                return build
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+                continue
+            }
+        }
+        return nil
+    }
+
+    /// Extends the lease of a running build. Returns `false` when the build is
+    /// no longer this worker's to run (cancelled, or rescued by another).
+    public func renew(_ build: Build, worker: String, lease: Duration) async throws -> Bool {
+        let seconds = Double(lease.components.seconds)
+        let rows = try await database.client.query("""
+            UPDATE builds SET lease_expires_at = now() + make_interval(secs => \(seconds))
+            WHERE seq = \(build.seq) AND state = 'running' AND worker = \(worker) AND NOT cancel_requested
+            RETURNING seq
+            """, logger: logger)
+        return try await rows.collect().count == 1
+    }
+
+    /// Marks a running build succeeded and runs `alongside` in the same
+    /// transaction (the release record), so that both happen or neither does.
+    public func succeed(_ build: Build, worker: String, result: BuildResult,
+                        alongside: @Sendable (PostgresConnection, Logger) async throws -> Void) async throws {
+        try await database.client.withTransaction(logger: logger) { connection in
+            let rows = try await connection.query("""
+                UPDATE builds SET state = 'succeeded', finished_at = now(), lease_expires_at = NULL,
+                    slug_digest = \(result.slugDigest), manifest_digest = \(result.manifestDigest),
+                    signature_digest = \(result.signatureDigest), slug_size = \(result.slugSize)
+                WHERE seq = \(build.seq) AND state = 'running' AND worker = \(worker)
+                RETURNING seq
+                """, logger: logger)
+            guard try await rows.collect().count == 1 else {
+                throw QueueError("build \(build.id) is no longer held by worker \(worker); its result was discarded")
+            }
+            try await alongside(connection, logger)
+            try await connection.query("SELECT pg_notify(\(Self.stateChannel), \(build.id)), pg_notify(\(Self.workChannel), \(build.id))", logger: logger)
+        }
+    }
+
+    /// Marks a running build failed with `reason` (shown to the pusher).
+    public func fail(_ build: Build, worker: String, reason: String) async throws {
+        try await finish(build, worker: worker, state: .failed, reason: reason)
+    }
+
+    private func finish(_ build: Build, worker: String, state: BuildState, reason: String?) async throws {
+        try await database.client.query("""
+            UPDATE builds SET state = \(state.rawValue), finished_at = now(), lease_expires_at = NULL, error = \(reason)
+            WHERE seq = \(build.seq) AND state = 'running' AND worker = \(worker)
+            """, logger: logger)
+        try await database.client.query("SELECT pg_notify(\(Self.stateChannel), \(build.id)), pg_notify(\(Self.workChannel), \(build.id))", logger: logger)
+    }
+
+    /// Cancels a build: a queued one at once, a running one when its worker
+    /// next renews its lease. Returns the build as it now stands.
+    public func cancel(id: String) async throws -> Build {
+        let rows = try await database.client.query("""
+            UPDATE builds SET
+                state = CASE WHEN state = 'queued' THEN 'cancelled' ELSE state END,
+                finished_at = CASE WHEN state = 'queued' THEN now() ELSE finished_at END,
+                cancel_requested = state IN ('queued', 'running')
+            WHERE id = \(id)
+            RETURNING \(unescaped: Build.columns)
+            """, logger: logger)
+        guard let row = try await rows.collect().first else { throw QueueError("there is no build \(id); see `kiln builds list`") }
+        try await notifyState(id)
+        return try Build(row: row)
+    }
+
+    /// Records that a running build was stopped on request.
+    public func markCancelled(_ build: Build, worker: String) async throws {
+        try await finish(build, worker: worker, state: .cancelled, reason: "cancelled")
+    }
+
+    /// One build by id, or `nil`.
+    public func build(id: String) async throws -> Build? {
+        let rows = try await database.client.query("SELECT \(unescaped: Build.columns) FROM builds WHERE id = \(id)", logger: logger)
+        return try await rows.collect().first.map(Build.init(row:))
+    }
+
+    /// The newest builds, of one app or of all, newest first.
+    public func builds(app: String?, limit: Int = 50) async throws -> [Build] {
+        let rows: PostgresRowSequence
+        if let app {
+            rows = try await database.client.query("SELECT \(unescaped: Build.columns) FROM builds WHERE app = \(app) ORDER BY seq DESC LIMIT \(limit)", logger: logger)
+        } else {
+            rows = try await database.client.query("SELECT \(unescaped: Build.columns) FROM builds ORDER BY seq DESC LIMIT \(limit)", logger: logger)
+        }
+        return try await rows.collect().map(Build.init(row:))
+    }
+
+    private func notifyState(_ id: String) async throws {
+        try await database.client.query("SELECT pg_notify(\(Self.stateChannel), \(id))", logger: logger)
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import KilnArchive
+import KilnBlobStore
+import KilnBuildLog
+import KilnCatalog
+import KilnDatabase
+import KilnGit
+import KilnQueue
+
+/// git's pre-receive hook for a push to an app: exports the pushed commit of
+/// the deploy branch into a source archive, queues its build, and streams the
+/// build's log to the pusher (git shows it as `remote:` lines). The hook's
+/// exit status accepts or rejects the push: a failed build rejects it.
+///
+/// If the pusher disconnects, the hook dies with its connection but the build
+/// goes on; the line before the log says how to follow it.
+public struct PushHook: Sendable {
+    /// One ref update, as git passes it on standard input.
+    public struct Update: Sendable, Equatable {
+        public var old: String
+        public var new: String
+        public var ref: String
+
+        /// Parses `OLD NEW REF` lines.
+        public static func parse(_ text: String) -> [Update] {
+            text.split(separator: "\n").compactMap { line in
+                let parts = line.split(separator: " ")
+                guard parts.count == 3 else { return nil }
+                return Update(old: String(parts[0]), new: String(parts[1]), ref: String(parts[2]))
+            }
+        }
+
+        var isDeletion: Bool { new.allSatisfy { $0 == "0" } }
+    }
+
+    let environment: PushHookEnvironment
+    let database: Database
+    let print: @Sendable (String) -> Void
+
+    public init(environment: PushHookEnvironment, database: Database, print: @escaping @Sendable (String) -> Void) {
+        self.environment = environment
+        self.database = database
+        self.print = print
+    }
+
+    /// Handles the updates of one push; returns the hook's exit status.
+    public func run(updates: [Update], repository: String, quarantine: String?) async throws -> Int32 {
+        guard let app = try await Catalog(database: database).app(named: environment.app) else {
+            print("push rejected: there is no app \(environment.app)")
+            return 1
+        }
+        let deployRef = "refs/heads/\(app.deployBranch)"
+        var status: Int32 = 0
+        for update in updates {
+            guard update.ref == deployRef, !update.isDeletion else {
+                if !update.isDeletion {
+                    print("-----> \(update.ref.replacingOccurrences(of: "refs/heads/", with: "")) is not the deploy branch (\(app.deployBranch)): stored, not built")
+                }
+                continue
+            }
+            let build = try await enqueue(update: update, app: app, repository: repository, quarantine: quarantine)
+            print("-----> Build \(build.id) queued for \(app.name) at \(update.new.prefix(12)); follow it with `kiln logs \(build.id) -f`")
+            status = max(status, try await follow(build))
+        }
+        return status
+    }
+
+    func enqueue(update: Update, app: App, repository: String, quarantine: String?) async throws -> Build {
+        let blobs = try LocalBlobStore(root: URL(fileURLWithPath: environment.home).appendingPathComponent("blobs"))
+        // A short-lived process of its own: blocking libgit2 and libarchive calls are fine here.
+        let repo = try GitRepository(path: repository, quarantine: quarantine)
+        let blob = try blobs.makeWriter()
+        let writer = try ArchiveWriter(compression: .zstd, level: 3) { try blob.write($0) }
+        try repo.exportTree(commit: update.new, into: writer)
+        try writer.finish()
+        let digest = try blob.commit()
+        return try await BuildQueue(database: database).enqueue(BuildRequest(
+            app: app.name, commit: update.new, branch: app.deployBranch, sourceDigest: digest.hex,
+            clean: environment.clean, hot: environment.hot))
+    }
+
+    /// Prints the build's log as it grows until the build ends; returns 0 if it succeeded.
+    func follow(_ build: Build) async throws -> Int32 {
+        let queue = BuildQueue(database: database)
+        let log = BuildLog(database: database)
+        return try await database.withListener(channels: [BuildLog.channel, BuildQueue.stateChannel]) { wakeups in
+            var cursor = 0
+            while true {
+                // Read the state before the lines: a final state read first guarantees its last lines are visible.
+                guard let current = try await queue.build(id: build.id) else { throw ReceiverError("build \(build.id) disappeared") }
+                let lines = try await log.lines(buildSeq: build.seq, after: cursor)
+                for line in lines { print(line.text) }
+                cursor = lines.last?.number ?? cursor
+                if current.state.isFinal, lines.isEmpty {
+                    return report(current)
+                }
+                if lines.isEmpty { _ = await wakeups.wait(timeout: .seconds(2)) }
+            }
+        }
+    }
+
+    func report(_ build: Build) -> Int32 {
+        switch build.state {
+        case .succeeded:
+            print("-----> Released \(build.app): build \(build.id) is the new release")
+            return 0
+        case .superseded:
+            print("push rejected: build \(build.id) was superseded by a newer push of \(build.app)")
+        case .cancelled:
+            print("push rejected: build \(build.id) was cancelled")
+        default:
+            print("push rejected: build \(build.id) failed: \(build.error ?? "unknown error") — see `kiln logs \(build.id)`")
+        }
+        return 1
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+
+/// What the receiver hands to the pre-receive hook through git, as
+/// environment variables: the hook runs in a process git starts.
+public struct PushHookEnvironment: Sendable, Equatable {
+    public var app: String
+    public var databaseURL: String
+    public var home: String
+    /// `KILN-CLEAN: true` (or `GIGALIXIR-CLEAN`) on the push.
+    public var clean: Bool
+    /// `KILN-HOT: true` (or `GIGALIXIR-HOT`) on the push.
+    public var hot: Bool
+
+    public init(app: String, databaseURL: String, home: String, clean: Bool, hot: Bool) {
+        self.app = app
+        self.databaseURL = databaseURL
+        self.home = home
+        self.clean = clean
+        self.hot = hot
+    }
+
+    /// The variables to set for git.
+    public var variables: [String: String] {
+        ["KILN_APP": app, "KILN_DATABASE_URL": databaseURL, "KILN_HOME": home,
+         "KILN_CLEAN": clean ? "true" : "false", "KILN_HOT": hot ? "true" : "false"]
+    }
+
+    /// Reads them back in the hook; the error says which is missing.
+    public init(from environment: [String: String]) throws {
+        func value(_ name: String) throws -> String {
+            guard let value = environment[name], !value.isEmpty else {
+                throw ReceiverError("\(name) is not set: this hook runs only inside a push to the Kiln receiver")
+            }
+            return value
+        }
+        app = try value("KILN_APP")
+        databaseURL = try value("KILN_DATABASE_URL")
+        home = try value("KILN_HOME")
+        clean = environment["KILN_CLEAN"] == "true"
+        hot = environment["KILN_HOT"] == "true"
+    }
+}
+
+/// An error in the receiver, with what to do about it.
+public struct ReceiverError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,39 @@
+import Foundation
+import KilnProcess
+
+/// The bare git repositories of the apps, one per app under `ROOT/NAME.git`,
+/// each with Kiln's pre-receive hook installed.
+public struct RepositoryStore: Sendable {
+    public let root: URL
+
+    public init(root: URL) {
+        self.root = root
+    }
+
+    /// The repository of `app` (which may not exist yet).
+    public func path(for app: String) -> URL {
+        root.appendingPathComponent("\(app).git")
+    }
+
+    /// Creates the repository of `app` if needed and (re)installs the hook;
+    /// idempotent. Returns its path.
+    @discardableResult
+    public func prepare(app: String) async throws -> URL {
+        let path = path(for: app)
+        if !FileManager.default.fileExists(atPath: path.appendingPathComponent("HEAD").path) {
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+            try await Command("git", ["init", "--bare", "--quiet", path.path]).check()
+            try await Command("git", ["-C", path.path, "config", "http.receivepack", "true"]).check()
+            // Pushes are built from the pushed tree; nothing needs a reflog or auto-gc during a push.
+            try await Command("git", ["-C", path.path, "config", "gc.auto", "0"]).check()
+        }
+        let hook = path.appendingPathComponent("hooks/pre-receive")
+        let script = "#!/bin/sh\n# Installed by Kiln: builds a push of the deploy branch and streams its log.\nexec \"$KILN_EXECUTABLE\" hook pre-receive\n"
+        if (try? String(contentsOf: hook, encoding: .utf8)) != script {
+            try FileManager.default.createDirectory(at: hook.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try script.write(to: hook, atomically: true, encoding: .utf8)
+            chmod(hook.path, 0o755)
+        }
+        return path
+    }
+}

@@ -1,0 +1,26 @@
+import Foundation
+import Hummingbird
+
+/// The secret a request presents: `Authorization: Bearer KEY`, or HTTP basic
+/// with the key as password and any user name (so that git and `~/.netrc`
+/// work as they do with Heroku).
+struct Credentials: Sendable {
+    let user: String
+    let key: String
+
+    init?(_ request: Request) {
+        guard let header = request.headers[.authorization] else { return nil }
+        if header.lowercased().hasPrefix("bearer ") {
+            user = "api"
+            key = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        } else if header.lowercased().hasPrefix("basic "),
+                  let data = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+                  let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":") {
+            user = String(text[..<colon])
+            key = String(text[text.index(after: colon)...])
+        } else {
+            return nil
+        }
+        if key.isEmpty { return nil }
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import Hummingbird
+import KilnBlobStore
+import KilnBuildLog
+import KilnCatalog
+import KilnDatabase
+import KilnQueue
+import KilnReceiver
+import KilnSigning
+import Logging
+
+/// Kiln's HTTP server: the git receiver, the REST API, health.
+public enum KilnServer {
+    /// Builds the HTTP application. It serves until its service group stops;
+    /// the database client must be running alongside it.
+    public static func makeApplication(configuration: ServerConfiguration, database: Database, logger: Logger) throws -> some ApplicationProtocol {
+        let catalog = Catalog(database: database)
+        let authorizer = Authorizer(catalog: catalog)
+        let repositories = RepositoryStore(root: configuration.repositories)
+        let blobs = try LocalBlobStore(root: configuration.blobs)
+        let key = try FarmKey.loadOrCreate(at: configuration.keyFile)
+
+        let router = Router(context: BasicRequestContext.self)
+        router.get("health") { _, _ in
+            try await database.client.query("SELECT 1")
+            return "ok\n"
+        }
+        router.get("api/farm/public-key") { _, _ in
+            key.publicKey.pem
+        }
+        GitRoutes(configuration: configuration, catalog: catalog, authorizer: authorizer,
+                  backend: GitHTTPBackend(repositories: repositories, logger: logger), repositories: repositories).register(on: router)
+        AppRoutes(configuration: configuration, catalog: catalog, authorizer: authorizer).register(on: router)
+        BuildRoutes(queue: BuildQueue(database: database), log: BuildLog(database: database), blobs: blobs, authorizer: authorizer).register(on: router)
+
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "kiln"),
+            logger: logger)
+    }
+}

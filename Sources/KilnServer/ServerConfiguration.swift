@@ -1,0 +1,25 @@
+import Foundation
+
+/// Where the server listens and keeps its files.
+public struct ServerConfiguration: Sendable {
+    /// Kiln's home: `repos/`, `blobs/`, `keys/`.
+    public var home: URL
+    public var host: String
+    public var port: Int
+    /// The URL pushers use, printed by `kiln apps create` (default `http://HOST:PORT`).
+    public var publicURL: String
+    /// The database URL, handed to the pre-receive hook.
+    public var databaseURL: String
+
+    public init(home: URL, host: String, port: Int, publicURL: String? = nil, databaseURL: String) {
+        self.home = home
+        self.host = host
+        self.port = port
+        self.publicURL = publicURL ?? "http://\(host):\(port)"
+        self.databaseURL = databaseURL
+    }
+
+    var repositories: URL { home.appendingPathComponent("repos") }
+    var blobs: URL { home.appendingPathComponent("blobs") }
+    var keyFile: URL { home.appendingPathComponent("keys/farm-ed25519.pem") }
+}

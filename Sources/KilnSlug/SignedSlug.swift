@@ -1,0 +1,33 @@
+import Foundation
+import KilnBlobStore
+import KilnSigning
+
+/// A slug's manifest and the farm's signature over its exact bytes, both stored as blobs.
+public struct SignedSlug: Sendable {
+    public var manifest: SlugManifest
+    public var manifestDigest: BlobDigest
+    public var signatureDigest: BlobDigest
+
+    /// Encodes `manifest`, signs the bytes with `key` and stores both.
+    public static func sign(_ manifest: SlugManifest, with key: FarmKey, into store: LocalBlobStore) throws -> SignedSlug {
+        let bytes = try manifest.encoded()
+        let signature = try key.sign(bytes)
+        return SignedSlug(manifest: manifest, manifestDigest: try store.put(bytes), signatureDigest: try store.put(signature))
+    }
+
+    /// Checks a manifest, its signature and, when given, the slug file it names.
+    /// Throws a ``SigningError`` that says which of the three does not match.
+    public static func verify(manifest: Data, signature: Data, slug: URL?, with key: FarmPublicKey) throws -> SlugManifest {
+        guard key.isValidSignature(signature, for: manifest) else {
+            throw SigningError("the manifest's signature does not verify with the farm's public key: the manifest or the signature was altered, or they come from another farm")
+        }
+        let decoded = try SlugManifest.decode(manifest)
+        if let slug {
+            let digest = try BlobDigest.of(file: slug).hex
+            guard digest == decoded.sha256 else {
+                throw SigningError("\(slug.lastPathComponent) has sha256 \(digest) but the signed manifest says \(decoded.sha256): the slug was altered")
+            }
+        }
+        return decoded
+    }
+}

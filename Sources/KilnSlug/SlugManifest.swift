@@ -1,0 +1,54 @@
+import Foundation
+
+/// What a slug is: recorded beside it and signed with the farm's key, so that
+/// a release service can trust every field after checking one signature.
+public struct SlugManifest: Codable, Sendable, Equatable {
+    /// The manifest format; bumped when a field changes meaning.
+    public var schema: Int = 1
+    public var app: String
+    public var build: String
+    public var commit: String?
+    /// SHA-256 of the slug file, hex.
+    public var sha256: String
+    public var size: Int64
+    /// `tar.zst` or `tar.gz`.
+    public var format: String
+    public var processTypes: [String: String]
+    public var buildpacks: [String]
+    public var stack: String
+    public var created: Date
+
+    enum CodingKeys: String, CodingKey {
+        case schema, app, build, commit, sha256, size, format, buildpacks, stack, created
+        case processTypes = "process_types"
+    }
+
+    public init(app: String, build: String, commit: String?, sha256: String, size: Int64, format: String,
+                processTypes: [String: String], buildpacks: [String], stack: String, created: Date) {
+        self.app = app
+        self.build = build
+        self.commit = commit
+        self.sha256 = sha256
+        self.size = size
+        self.format = format
+        self.processTypes = processTypes
+        self.buildpacks = buildpacks
+        self.stack = stack
+        self.created = created
+    }
+
+    /// The exact bytes that are signed: sorted keys, ISO 8601 dates, a final newline.
+    public func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return try encoder.encode(self) + Data("\n".utf8)
+    }
+
+    /// Parses manifest bytes.
+    public static func decode(_ data: Data) throws -> SlugManifest {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(SlugManifest.self, from: data)
+    }
+}

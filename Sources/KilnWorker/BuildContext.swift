@@ -1,0 +1,30 @@
+import Foundation
+import KilnBlobStore
+import KilnBuildLog
+import KilnQueue
+
+/// What every phase of one build attempt shares.
+struct BuildContext: Sendable {
+    let build: Build
+    let workspace: BuildWorkspace
+    let configuration: WorkerConfiguration
+    let blobs: LocalBlobStore
+    let logWriter: BuildLogWriter
+
+    /// Appends a line to the build's log.
+    func log(_ line: String) async throws {
+        try await logWriter.append(line)
+    }
+
+    /// The same, as a closure for parts that stream output.
+    var logLine: @Sendable (String) async throws -> Void {
+        { [logWriter] line in try await logWriter.append(line) }
+    }
+}
+
+/// A failure the pusher should read as is: the message is the build's error.
+struct BuildFailure: Error, CustomStringConvertible {
+    let message: String
+    init(_ message: String) { self.message = message }
+    var description: String { message }
+}

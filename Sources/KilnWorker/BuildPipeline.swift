@@ -1,0 +1,32 @@
+import Foundation
+import KilnBlobStore
+import KilnBuildpacks
+import KilnQueue
+import KilnSigning
+import KilnSlug
+
+/// One build, start to finish, as the phases of a buildpack lifecycle.
+struct BuildPipeline: Sendable {
+    let configuration: WorkerConfiguration
+    let key: FarmKey
+    let stack = "heroku-22"
+
+    /// Runs every phase in order; returns what the queue records. Throws a
+    /// ``BuildFailure`` (or a part's own error) that becomes the build's error.
+    func run(_ context: BuildContext) async throws -> (BuildResult, SignedSlug) {
+        let runner = BuildpackRunner(stack: stack, sourceVersion: context.build.commit ?? "")
+        let resolver = BuildpackResolver(buildersDirectory: configuration.buildersDirectory)
+
+        try await FetchSource().run(context)
+        let buildpacks = try await Detect(resolver: resolver, runner: runner).run(context)
+        let cache = DependencyCache()
+        try await cache.restore(context)
+        let processTypes = try await Compile(runner: runner).run(context, buildpacks: buildpacks)
+        try await cache.save(context)
+        let packed = try await Pack().run(context)
+        let signed = try await Sign(key: key, stack: stack).run(context, packed: packed, processTypes: processTypes, buildpacks: buildpacks)
+        let result = BuildResult(slugDigest: packed.digest.hex, manifestDigest: signed.manifestDigest.hex,
+                                 signatureDigest: signed.signatureDigest.hex, slugSize: packed.size)
+        return (result, signed)
+    }
+}

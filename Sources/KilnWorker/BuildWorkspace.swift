@@ -1,0 +1,26 @@
+import Foundation
+
+/// The directories of one build attempt, under the worker's `work/`:
+/// the app being built, its dependency cache, its config (ENV_DIR) and
+/// fetched buildpacks. Removed when the attempt ends.
+struct BuildWorkspace: Sendable {
+    let root: URL
+    var source: URL { root.appendingPathComponent("source.tar") }
+    var app: URL { root.appendingPathComponent("app") }
+    var cache: URL { root.appendingPathComponent("cache") }
+    var env: URL { root.appendingPathComponent("env") }
+    var buildpacks: URL { root.appendingPathComponent("buildpacks") }
+
+    static func create(under parent: URL, build: String, attempt: Int) throws -> BuildWorkspace {
+        let workspace = BuildWorkspace(root: parent.appendingPathComponent("\(build).\(attempt)"))
+        try? FileManager.default.removeItem(at: workspace.root)
+        for directory in [workspace.app, workspace.env, workspace.buildpacks] {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        }
+        return workspace
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(at: root)
+    }
+}

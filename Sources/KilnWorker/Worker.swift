@@ -1,0 +1,184 @@
+import Foundation
+import KilnBlobStore
+import KilnBuildLog
+import KilnCatalog
+import KilnDatabase
+import KilnQueue
+import KilnSigning
+import Logging
+import ServiceLifecycle
+
+/// A build worker: claims builds from the queue, up to its capacity at once,
+/// runs each through the ``BuildPipeline`` and records the outcome.
+///
+/// Stateless: everything it needs is in the database and the blob store, so
+/// any number of workers may run on any number of hosts. On graceful
+/// shutdown (SIGTERM) it stops claiming and lets running builds finish.
+public struct Worker: Service {
+    let configuration: WorkerConfiguration
+    let database: Database
+    let queue: BuildQueue
+    let log: BuildLog
+    let blobs: LocalBlobStore
+    let key: FarmKey
+    let logger: Logger
+
+    public init(configuration: WorkerConfiguration, database: Database, logger: Logger) throws {
+        self.configuration = configuration
+        self.database = database
+        self.queue = BuildQueue(database: database)
+        self.log = BuildLog(database: database)
+        self.blobs = try LocalBlobStore(root: configuration.blobDirectory)
+        self.key = try FarmKey.loadOrCreate(at: configuration.keyFile)
+        var logger = logger
+        logger[metadataKey: "worker"] = "\(configuration.name)"
+        self.logger = logger
+    }
+
+    /// Claims and runs builds until graceful shutdown, then waits for the running ones.
+    public func run() async throws {
+        logger.info("worker started", metadata: ["capacity": "\(configuration.capacity)"])
+        try await database.withListener(channels: [BuildQueue.workChannel]) { wakeups in
+            let draining = Flag()
+            try await withGracefulShutdownHandler {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    var running = 0
+                    while !(await draining.isSet) && !Task.isCancelled {
+                        while running < configuration.capacity, !(await draining.isSet) {
+                            let build: Build?
+                            do {
+                                build = try await queue.claim(worker: configuration.name, lease: configuration.lease)
+                            } catch {
+                                logger.warning("cannot claim from the queue", metadata: ["error": "\(String(reflecting: error))"])
+                                break
+                            }
+                            guard let build else { break }
+                            running += 1
+                            group.addTask {
+                                await execute(build)
+                                await wakeups.signal("done")
+                            }
+                        }
+                        let events = await wakeups.wait(timeout: configuration.pollInterval)
+                        running -= events.filter { $0 == "done" }.count
+                    }
+                    try await group.waitForAll()
+                }
+            } onGracefulShutdown: {
+                Task {
+                    await draining.set()
+                    await wakeups.signal("drain")
+                }
+            }
+        }
+        logger.info("worker stopped")
+    }
+
+    /// Runs one claimed build to its end, whatever happens: the build is
+    /// always left succeeded, failed or cancelled.
+    func execute(_ build: Build) async {
+        var logger = logger
+        logger[metadataKey: "build"] = "\(build.id)"
+        logger[metadataKey: "app"] = "\(build.app)"
+        logger.info("build claimed")
+        let started = ContinuousClock.now
+        let workspace: BuildWorkspace
+        let writer: BuildLogWriter
+        do {
+            workspace = try BuildWorkspace.create(under: configuration.workDirectory, build: build.id, attempt: build.attempts)
+            writer = try await log.writer(buildSeq: build.seq)
+        } catch {
+            logger.error("cannot prepare the build", metadata: ["error": "\(error)"])
+            try? await queue.fail(build, worker: configuration.name, reason: "the worker could not prepare the build: \(error)")
+            return
+        }
+        defer { workspace.remove() }
+        let context = BuildContext(build: build, workspace: workspace, configuration: configuration, blobs: blobs, logWriter: writer)
+        let pipeline = BuildPipeline(configuration: configuration, key: key)
+
+        let outcome = await supervise(build) { try await pipeline.run(context) }
+        let elapsed = ContinuousClock.now - started
+        do {
+            switch outcome {
+            case .success(let (result, signed)):
+                // Logged before the state changes: followers stop reading once the build is final.
+                try? await context.log("-----> Build \(build.id) done in \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow))): slug sha256:\(signed.manifest.sha256)")
+                try await queue.succeed(build, worker: configuration.name, result: result) { connection, logger in
+                    try await Catalog.recordRelease(app: build.app, buildSeq: build.seq, slugDigest: result.slugDigest, on: connection, logger: logger)
+                }
+                logger.info("build succeeded", metadata: ["seconds": "\(elapsed)"])
+            case .failure(let error as BuildSupervisionError) where error == .cancelled:
+                try? await context.log("-----> Build \(build.id) cancelled")
+                try await queue.markCancelled(build, worker: configuration.name)
+                logger.info("build cancelled")
+            case .failure(let error):
+                let reason = Self.describe(error)
+                try? await context.log(" !     \(reason)")
+                try await queue.fail(build, worker: configuration.name, reason: reason)
+                logger.info("build failed", metadata: ["reason": "\(reason)"])
+            }
+        } catch {
+            logger.error("cannot record the outcome of the build", metadata: ["error": "\(String(reflecting: error))"])
+        }
+    }
+
+    /// Runs `body` while renewing the build's lease; stops it when the build
+    /// is cancelled, when the lease is lost, or when it runs out of time.
+    func supervise<T: Sendable>(_ build: Build, _ body: @escaping @Sendable () async throws -> T) async -> Result<T, any Error> {
+        await withTaskGroup(of: Result<T, any Error>?.self) { group in
+            group.addTask {
+                do { return .success(try await body()) } catch { return .failure(error) }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: configuration.heartbeat)
+                    if Task.isCancelled { return nil }
+                    if let held = try? await queue.renew(build, worker: configuration.name, lease: configuration.lease), !held {
+                        return .failure(BuildSupervisionError.cancelled)
+                    }
+                }
+                return nil
+            }
+            group.addTask {
+                try? await Task.sleep(for: configuration.buildTimeout)
+                return Task.isCancelled ? nil : .failure(BuildSupervisionError.timedOut(configuration.buildTimeout))
+            }
+            var outcome: Result<T, any Error> = .failure(BuildSupervisionError.cancelled)
+            while let next = await group.next() {
+                if let next {
+                    outcome = next
+                    break
+                }
+            }
+            group.cancelAll()
+            return outcome
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case let error as BuildFailure: error.message
+        case let error as any CustomStringConvertible: error.description
+        default: String(reflecting: error)
+        }
+    }
+}
+
+/// Why the supervisor stopped a build.
+enum BuildSupervisionError: Error, Equatable, CustomStringConvertible {
+    case cancelled
+    case timedOut(Duration)
+
+    var description: String {
+        switch self {
+        case .cancelled: "cancelled"
+        case .timedOut(let limit): "the build ran longer than its limit of \(limit.components.seconds / 60) minutes and was stopped"
+        }
+    }
+}
+
+/// A one-way switch shared between tasks.
+actor Flag {
+    private(set) var isSet = false
+    func set() { isSet = true }
+}

@@ -1,0 +1,34 @@
+import Foundation
+
+/// How a worker runs: where its files are, how many builds at once, and the
+/// timings of its leases.
+public struct WorkerConfiguration: Sendable {
+    /// Kiln's home: `blobs/`, `keys/`, `work/` (build workspaces) and `cache/`.
+    public var home: URL
+    /// The built-in builders.
+    public var buildersDirectory: URL
+    /// Builds run at once by this process.
+    public var capacity: Int
+    /// This worker's name in the database (host and pid by default).
+    public var name: String
+    /// How long a claim stays valid without a heartbeat.
+    public var lease: Duration = .seconds(30)
+    /// How often the lease is renewed (and cancellation noticed).
+    public var heartbeat: Duration = .seconds(5)
+    /// How long to wait for a NOTIFY before looking at the queue anyway.
+    public var pollInterval: Duration = .seconds(5)
+    /// The longest a build may run.
+    public var buildTimeout: Duration = .seconds(30 * 60)
+
+    public init(home: URL, buildersDirectory: URL, capacity: Int, name: String? = nil) {
+        self.home = home
+        self.buildersDirectory = buildersDirectory
+        self.capacity = max(1, capacity)
+        self.name = name ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
+    }
+
+    var workDirectory: URL { home.appendingPathComponent("work") }
+    var cacheDirectory: URL { home.appendingPathComponent("cache/apps") }
+    public var blobDirectory: URL { home.appendingPathComponent("blobs") }
+    public var keyFile: URL { home.appendingPathComponent("keys/farm-ed25519.pem") }
+}

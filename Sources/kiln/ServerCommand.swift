@@ -1,0 +1,26 @@
+import ArgumentParser
+import Foundation
+import KilnDatabase
+import KilnServer
+import ServiceLifecycle
+
+/// `kiln server`: the git receiver and the REST API, against an existing database.
+struct ServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "server", abstract: "Run the receiver and API server.")
+
+    @OptionGroup var home: HomeOptions
+    @Option(help: "PostgreSQL URL.") var databaseURL: String = ProcessInfo.processInfo.environment["KILN_DATABASE_URL"] ?? ""
+    @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
+    @Option(help: "Port to listen on.") var port: Int = 8750
+    @Option(help: "URL pushers reach this server at (default http://HOST:PORT).") var publicURL: String?
+
+    func run() async throws {
+        let logger = KilnLogging.bootstrap()
+        let url = try DatabaseURL(databaseURL)
+        _ = try await Database.with(url: url, logger: logger) { try await Migrations.apply(on: $0) }
+        let database = Database(url: url, logger: logger)
+        let configuration = ServerConfiguration(home: home.homeURL, host: host, port: port, publicURL: publicURL, databaseURL: databaseURL)
+        let app = try KilnServer.makeApplication(configuration: configuration, database: database, logger: logger)
+        try await ServiceGroup(services: [database.client, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+    }
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import KilnCatalog
+import KilnClient
+import KilnSigning
+import KilnSlug
+
+/// `kiln slug get|verify`.
+struct SlugCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "slug", abstract: "Download and verify slugs.", subcommands: [Get.self, Verify.self])
+
+    struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Download a build's slug, manifest and signature into a directory.")
+        @Argument(help: "The build id (b-N).") var id: String
+        @Option(name: .shortAndLong, help: "Directory to write slug.tar.zst, manifest.json and manifest.json.sig to.") var output: String = "."
+
+        func run() async throws {
+            let client = try KilnClient.fromEnvironment()
+            let directory = URL(fileURLWithPath: output)
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try await client.download("api/builds/\(id)/slug", to: directory.appendingPathComponent("slug.tar.zst"))
+            try await client.download("api/builds/\(id)/manifest", to: directory.appendingPathComponent("manifest.json"))
+            try await client.download("api/builds/\(id)/signature", to: directory.appendingPathComponent("manifest.json.sig"))
+            emit("\(directory.path)/slug.tar.zst, manifest.json, manifest.json.sig")
+        }
+    }
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Verify a downloaded slug against its signed manifest and the farm's public key.")
+        @Argument(help: "Directory holding slug.tar.zst, manifest.json and manifest.json.sig.") var directory: String = "."
+        @Option(help: "The farm's public key (PEM); by default fetched from KILN_SERVER.") var key: String?
+
+        func run() async throws {
+            let pem: String
+            if let key {
+                pem = try String(contentsOfFile: key, encoding: .utf8)
+            } else {
+                pem = String(decoding: try await KilnClient.fromEnvironment().send("GET", "api/farm/public-key"), as: UTF8.self)
+            }
+            let base = URL(fileURLWithPath: directory)
+            let manifest = try SignedSlug.verify(
+                manifest: try Data(contentsOf: base.appendingPathComponent("manifest.json")),
+                signature: try Data(contentsOf: base.appendingPathComponent("manifest.json.sig")),
+                slug: base.appendingPathComponent("slug.tar.zst"),
+                with: try FarmPublicKey(pem: pem))
+            emit("verified: \(manifest.app) \(manifest.build), sha256 \(manifest.sha256), \(manifest.size) bytes")
+        }
+    }
+}
+
+/// `kiln releases --app A`.
+struct ReleasesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "releases", abstract: "List an app's releases, newest first.")
+    @Option(help: "The app.") var app: String
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        let releases = try await KilnClient.fromEnvironment().get([Release].self, "api/apps/\(app)/releases")
+        if json { try Output.json(releases); return }
+        Output.table(["VERSION", "BUILD", "SLUG", "CREATED"], releases.map { ["v\($0.version)", $0.build, String($0.slugDigest.prefix(12)), Output.time($0.createdAt)] })
+    }
+}

@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import KilnCatalog
+import KilnDatabase
+import KilnProcess
+import KilnServer
+import Logging
+import ServiceLifecycle
+
+/// `kiln up`: everything on one machine. A private PostgreSQL under the home
+/// (unless `--database-url`), migrations, the server, and worker processes;
+/// SIGTERM or SIGINT stops them all, PostgreSQL last.
+struct UpCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "up", abstract: "Run Kiln on this machine, with a private PostgreSQL.")
+
+    @OptionGroup var home: HomeOptions
+    @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
+    @Option(help: "Port to listen on.") var port: Int = 8750
+    @Option(help: "Worker processes to start.") var workers: Int = 2
+    @Option(help: "Builds each worker runs at once.") var capacity: Int = 1
+    @Option(help: "Use this PostgreSQL instead of starting a private one.") var databaseURL: String?
+
+    func run() async throws {
+        let logger = KilnLogging.bootstrap()
+        let home = home.homeURL
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+
+        let postgres = databaseURL == nil ? LocalPostgres(directory: home.appendingPathComponent("postgres"), logger: logger) : nil
+        if let postgres {
+            try await postgres.start()
+            logger.info("private PostgreSQL started", metadata: ["url": "\(postgres.url)"])
+        }
+        do {
+            try await serve(home: home, databaseURL: databaseURL ?? postgres!.url, logger: logger)
+        } catch {
+            try? await postgres?.stop()
+            throw error
+        }
+        try await postgres?.stop()
+        logger.info("stopped")
+    }
+
+    private func serve(home: URL, databaseURL: String, logger: Logger) async throws {
+        let url = try DatabaseURL(databaseURL)
+        let environmentFile = home.appendingPathComponent("kiln.env")
+        let server = "http://\(host):\(port)"
+        let token = try await Database.with(url: url, logger: logger) { database in
+            try await Migrations.apply(on: database)
+            let token = Self.existingToken(in: environmentFile) ?? Self.newToken()
+            try await Catalog(database: database).registerAdminKey(token)
+            return token
+        }
+        try Self.writeEnvironment(to: environmentFile, server: server, token: token)
+
+        let database = Database(url: url, logger: logger)
+        let configuration = ServerConfiguration(home: home, host: host, port: port, databaseURL: databaseURL)
+        let app = try KilnServer.makeApplication(configuration: configuration, database: database, logger: logger)
+        let services = ServiceGroup(services: [database.client, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+
+        emit("Kiln is starting on \(server) with \(workers) worker(s); home \(home.path)")
+        emit("export KILN_SERVER=\(server)")
+        emit("export KILN_TOKEN=\(token)")
+        emit("(both are in \(environmentFile.path): `. \(environmentFile.path)`)")
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await services.run() }
+            for index in 0..<workers {
+                group.addTask {
+                    try await Self.runWorker(index: index, home: home, databaseURL: databaseURL, capacity: capacity, logger: logger)
+                }
+            }
+            // The service group ends on SIGTERM/SIGINT; then the workers are stopped.
+            try await group.next()
+            group.cancelAll()
+            try await group.waitForAll()
+        }
+    }
+
+    /// Runs one `kiln worker` child, restarting it if it dies, until cancelled.
+    static func runWorker(index: Int, home: URL, databaseURL: String, capacity: Int, logger: Logger) async throws {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let command = Command(executable, ["worker", "--home", home.path, "--database-url", databaseURL, "--capacity", "\(capacity)"])
+        while !Task.isCancelled {
+            let status = try? await command.stream { line in
+                FileHandle.standardError.write(Data("[worker \(index)] \(line)\n".utf8))
+            }
+            if Task.isCancelled { return }
+            logger.warning("worker exited; restarting it", metadata: ["worker": "\(index)", "status": "\(status.map(String.init) ?? "?")"])
+            try await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    static func existingToken(in file: URL) -> String? {
+        guard let text = try? String(contentsOf: file, encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("export KILN_TOKEN=") {
+            return String(line.dropFirst("export KILN_TOKEN=".count))
+        }
+        return nil
+    }
+
+    static func newToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return "kiln_admin_" + (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+    }
+
+    static func writeEnvironment(to file: URL, server: String, token: String) throws {
+        let text = "export KILN_SERVER=\(server)\nexport KILN_TOKEN=\(token)\n"
+        // The administrator token: readable by its owner only.
+        guard FileManager.default.createFile(atPath: file.path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw ValidationError("cannot write \(file.path)")
+        }
+        chmod(file.path, 0o600)
+    }
+}

@@ -1,0 +1,30 @@
+import ArgumentParser
+import Foundation
+import KilnDatabase
+import KilnWorker
+import ServiceLifecycle
+
+/// `kiln worker`: runs builds from the queue until SIGTERM, then drains.
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "worker", abstract: "Run a build worker.")
+
+    @OptionGroup var home: HomeOptions
+    @Option(help: "PostgreSQL URL.") var databaseURL: String = ProcessInfo.processInfo.environment["KILN_DATABASE_URL"] ?? ""
+    @Option(help: "Builds run at once.") var capacity: Int = 1
+    @Option(help: "This worker's name (default: host and pid).") var name: String?
+
+    func run() async throws {
+        let logger = KilnLogging.bootstrap()
+        let database = Database(url: try DatabaseURL(databaseURL), logger: logger)
+        let configuration = WorkerConfiguration(home: home.homeURL, buildersDirectory: BuiltInBuilders.directory(), capacity: capacity, name: name)
+        let worker = try Worker(configuration: configuration, database: database, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [
+                .init(service: database.client),
+                .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+    }
+}
