@@ -85,8 +85,7 @@ let package = Package(
         ], swiftSettings: swiftSettings),
 
         .target(name: "KilnTestSupport", dependencies: [
-            "KilnDatabase",
-            .product(name: "Subprocess", package: "swift-subprocess"),
+            "KilnDatabase", "KilnProcess",
         ], path: "Tests/KilnTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "KilnArchiveTests", dependencies: ["KilnArchive", "KilnGit", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnSlugTests", dependencies: ["KilnSlug", "KilnSigning", "KilnBlobStore", "KilnTestSupport"], swiftSettings: swiftSettings),

@@ -1,0 +1,109 @@
+import Foundation
+import KilnCatalog
+import KilnDatabase
+import KilnQueue
+import KilnTestSupport
+import Testing
+
+@Suite struct BuildQueueTests {
+    func withQueue(_ body: @Sendable (BuildQueue, Catalog) async throws -> Void) async throws {
+        let url = try await TestEnvironment.freshDatabase()
+        try await Database.with(url: url, logger: TestEnvironment.logger) { database in
+            try await body(BuildQueue(database: database), Catalog(database: database))
+        }
+    }
+
+    func request(_ app: String, _ commit: String = "c1") -> BuildRequest {
+        BuildRequest(app: app, commit: commit, branch: "main", sourceDigest: String(repeating: "0", count: 64))
+    }
+
+    @Test func concurrentClaimsNeverTakeTheSameBuild() async throws {
+        try await withQueue { queue, catalog in
+            for index in 0..<6 {
+                _ = try await catalog.createApp(name: "app\(index)")
+                _ = try await queue.enqueue(request("app\(index)"))
+            }
+            let claimed = try await withThrowingTaskGroup(of: Build?.self) { group in
+                for worker in 0..<10 {
+                    group.addTask { try await queue.claim(worker: "w\(worker)", lease: .seconds(30)) }
+                }
+                return try await group.reduce(into: [Build]()) { if let build = $1 { $0.append(build) } }
+            }
+            #expect(claimed.count == 6)
+            #expect(Set(claimed.map(\.id)).count == 6)
+            #expect(claimed.allSatisfy { $0.state == .running && $0.attempts == 1 })
+        }
+    }
+
+    @Test func anAppNeverHasTwoBuildsRunning() async throws {
+        try await withQueue { queue, catalog in
+            _ = try await catalog.createApp(name: "solo")
+            _ = try await catalog.createApp(name: "other")
+            let first = try await queue.enqueue(request("solo", "c1"))
+            let running = try #require(try await queue.claim(worker: "w1", lease: .seconds(30)))
+            #expect(running.id == first.id)
+            let second = try await queue.enqueue(request("solo", "c2"))
+            let otherApp = try await queue.enqueue(request("other"))
+            // The next claim skips solo's queued build while solo's first one runs.
+            #expect(try await queue.claim(worker: "w2", lease: .seconds(30))?.id == otherApp.id)
+            #expect(try await queue.claim(worker: "w2", lease: .seconds(30)) == nil)
+            try await queue.fail(running, worker: "w1", reason: "boom")
+            #expect(try await queue.claim(worker: "w2", lease: .seconds(30))?.id == second.id)
+        }
+    }
+
+    @Test func aNewerPushSupersedesTheQueuedBuildOfItsApp() async throws {
+        try await withQueue { queue, catalog in
+            _ = try await catalog.createApp(name: "busy")
+            let old = try await queue.enqueue(request("busy", "c1"))
+            let new = try await queue.enqueue(request("busy", "c2"))
+            #expect(try await queue.build(id: old.id)?.state == .superseded)
+            #expect(try await queue.claim(worker: "w", lease: .seconds(30))?.id == new.id)
+        }
+    }
+
+    @Test func succeedingRecordsReleasesNumberedPerApp() async throws {
+        try await withQueue { queue, catalog in
+            _ = try await catalog.createApp(name: "rel")
+            for commit in ["c1", "c2"] {
+                _ = try await queue.enqueue(request("rel", commit))
+                let build = try #require(try await queue.claim(worker: "w", lease: .seconds(30)))
+                let digest = String(repeating: commit == "c1" ? "1" : "2", count: 64)
+                try await queue.succeed(build, worker: "w", result: BuildResult(slugDigest: digest, manifestDigest: digest, signatureDigest: digest, slugSize: 1)) { connection, logger in
+                    try await Catalog.recordRelease(app: build.app, buildSeq: build.seq, slugDigest: digest, on: connection, logger: logger)
+                }
+            }
+            let releases = try await catalog.releases(app: "rel")
+            #expect(releases.map(\.version) == [2, 1])
+            #expect(releases.first?.slugDigest == String(repeating: "2", count: 64))
+        }
+    }
+
+    @Test func aBuildHeldByAnotherWorkerCannotBeCompletedByThisOne() async throws {
+        try await withQueue { queue, catalog in
+            _ = try await catalog.createApp(name: "held")
+            _ = try await queue.enqueue(request("held"))
+            let build = try #require(try await queue.claim(worker: "owner", lease: .seconds(30)))
+            let digest = String(repeating: "a", count: 64)
+            await #expect(throws: QueueError.self) {
+                try await queue.succeed(build, worker: "intruder", result: BuildResult(slugDigest: digest, manifestDigest: digest, signatureDigest: digest, slugSize: 1)) { _, _ in }
+            }
+            #expect(try await queue.renew(build, worker: "owner", lease: .seconds(30)))
+            _ = try await queue.cancel(id: build.id)
+            #expect(try await queue.renew(build, worker: "owner", lease: .seconds(30)) == false)
+        }
+    }
+
+    @Test func keysAreCheckedAgainstTheirApp() async throws {
+        try await withQueue { _, catalog in
+            _ = try await catalog.createApp(name: "keyed")
+            _ = try await catalog.createApp(name: "elsewhere")
+            let key = try await catalog.createKey(app: "keyed")
+            #expect(try await catalog.grant(for: key) == .app("keyed"))
+            #expect(try await catalog.grant(for: key).allows(app: "elsewhere") == false)
+            #expect(try await catalog.grant(for: key + "x") == .none)
+            await #expect(throws: CatalogError.self) { try await catalog.createApp(name: "Bad_Name") }
+            await #expect(throws: CatalogError.self) { try await catalog.createApp(name: "keyed") }
+        }
+    }
+}

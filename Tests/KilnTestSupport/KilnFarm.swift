@@ -1,0 +1,82 @@
+import Foundation
+import KilnProcess
+
+/// A whole Kiln, started with `kiln up` on a private PostgreSQL and a free
+/// port, as a user would start it; stopped (SIGTERM) when the body returns.
+public struct KilnFarm: Sendable {
+    public let home: URL
+    public let port: Int
+    public let server: String
+    public let token: String
+
+    /// Starts `kiln up`, waits for `/health`, runs `body`, stops everything.
+    public static func with<T: Sendable>(workers: Int = 2, _ body: @Sendable (KilnFarm) async throws -> T) async throws -> T {
+        let home = try TestEnvironment.temporaryDirectory("home")
+        let port = try freePort()
+        let log = home.appendingPathComponent("up.log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let logHandle = try FileHandle(forWritingTo: log)
+        let command = Command(TestEnvironment.binary, ["up", "--home", home.path, "--port", "\(port)", "--workers", "\(workers)"],
+                              environment: ["KILN_BUILDERS": TestEnvironment.repositoryRoot.appendingPathComponent("builders").path])
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                _ = try await command.stream { line in logHandle.write(Data((line + "\n").utf8)) }
+                return nil
+            }
+            defer { group.cancelAll() }
+            let server = "http://127.0.0.1:\(port)"
+            try await waitForHealth(server, log: log)
+            let env = try String(contentsOf: home.appendingPathComponent("kiln.env"), encoding: .utf8)
+            let token = env.split(separator: "\n").first { $0.hasPrefix("export KILN_TOKEN=") }.map { String($0.dropFirst(18)) } ?? ""
+            let farm = KilnFarm(home: home, port: port, server: server, token: token)
+            let result = try await body(farm)
+            group.cancelAll()
+            return result
+        }
+    }
+
+    /// Runs a `kiln` client command against this farm.
+    @discardableResult
+    public func kiln(_ arguments: String...) async throws -> Command.Outcome {
+        try await sh(TestEnvironment.binary, arguments, environment: ["KILN_SERVER": server, "KILN_TOKEN": token])
+    }
+
+    /// Creates an app and a key for it; returns the key.
+    public func createApp(_ name: String, branch: String? = nil) async throws -> String {
+        let created = if let branch { try await kiln("apps", "create", name, "--branch", branch) } else { try await kiln("apps", "create", name) }
+        guard created.succeeded else { throw TestSetupError("apps create failed: \(created.output)") }
+        let key = try await kiln("keys", "create", "--app", name)
+        guard key.succeeded, let last = key.output.split(separator: "\n").last else { throw TestSetupError("keys create failed: \(key.output)") }
+        return String(last)
+    }
+
+    /// The push URL of `app` with `key` as the password.
+    public func remote(_ app: String, key: String) -> String {
+        "http://kiln:\(key)@127.0.0.1:\(port)/\(app).git"
+    }
+
+    static func waitForHealth(_ server: String, log: URL) async throws {
+        for _ in 0..<600 {
+            if let outcome = try? await sh("curl", ["-sf", "\(server)/health"]), outcome.succeeded { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let tail = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        throw TestSetupError("kiln up did not become healthy within 60 s:\n\(tail)")
+    }
+
+    /// A TCP port nothing listens on right now.
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw TestSetupError("cannot find a free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}

@@ -1,0 +1,37 @@
+import Foundation
+import KilnProcess
+
+/// Runs a program for a test and returns its status and interleaved output.
+@discardableResult
+public func sh(_ executable: String, _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) async throws -> Command.Outcome {
+    var environment = environment
+    // No prompts, no user or system git configuration: tests see git as a fresh machine does.
+    environment["GIT_TERMINAL_PROMPT"] = environment["GIT_TERMINAL_PROMPT"] ?? "0"
+    environment["GIT_CONFIG_NOSYSTEM"] = "1"
+    environment["GIT_AUTHOR_NAME"] = "Kiln Test"
+    environment["GIT_AUTHOR_EMAIL"] = "test@kiln.invalid"
+    environment["GIT_COMMITTER_NAME"] = "Kiln Test"
+    environment["GIT_COMMITTER_EMAIL"] = "test@kiln.invalid"
+    return try await Command(executable, arguments, environment: environment, workingDirectory: directory?.path).run(limit: 4 << 20)
+}
+
+/// Writes `files` (relative path to content) under `directory`; paths ending in `*` are made executable.
+public func writeFiles(_ files: [String: String], in directory: URL) throws {
+    for (name, content) in files {
+        let executable = name.hasSuffix("*")
+        let path = directory.appendingPathComponent(executable ? String(name.dropLast()) : name)
+        try FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try content.write(to: path, atomically: true, encoding: .utf8)
+        if executable { chmod(path.path, 0o755) }
+    }
+}
+
+/// A git repository with `files` committed on `branch`.
+public func makeGitRepository(_ files: [String: String], branch: String = "main") async throws -> URL {
+    let directory = try TestEnvironment.temporaryDirectory("repo")
+    try await sh("git", ["init", "-q", "-b", branch], in: directory)
+    try writeFiles(files, in: directory)
+    try await sh("git", ["add", "-A"], in: directory)
+    try await sh("git", ["commit", "-qm", "test commit"], in: directory)
+    return directory
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what Kiln needs to build and run on Debian 12: the Swift toolchain
+# is expected at /opt/swift (or on PATH); everything else comes from apt.
+set -euo pipefail
+
+packages=(
+  git pkg-config zstd openssl
+  libgit2-dev libarchive-dev libzstd-dev libcurl4-openssl-dev
+  postgresql postgresql-client
+  bubblewrap
+)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# Debian starts a cluster of its own on install; Kiln runs private ones instead.
+if command -v pg_lsclusters >/dev/null && pg_lsclusters -h 2>/dev/null | grep -q online; then
+  pg_ctlcluster --mode fast "$(pg_lsclusters -h | awk 'NR==1{print $1}')" main stop 2>/dev/null || true
+fi
+export PATH="/opt/swift/usr/bin:$PATH"
+command -v swift >/dev/null || { echo "setup: no Swift toolchain found (expected /opt/swift/usr/bin/swift)" >&2; exit 1; }

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Sets everything up and runs Kiln's tests against a real PostgreSQL that
+# this script starts on a private data directory and socket, and stops.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/setup.sh
+
+swift build --build-tests
+
+pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+scratch=$(mktemp -d /tmp/kiln-test.XXXXXX)
+chmod 755 "$scratch"
+run_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+mkdir -p "$scratch/pg/run"
+[ "$(id -u)" = 0 ] && chown -R postgres:postgres "$scratch/pg"
+cleanup() {
+  run_pg "$pgbin/pg_ctl" -D "$scratch/pg/data" -m immediate -w stop >/dev/null 2>&1 || true
+  rm -rf "$scratch"
+}
+trap cleanup EXIT
+run_pg "$pgbin/initdb" -D "$scratch/pg/data" -U kiln --auth=trust --no-sync >/dev/null
+run_pg "$pgbin/pg_ctl" -D "$scratch/pg/data" -l "$scratch/pg/log" -w \
+  -o "-c listen_addresses='' -k $scratch/pg/run -c fsync=off -c max_connections=200" start >/dev/null
+
+export KILN_TEST_DATABASE_URL="postgres://kiln@localhost:5432/postgres?host=$scratch/pg/run"
+export KILN_TEST_BINARY="$(swift build --show-bin-path)/kiln"
+export KILN_TEST_SCRATCH="$scratch"
+swift test --skip-build "$@"
