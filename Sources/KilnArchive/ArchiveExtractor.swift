@@ -25,8 +25,11 @@ public struct ArchiveExtractor: Sendable {
         archive_read_support_filter_all(reader)
         archive_read_support_format_tar(reader)
         archive_read_support_format_zip(reader)
+        guard FileManager.default.isReadableFile(atPath: archive.path) else {
+            throw ArchiveError(.openFailed, "cannot read \(archive.path)")
+        }
         guard archive_read_open_filename(reader, archive.path, 1 << 16) == ARCHIVE_OK else {
-            throw ArchiveError(.openFailed, "cannot open \(archive.lastPathComponent): \(ArchiveWriter.message(of: reader))")
+            throw ArchiveError(.malformed, "cannot open \(archive.lastPathComponent): \(ArchiveWriter.message(of: reader))")
         }
         guard let disk = archive_write_disk_new() else { throw ArchiveError(.writeFailed, "libarchive could not allocate a disk writer") }
         defer { archive_write_free(disk) }

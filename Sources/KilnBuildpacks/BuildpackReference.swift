@@ -43,7 +43,7 @@ public struct BuildpackReference: Sendable, Equatable, CustomStringConvertible {
             guard ["https", "http", "git", "ssh", "file"].contains(scheme) else {
                 throw BuildpackError(".buildpacks line \(lineNumber): '\(line)' has the unsupported scheme \(scheme); use https, git, ssh or file")
             }
-            let parts = line.split(separator: "#", maxSplits: 1)
+            let parts = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)
             let url = String(parts[0])
             let ref = parts.count > 1 ? String(parts[1]) : nil
             if let ref, ref.isEmpty || ref.hasPrefix("-") {

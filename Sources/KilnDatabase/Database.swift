@@ -31,4 +31,14 @@ public struct Database: Sendable {
             return try await body(database)
         }
     }
+
+    /// Runs `body` in a transaction: committed if it returns, rolled back if
+    /// it throws. Throws the body's own error, not a wrapper around it.
+    public func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error.commitError ?? error.beginError ?? error
+        }
+    }
 }

@@ -26,7 +26,7 @@ public struct BuildQueue: Sendable {
     /// Queues a build. Older builds of the same app that have not started are
     /// marked superseded: only the newest push is worth building.
     public func enqueue(_ request: BuildRequest) async throws -> Build {
-        try await database.client.withTransaction(logger: logger) { connection in
+        try await database.transaction { connection in
             let superseded = try await connection.query("""
                 UPDATE builds SET state = 'superseded', finished_at = now(), error = 'superseded by a newer push'
                 WHERE app = \(request.app) AND state = 'queued' RETURNING id
@@ -93,7 +93,7 @@ public struct BuildQueue: Sendable {
     /// transaction (the release record), so that both happen or neither does.
     public func succeed(_ build: Build, worker: String, result: BuildResult,
                         alongside: @Sendable (PostgresConnection, Logger) async throws -> Void) async throws {
-        try await database.client.withTransaction(logger: logger) { connection in
+        try await database.transaction { connection in
             let rows = try await connection.query("""
                 UPDATE builds SET state = 'succeeded', finished_at = now(), lease_expires_at = NULL,
                     slug_digest = \(result.slugDigest), manifest_digest = \(result.manifestDigest),

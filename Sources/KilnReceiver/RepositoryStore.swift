@@ -18,7 +18,7 @@ public struct RepositoryStore: Sendable {
     /// Creates the repository of `app` if needed and (re)installs the hook;
     /// idempotent. Returns its path.
     @discardableResult
-    public func prepare(app: String) async throws -> URL {
+    public func prepare(app: String, deployBranch: String) async throws -> URL {
         let path = path(for: app)
         if !FileManager.default.fileExists(atPath: path.appendingPathComponent("HEAD").path) {
             try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
@@ -27,6 +27,8 @@ public struct RepositoryStore: Sendable {
             // Pushes are built from the pushed tree; nothing needs a reflog or auto-gc during a push.
             try await Command("git", ["-C", path.path, "config", "gc.auto", "0"]).check()
         }
+        // Clones check out the deploy branch.
+        try await Command("git", ["-C", path.path, "symbolic-ref", "HEAD", "refs/heads/\(deployBranch)"]).check()
         let hook = path.appendingPathComponent("hooks/pre-receive")
         let script = "#!/bin/sh\n# Installed by Kiln: builds a push of the deploy branch and streams its log.\nexec \"$KILN_EXECUTABLE\" hook pre-receive\n"
         if (try? String(contentsOf: hook, encoding: .utf8)) != script {

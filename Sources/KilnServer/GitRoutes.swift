@@ -30,11 +30,11 @@ struct GitRoutes: Sendable {
         let repo = try context.parameters.require("repo")
         guard repo.hasSuffix(".git") else { throw HTTPError(.notFound, message: "repositories are named APP.git") }
         let app = String(repo.dropLast(4))
-        guard App.isValidName(app), try await catalog.app(named: app) != nil else {
+        guard App.isValidName(app), let record = try await catalog.app(named: app) else {
             throw HTTPError(.notFound, message: "there is no app \(app): create it with `kiln apps create \(app)`")
         }
         let credentials = try await authorizer.requireApp(request, app: app)
-        try await repositories.prepare(app: app)
+        try await repositories.prepare(app: app, deployBranch: record.deployBranch)
         let hook = PushHookEnvironment(
             app: app, databaseURL: configuration.databaseURL, home: configuration.home.path,
             clean: Self.flag(request, "kiln-clean") || Self.flag(request, "gigalixir-clean"),

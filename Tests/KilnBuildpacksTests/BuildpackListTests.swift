@@ -26,7 +26,7 @@ import Testing
         ("\n\nhttps://a.example/x y", "line 3", "contains spaces"),
         ("https://a.example/x#", "line 1", "#ref"),
         ("../escape", "line 1", "neither a git URL"),
-        ("# nothing\n\n", ".buildpacks lists no buildpack", ""),
+        ("# nothing\n\n", ".buildpacks lists no buildpack", "put one"),
     ])
     func aBadBuildpacksLineIsNamedInTheError(text: String, expected: String, reason: String) {
         let error = #expect(throws: BuildpackError.self) { try BuildpackReference.parseList(text) }

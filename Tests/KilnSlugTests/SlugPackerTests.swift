@@ -51,7 +51,7 @@ import Testing
         #expect(lines.contains { $0.hasSuffix("app/current -> lib") })
         #expect(lines.contains { $0.contains("very-long-directory-name/very-long-directory-name") })
         // Entries sorted bytewise: uppercase before lowercase.
-        let lib = lines.filter { $0.contains(" app/lib/") }.map { $0.split(separator: " ").last! }
+        let lib = lines.filter { $0.contains(" app/lib/") && !$0.hasSuffix("/") }.map { $0.split(separator: " ").last! }
         #expect(lib == ["app/lib/Z.txt", "app/lib/a.txt", "app/lib/b.txt"])
     }
 }

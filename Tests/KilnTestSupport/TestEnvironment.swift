@@ -33,7 +33,7 @@ public enum TestEnvironment {
 
     public static let logger: Logger = {
         var logger = Logger(label: "kiln-test")
-        logger.logLevel = .warning
+        logger.logLevel = .error
         return logger
     }()
 
