@@ -79,7 +79,7 @@ let package = Package(
         ], swiftSettings: swiftSettings),
         .target(name: "KilnClient", dependencies: [], swiftSettings: swiftSettings),
         .executableTarget(name: "kiln", dependencies: [
-            "KilnServer", "KilnWorker", "KilnClient", "KilnDatabase", "KilnReceiver", "KilnSigning",
+            "KilnServer", "KilnWorker", "KilnClient", "KilnDatabase", "KilnReceiver", "KilnSigning", "KilnSlug", "KilnBlobStore", "KilnCatalog", "KilnQueue", "KilnProcess",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: swiftSettings),

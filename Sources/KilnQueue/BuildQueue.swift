@@ -49,6 +49,7 @@ public struct BuildQueue: Sendable {
     /// Claims the oldest claimable build for `worker`, or returns `nil` when
     /// there is none. The claim holds a lease of `lease` that ``renew`` extends.
     public func claim(worker: String, lease: Duration) async throws -> Build? {
+        try await rescueAbandoned()
         let seconds = Double(lease.components.seconds)
         // Two workers may pick two builds of one app at the same moment; the
         // unique index lets only one become running, the other tries again.
@@ -75,6 +76,36 @@ public struct BuildQueue: Sendable {
             }
         }
         return nil
+    }
+
+    /// Puts back the running builds whose worker stopped renewing their lease
+    /// (killed, frozen, cut off): queued again after a back-off growing with
+    /// the attempts, or failed once they have had all their attempts.
+    /// Returns the ids of the builds it rescued.
+    @discardableResult
+    public func rescueAbandoned() async throws -> [String] {
+        let rows = try await database.client.query("""
+            UPDATE builds SET
+                state = CASE WHEN cancel_requested THEN 'cancelled' WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
+                finished_at = CASE WHEN cancel_requested OR attempts >= max_attempts THEN now() END,
+                run_after = now() + make_interval(secs => 5 * attempts * attempts),
+                error = CASE WHEN cancel_requested THEN 'cancelled'
+                             WHEN attempts >= max_attempts THEN 'the worker running it (' || worker || ') stopped responding; gave up after ' || attempts || ' attempts'
+                             ELSE 'the worker running it (' || worker || ') stopped responding; retrying' END,
+                worker = NULL, lease_expires_at = NULL
+            WHERE state = 'running' AND lease_expires_at < now()
+            RETURNING id, state
+            """, logger: logger)
+        var rescued: [String] = []
+        for try await (id, state) in rows.decode((String, String).self) {
+            logger.warning("build abandoned by its worker", metadata: ["build": "\(id)", "now": "\(state)"])
+            try await notifyState(id)
+            rescued.append(id)
+        }
+        if !rescued.isEmpty {
+            try await database.client.query("SELECT pg_notify(\(Self.workChannel), 'rescued')", logger: logger)
+        }
+        return rescued
     }
 
     /// Extends the lease of a running build. Returns `false` when the build is

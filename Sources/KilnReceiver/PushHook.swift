@@ -92,17 +92,18 @@ public struct PushHook: Sendable {
                 for line in lines { print(line.text) }
                 cursor = lines.last?.number ?? cursor
                 if current.state.isFinal, lines.isEmpty {
-                    return report(current)
+                    return try await report(current)
                 }
                 if lines.isEmpty { _ = await wakeups.wait(timeout: .seconds(2)) }
             }
         }
     }
 
-    func report(_ build: Build) -> Int32 {
+    func report(_ build: Build) async throws -> Int32 {
         switch build.state {
         case .succeeded:
-            print("-----> Released \(build.app): build \(build.id) is the new release")
+            let release = try await Catalog(database: database).releases(app: build.app).first { $0.build == build.id }
+            print("-----> Released \(build.app) v\(release?.version ?? 0) (build \(build.id))")
             return 0
         case .superseded:
             print("push rejected: build \(build.id) was superseded by a newer push of \(build.app)")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KilnBlobStore
 import KilnCatalog
 import KilnClient
 import KilnSigning
@@ -7,7 +8,7 @@ import KilnSlug
 
 /// `kiln slug get|verify`.
 struct SlugCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "slug", abstract: "Download and verify slugs.", subcommands: [Get.self, Verify.self])
+    static let configuration = CommandConfiguration(commandName: "slug", abstract: "Download and verify slugs.", subcommands: [Get.self, Verify.self, Pack.self])
 
     struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Download a build's slug, manifest and signature into a directory.")
@@ -22,6 +23,24 @@ struct SlugCommand: AsyncParsableCommand {
             try await client.download("api/builds/\(id)/manifest", to: directory.appendingPathComponent("manifest.json"))
             try await client.download("api/builds/\(id)/signature", to: directory.appendingPathComponent("manifest.json.sig"))
             emit("\(directory.path)/slug.tar.zst, manifest.json, manifest.json.sig")
+        }
+    }
+
+    struct Pack: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Pack a directory into a slug file, as a worker does (deterministic tar.zst under app/).")
+        @Argument(help: "The built app's directory.") var directory: String
+        @Option(name: .shortAndLong, help: "The slug file to write.") var output: String
+
+        func run() async throws {
+            let destination = URL(fileURLWithPath: output)
+            // Packed through a blob store beside the output, exactly as a worker packs.
+            let scratch = destination.deletingLastPathComponent().appendingPathComponent(".kiln-pack-\(getpid())")
+            defer { try? FileManager.default.removeItem(at: scratch) }
+            let store = try LocalBlobStore(root: scratch)
+            let packed = try SlugPacker().pack(URL(fileURLWithPath: directory), into: store)
+            try? FileManager.default.removeItem(at: destination)
+            try FileManager.default.moveItem(at: store.path(for: packed.digest), to: destination)
+            emit("\(packed.digest) \(packed.size) bytes, \(packed.entries) entries")
         }
     }
 

@@ -107,3 +107,27 @@ import Testing
         }
     }
 }
+
+@Suite struct AbandonedBuildTests {
+    @Test func aBuildWhoseWorkerStoppedRenewingIsRetriedThenFailed() async throws {
+        let url = try await TestEnvironment.freshDatabase()
+        try await Database.with(url: url, logger: TestEnvironment.logger) { database in
+            let queue = BuildQueue(database: database)
+            _ = try await Catalog(database: database).createApp(name: "crashy")
+            let queued = try await queue.enqueue(BuildRequest(app: "crashy", commit: "c", branch: "main", sourceDigest: String(repeating: "0", count: 64)))
+            // Each worker "dies": it takes a lease that expires at once and never renews it.
+            for attempt in 1...3 {
+                try await database.client.query("UPDATE builds SET run_after = now() WHERE id = \(queued.id)")
+                let build = try #require(try await queue.claim(worker: "dead-\(attempt)", lease: .zero))
+                #expect(build.id == queued.id)
+                #expect(build.attempts == attempt)
+                try await Task.sleep(for: .milliseconds(20))
+                #expect(try await queue.rescueAbandoned() == [queued.id])
+            }
+            let final = try #require(try await queue.build(id: queued.id))
+            #expect(final.state == .failed)
+            #expect(final.error?.contains("dead-3") == true)
+            #expect(final.error?.contains("gave up after 3 attempts") == true)
+        }
+    }
+}
