@@ -91,6 +91,6 @@ let package = Package(
         .testTarget(name: "KilnSlugTests", dependencies: ["KilnSlug", "KilnSigning", "KilnBlobStore", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnBuildpacksTests", dependencies: ["KilnBuildpacks", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnQueueTests", dependencies: ["KilnQueue", "KilnCatalog", "KilnDatabase", "KilnTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "KilnEndToEndTests", dependencies: ["KilnTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KilnEndToEndTests", dependencies: ["KilnTestSupport", "KilnProcess", "KilnDatabase", "KilnCatalog"], swiftSettings: swiftSettings),
     ]
 )

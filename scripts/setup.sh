@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  git pkg-config zstd openssl
+  git pkg-config zstd openssl curl
   libgit2-dev libarchive-dev libzstd-dev libcurl4-openssl-dev
   postgresql postgresql-client
   bubblewrap

@@ -9,6 +9,14 @@ public struct KilnFarm: Sendable {
     public let server: String
     public let token: String
 
+    /// A farm whose parts were started some other way.
+    public init(home: URL, port: Int, server: String, token: String) {
+        self.home = home
+        self.port = port
+        self.server = server
+        self.token = token
+    }
+
     /// Starts `kiln up`, waits for `/health`, runs `body`, stops everything.
     public static func with<T: Sendable>(workers: Int = 2, _ body: @Sendable (KilnFarm) async throws -> T) async throws -> T {
         let home = try TestEnvironment.temporaryDirectory("home")
@@ -55,7 +63,7 @@ public struct KilnFarm: Sendable {
         "http://kiln:\(key)@127.0.0.1:\(port)/\(app).git"
     }
 
-    static func waitForHealth(_ server: String, log: URL) async throws {
+    public static func waitForHealth(_ server: String, log: URL) async throws {
         for _ in 0..<600 {
             if let outcome = try? await sh("curl", ["-sf", "\(server)/health"]), outcome.succeeded { return }
             try await Task.sleep(for: .milliseconds(100))
@@ -65,7 +73,7 @@ public struct KilnFarm: Sendable {
     }
 
     /// A TCP port nothing listens on right now.
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
