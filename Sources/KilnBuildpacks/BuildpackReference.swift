@@ -1,3 +1,5 @@
+import Foundation
+
 /// One buildpack named by an app: a git URL with an optional `#ref`, or the
 /// name of a built-in builder.
 public struct BuildpackReference: Sendable, Equatable, CustomStringConvertible {
@@ -64,5 +66,3 @@ public struct BuildpackReference: Sendable, Equatable, CustomStringConvertible {
         return BuildpackReference(.builtIn(name: line))
     }
 }
-
-import Foundation

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Process types (`web: bin/server`), as a Procfile or `bin/release` declares them.
 public struct ProcessTypes: Sendable, Equatable, Codable {
     public var commands: [String: String]
@@ -58,5 +60,3 @@ public struct ProcessTypes: Sendable, Equatable, Codable {
         ProcessTypes(commands.merging(other.commands) { _, new in new })
     }
 }
-
-import Foundation

@@ -20,30 +20,3 @@ public struct App: Codable, Sendable, Equatable {
         return name.utf8.allSatisfy { (97...122).contains($0) || (48...57).contains($0) || $0 == 45 }
     }
 }
-
-/// A release: version N of an app, pointing at the slug of the build that made it.
-public struct Release: Codable, Sendable, Equatable {
-    public var app: String
-    public var version: Int
-    public var build: String
-    public var slugDigest: String
-    public var createdAt: Date
-
-    enum CodingKeys: String, CodingKey {
-        case app, version, build
-        case slugDigest = "slug_digest"
-        case createdAt = "created_at"
-    }
-}
-
-/// An error about apps, keys or releases, with what to do about it.
-public struct CatalogError: Error, CustomStringConvertible, Sendable {
-    public enum Code: String, Sendable { case invalid, notFound, conflict }
-    public let code: Code
-    public let message: String
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-    public var description: String { message }
-}

@@ -83,10 +83,3 @@ public struct Build: Codable, Sendable, Equatable {
         finishedAt = try r["finished_at"].decode(Date?.self)
     }
 }
-
-/// An error from the queue, with what to do about it.
-public struct QueueError: Error, CustomStringConvertible, Sendable {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}

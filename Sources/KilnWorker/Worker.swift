@@ -163,22 +163,3 @@ public struct Worker: Service {
         }
     }
 }
-
-/// Why the supervisor stopped a build.
-enum BuildSupervisionError: Error, Equatable, CustomStringConvertible {
-    case cancelled
-    case timedOut(Duration)
-
-    var description: String {
-        switch self {
-        case .cancelled: "cancelled"
-        case .timedOut(let limit): "the build ran longer than its limit of \(limit.components.seconds / 60) minutes and was stopped"
-        }
-    }
-}
-
-/// A one-way switch shared between tasks.
-actor Flag {
-    private(set) var isSet = false
-    func set() { isSet = true }
-}

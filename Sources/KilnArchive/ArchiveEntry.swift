@@ -1,22 +1,3 @@
-/// The compression applied around a tar stream.
-public enum ArchiveCompression: String, Sendable, Codable, CaseIterable {
-    /// zstd: Kiln's default for slugs and source archives.
-    case zstd
-    /// gzip, for Heroku-compatible consumers of a slug.
-    case gzip
-    /// No compression.
-    case none
-
-    /// The file name suffix of a tar with this compression.
-    public var fileExtension: String {
-        switch self {
-        case .zstd: "tar.zst"
-        case .gzip: "tar.gz"
-        case .none: "tar"
-        }
-    }
-}
-
 /// One entry to write into a tar stream.
 public struct ArchiveEntry: Sendable, Equatable {
     /// What the entry is.
@@ -41,11 +22,4 @@ public struct ArchiveEntry: Sendable, Equatable {
         self.permissions = permissions
         self.size = size
     }
-}
-
-/// The file type bits of a mode, as tar and libarchive (`AE_IF*`) use them.
-enum FileType {
-    static let regular: UInt32 = 0o100000
-    static let directory: UInt32 = 0o040000
-    static let symlink: UInt32 = 0o120000
 }

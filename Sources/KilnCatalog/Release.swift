@@ -1,0 +1,16 @@
+import Foundation
+
+/// A release: version N of an app, pointing at the slug of the build that made it.
+public struct Release: Codable, Sendable, Equatable {
+    public var app: String
+    public var version: Int
+    public var build: String
+    public var slugDigest: String
+    public var createdAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case app, version, build
+        case slugDigest = "slug_digest"
+        case createdAt = "created_at"
+    }
+}
