@@ -49,6 +49,9 @@ public struct BuildpackRunner: Sendable {
         var command = Command("/bin/bash", ["-c", script, "compile", buildpack.directory.path, buildDirectory.path, cacheDirectory.path, envDirectory.path] + exports.map(\.path),
                               environment: environment, inheritEnvironment: false, workingDirectory: buildDirectory.path)
         command.environment["HOME"] = buildDirectory.path
+        // A cancelled build stops within a second or two, background jobs of the buildpack included.
+        command.ownProcessGroup = true
+        command.gracePeriod = .seconds(1)
         let status = try await command.stream(log)
         guard status == 0 else {
             throw BuildpackError("\(buildpack.reference): bin/compile exited \(status)")

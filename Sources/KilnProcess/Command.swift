@@ -18,6 +18,11 @@ public struct Command: Sendable, CustomStringConvertible {
     public var workingDirectory: String?
     /// Run as this user and group (numeric); `nil` keeps ours.
     public var user: (uid: UInt32, gid: UInt32)?
+    /// Start the program in a process group of its own, and signal the whole
+    /// group when it is stopped: nothing it spawned outlives it.
+    public var ownProcessGroup = false
+    /// How long a stopped program has between SIGTERM and SIGKILL.
+    public var gracePeriod: Duration = .seconds(5)
 
     /// - Parameter executable: a path, or a name looked up in `PATH`.
     public init(_ executable: String, _ arguments: [String] = [], environment: [String: String] = [:], inheritEnvironment: Bool = true, workingDirectory: String? = nil) {
@@ -73,8 +78,9 @@ public struct Command: Sendable, CustomStringConvertible {
             options.groupID = user.gid
             options.supplementaryGroups = []
         }
+        if ownProcessGroup { options.processGroupID = 0 }
         // Children go when their parent's task is cancelled: ask first, then insist.
-        options.teardownSequence = [.gracefulShutDown(allowedDurationToNextStep: .seconds(5))]
+        options.teardownSequence = [.gracefulShutDown(toProcessGroup: ownProcessGroup, allowedDurationToNextStep: gracePeriod)]
         var variables: [Environment.Key: String] = [:]
         for (name, value) in self.environment {
             if let key = Environment.Key(rawValue: name) { variables[key] = value }

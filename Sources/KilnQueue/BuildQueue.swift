@@ -88,10 +88,11 @@ public struct BuildQueue: Sendable {
             UPDATE builds SET
                 state = CASE WHEN cancel_requested THEN 'cancelled' WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
                 finished_at = CASE WHEN cancel_requested OR attempts >= max_attempts THEN now() END,
-                run_after = now() + make_interval(secs => 5 * attempts * attempts),
+                -- Exponential back-off (5 s, 10 s, 20 s, …) with ±25 % jitter, so rescued builds do not stampede.
+                run_after = now() + make_interval(secs => 5 * power(2, attempts - 1) * (0.75 + random() / 2)),
                 error = CASE WHEN cancel_requested THEN 'cancelled'
-                             WHEN attempts >= max_attempts THEN 'the worker running it (' || worker || ') stopped responding; gave up after ' || attempts || ' attempts'
-                             ELSE 'the worker running it (' || worker || ') stopped responding; retrying' END,
+                             WHEN attempts >= max_attempts THEN 'worker lost ' || attempts || ' times: last on ' || worker
+                             ELSE 'worker lost on ' || worker || '; retrying (attempt ' || attempts || ' of ' || max_attempts || ')' END,
                 worker = NULL, lease_expires_at = NULL
             WHERE state = 'running' AND lease_expires_at < now()
             RETURNING id, state
@@ -109,12 +110,14 @@ public struct BuildQueue: Sendable {
     }
 
     /// Extends the lease of a running build. Returns `false` when the build is
-    /// no longer this worker's to run (cancelled, or rescued by another).
+    /// no longer this worker's to run (its lease expired and it was rescued).
+    /// The claim's attempt number fences every write: a worker that lost its
+    /// lease can change nothing of the retry that followed.
     public func renew(_ build: Build, worker: String, lease: Duration) async throws -> Bool {
         let seconds = Double(lease.components.seconds)
         let rows = try await database.client.query("""
             UPDATE builds SET lease_expires_at = now() + make_interval(secs => \(seconds))
-            WHERE seq = \(build.seq) AND state = 'running' AND worker = \(worker) AND NOT cancel_requested
+            WHERE seq = \(build.seq) AND state = 'running' AND worker = \(worker) AND attempts = \(build.attempts)
             RETURNING seq
             """, logger: logger)
         return try await rows.collect().count == 1
@@ -129,7 +132,7 @@ public struct BuildQueue: Sendable {
                 UPDATE builds SET state = 'succeeded', finished_at = now(), lease_expires_at = NULL,
                     slug_digest = \(result.slugDigest), manifest_digest = \(result.manifestDigest),
                     signature_digest = \(result.signatureDigest), slug_size = \(result.slugSize)
-                WHERE seq = \(build.seq) AND state = 'running' AND worker = \(worker)
+                WHERE seq = \(build.seq) AND state = 'running' AND worker = \(worker) AND attempts = \(build.attempts)
                 RETURNING seq
                 """, logger: logger)
             guard try await rows.collect().count == 1 else {
@@ -148,7 +151,7 @@ public struct BuildQueue: Sendable {
     private func finish(_ build: Build, worker: String, state: BuildState, reason: String?) async throws {
         try await database.client.query("""
             UPDATE builds SET state = \(state.rawValue), finished_at = now(), lease_expires_at = NULL, error = \(reason)
-            WHERE seq = \(build.seq) AND state = 'running' AND worker = \(worker)
+            WHERE seq = \(build.seq) AND state = 'running' AND worker = \(worker) AND attempts = \(build.attempts)
             """, logger: logger)
         try await database.client.query("SELECT pg_notify(\(Self.stateChannel), \(build.id)), pg_notify(\(Self.workChannel), \(build.id))", logger: logger)
     }
@@ -167,6 +170,20 @@ public struct BuildQueue: Sendable {
         guard let row = try await rows.collect().first else { throw QueueError("there is no build \(id); see `kiln builds list`") }
         try await notifyState(id)
         return try Build(row: row)
+    }
+
+    /// Whether someone asked for this running build to stop.
+    public func isCancelRequested(_ build: Build) async throws -> Bool {
+        let rows = try await database.client.query("SELECT cancel_requested FROM builds WHERE seq = \(build.seq)", logger: logger)
+        for try await requested in rows.decode(Bool.self) { return requested }
+        return true
+    }
+
+    /// Queues a new build of the same source as build `id`.
+    public func retry(id: String) async throws -> Build {
+        guard let build = try await build(id: id) else { throw QueueError("there is no build \(id); see `kiln builds list`") }
+        return try await enqueue(BuildRequest(app: build.app, commit: build.commit, branch: build.branch,
+                                              sourceDigest: build.sourceDigest, clean: build.clean, hot: build.hot))
     }
 
     /// Records that a running build was stopped on request.

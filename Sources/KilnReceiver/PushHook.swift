@@ -106,7 +106,8 @@ public struct PushHook: Sendable {
             print("-----> Released \(build.app) v\(release?.version ?? 0) (build \(build.id))")
             return 0
         case .superseded:
-            print("push rejected: build \(build.id) was superseded by a newer push of \(build.app)")
+            let newer = try await BuildQueue(database: database).builds(app: build.app, limit: 1).first
+            print("push rejected: build \(build.id) was superseded by \(newer?.id ?? "a newer build"), from a newer push of \(build.app)")
         case .cancelled:
             print("push rejected: build \(build.id) was cancelled")
         default:

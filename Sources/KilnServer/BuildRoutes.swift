@@ -35,6 +35,10 @@ struct BuildRoutes: Sendable {
             let build = try await authorizedBuild(request, context)
             return try JSONResponse.make(try await queue.cancel(id: build.id))
         }
+        router.post("api/builds/:id/retry") { request, context in
+            let build = try await authorizedBuild(request, context)
+            return try JSONResponse.make(try await queue.retry(id: build.id), status: .created)
+        }
         router.get("api/builds/:id/log") { request, context in
             let build = try await authorizedBuild(request, context)
             let after = request.uri.queryParameters.get("after", as: Int.self) ?? 0

@@ -107,6 +107,9 @@ public struct Worker: Service {
                     try await Catalog.recordRelease(app: build.app, buildSeq: build.seq, slugDigest: result.slugDigest, on: connection, logger: logger)
                 }
                 logger.info("build succeeded", metadata: ["seconds": "\(elapsed)"])
+            case .failure(let error as BuildSupervisionError) where error == .leaseLost:
+                // Fenced out: whatever this attempt did no longer counts.
+                logger.warning("build lease lost; leaving it to its retry")
             case .failure(let error as BuildSupervisionError) where error == .cancelled:
                 try? await context.log("-----> Build \(build.id) cancelled")
                 try await queue.markCancelled(build, worker: configuration.name)
@@ -130,11 +133,19 @@ public struct Worker: Service {
                 do { return .success(try await body()) } catch { return .failure(error) }
             }
             group.addTask {
+                let clock = ContinuousClock()
+                var lastRenewal = clock.now
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: configuration.heartbeat)
+                    try? await Task.sleep(for: configuration.cancelCheck)
                     if Task.isCancelled { return nil }
-                    if let held = try? await queue.renew(build, worker: configuration.name, lease: configuration.lease), !held {
+                    if (try? await queue.isCancelRequested(build)) == true {
                         return .failure(BuildSupervisionError.cancelled)
+                    }
+                    guard clock.now - lastRenewal >= configuration.heartbeat else { continue }
+                    // A failed renewal (database briefly away) is retried at the next tick.
+                    if let held = try? await queue.renew(build, worker: configuration.name, lease: configuration.lease) {
+                        if !held { return .failure(BuildSupervisionError.leaseLost) }
+                        lastRenewal = clock.now
                     }
                 }
                 return nil

@@ -12,9 +12,11 @@ public struct WorkerConfiguration: Sendable {
     /// This worker's name in the database (host and pid by default).
     public var name: String
     /// How long a claim stays valid without a heartbeat.
-    public var lease: Duration = .seconds(30)
-    /// How often the lease is renewed (and cancellation noticed).
-    public var heartbeat: Duration = .seconds(5)
+    public var lease: Duration = .seconds(60)
+    /// How often the lease is renewed.
+    public var heartbeat: Duration = .seconds(10)
+    /// How often a running build looks for a cancellation.
+    public var cancelCheck: Duration = .seconds(1)
     /// How long to wait for a NOTIFY before looking at the queue anyway.
     public var pollInterval: Duration = .seconds(5)
     /// The longest a build may run.

@@ -5,7 +5,7 @@ import KilnQueue
 
 /// `kiln builds list|show|cancel`.
 struct BuildsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "builds", abstract: "List, show and cancel builds.", subcommands: [List.self, Show.self, Cancel.self])
+    static let configuration = CommandConfiguration(commandName: "builds", abstract: "List, show and cancel builds.", subcommands: [List.self, Show.self, Cancel.self, Retry.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List builds, newest first.")
@@ -47,6 +47,18 @@ struct BuildsCommand: AsyncParsableCommand {
         func run() async throws {
             let build = try KilnClient.decoder.decode(Build.self, from: try await KilnClient.fromEnvironment().send("POST", "api/builds/\(id)/cancel"))
             emit(build.state == .cancelled ? "\(id) cancelled" : build.state.isFinal ? "\(id) had already ended (\(build.state.rawValue))" : "\(id) will stop within seconds")
+        }
+    }
+}
+
+extension BuildsCommand {
+    struct Retry: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Queue a new build of the same source as a finished one.")
+        @Argument(help: "The build id (b-N).") var id: String
+
+        func run() async throws {
+            let build = try KilnClient.decoder.decode(Build.self, from: try await KilnClient.fromEnvironment().send("POST", "api/builds/\(id)/retry"))
+            emit("\(build.id) queued (a retry of \(id)); follow it with `kiln logs \(build.id) -f`")
         }
     }
 }
