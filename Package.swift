@@ -76,6 +76,7 @@ let package = Package(
         .target(name: "KilnServer", dependencies: [
             "KilnReceiver", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnBlobStore", "KilnSigning", "KilnSlug",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: swiftSettings),
         .target(name: "KilnClient", dependencies: [], swiftSettings: swiftSettings),
         .executableTarget(name: "kiln", dependencies: [

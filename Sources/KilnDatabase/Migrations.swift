@@ -84,6 +84,19 @@ public enum Migrations {
             )
             """,
         ]),
+        Migration(version: 2, name: "workers", statements: [
+            """
+            CREATE TABLE workers (
+                name text PRIMARY KEY,
+                host text NOT NULL,
+                pid integer NOT NULL,
+                capacity integer NOT NULL,
+                started_at timestamptz NOT NULL DEFAULT now(),
+                heartbeat_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            "CREATE INDEX builds_running_by_worker ON builds (worker) WHERE state = 'running'",
+        ]),
     ]
 
     /// Applies every migration not yet applied; returns the versions applied now.

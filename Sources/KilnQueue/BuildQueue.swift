@@ -17,16 +17,30 @@ public struct BuildQueue: Sendable {
     public static let stateChannel = "kiln_build_state"
 
     let database: Database
+    let limits: QueueLimits
     var logger: Logger { database.logger }
 
-    public init(database: Database) {
+    public init(database: Database, limits: QueueLimits = QueueLimits()) {
         self.database = database
+        self.limits = limits
     }
 
     /// Queues a build. Older builds of the same app that have not started are
-    /// marked superseded: only the newest push is worth building.
+    /// marked superseded: only the newest push is worth building. Throws a
+    /// `.full` ``QueueError`` when the queue is at one of its ``QueueLimits``.
     public func enqueue(_ request: BuildRequest) async throws -> Build {
         try await database.transaction { connection in
+            let counts = try await connection.query("""
+                SELECT count(*) FILTER (WHERE app = \(request.app)), count(*) FROM builds WHERE state = 'queued'
+                """, logger: logger)
+            for try await (app, total) in counts.decode((Int, Int).self) {
+                if total >= limits.total {
+                    throw QueueError("the farm has \(total) builds queued, its limit: try again in a few minutes", code: .full)
+                }
+                if app >= limits.perApp {
+                    throw QueueError("\(request.app) has \(app) builds queued, its limit: wait for them or cancel some (`kiln builds list --app \(request.app)`)", code: .full)
+                }
+            }
             let superseded = try await connection.query("""
                 UPDATE builds SET state = 'superseded', finished_at = now(), error = 'superseded by a newer push'
                 WHERE app = \(request.app) AND state = 'queued' RETURNING id
@@ -136,7 +150,7 @@ public struct BuildQueue: Sendable {
                 RETURNING seq
                 """, logger: logger)
             guard try await rows.collect().count == 1 else {
-                throw QueueError("build \(build.id) is no longer held by worker \(worker); its result was discarded")
+                throw QueueError("build \(build.id) is no longer held by worker \(worker); its result was discarded", code: .fenced)
             }
             try await alongside(connection, logger)
             try await connection.query("SELECT pg_notify(\(Self.stateChannel), \(build.id)), pg_notify(\(Self.workChannel), \(build.id))", logger: logger)
@@ -167,9 +181,20 @@ public struct BuildQueue: Sendable {
             WHERE id = \(id)
             RETURNING \(unescaped: Build.columns)
             """, logger: logger)
-        guard let row = try await rows.collect().first else { throw QueueError("there is no build \(id); see `kiln builds list`") }
+        guard let row = try await rows.collect().first else { throw QueueError("there is no build \(id); see `kiln builds list`", code: .notFound) }
         try await notifyState(id)
         return try Build(row: row)
+    }
+
+    /// Puts a running build back in the queue, as if never claimed: its
+    /// worker is shutting down. The attempt does not count against it.
+    public func handBack(_ build: Build, worker: String) async throws {
+        try await database.client.query("""
+            UPDATE builds SET state = 'queued', worker = NULL, lease_expires_at = NULL, started_at = NULL,
+                attempts = attempts - 1, run_after = now()
+            WHERE seq = \(build.seq) AND state = 'running' AND worker = \(worker) AND attempts = \(build.attempts)
+            """, logger: logger)
+        try await database.client.query("SELECT pg_notify(\(Self.stateChannel), \(build.id)), pg_notify(\(Self.workChannel), \(build.id))", logger: logger)
     }
 
     /// Whether someone asked for this running build to stop.
@@ -181,7 +206,7 @@ public struct BuildQueue: Sendable {
 
     /// Queues a new build of the same source as build `id`.
     public func retry(id: String) async throws -> Build {
-        guard let build = try await build(id: id) else { throw QueueError("there is no build \(id); see `kiln builds list`") }
+        guard let build = try await build(id: id) else { throw QueueError("there is no build \(id); see `kiln builds list`", code: .notFound) }
         return try await enqueue(BuildRequest(app: build.app, commit: build.commit, branch: build.branch,
                                               sourceDigest: build.sourceDigest, clean: build.clean, hot: build.hot))
     }
@@ -206,6 +231,46 @@ public struct BuildQueue: Sendable {
             rows = try await database.client.query("SELECT \(unescaped: Build.columns) FROM builds ORDER BY seq DESC LIMIT \(limit)", logger: logger)
         }
         return try await rows.collect().map(Build.init(row:))
+    }
+
+    /// Counts per state, the oldest queued build's wait, running builds per worker.
+    public func stats() async throws -> QueueStats {
+        var counts = Dictionary(uniqueKeysWithValues: BuildState.allCases.map { ($0.rawValue, 0) })
+        for try await (state, count) in try await database.client.query("SELECT state, count(*) FROM builds GROUP BY state", logger: logger).decode((String, Int).self) {
+            counts[state] = count
+        }
+        var oldest: Double?
+        for try await age in try await database.client.query("""
+            SELECT extract(epoch FROM now() - min(created_at))::float8 FROM builds WHERE state = 'queued'
+            """, logger: logger).decode(Double?.self) {
+            oldest = age
+        }
+        var perWorker: [String: Int] = [:]
+        for try await (worker, count) in try await database.client.query("""
+            SELECT worker, count(*) FROM builds WHERE state = 'running' AND worker IS NOT NULL GROUP BY worker
+            """, logger: logger).decode((String, Int).self) {
+            perWorker[worker] = count
+        }
+        return QueueStats(counts: counts, oldestQueuedSeconds: oldest, runningPerWorker: perWorker)
+    }
+
+    /// Deletes builds that ended before `cutoff` and made no release, and the
+    /// logs of every build that ended before it (releases keep their build
+    /// record, so a rollback can still name it). Returns the builds deleted.
+    @discardableResult
+    public func prune(endedBefore cutoff: Date) async throws -> Int {
+        try await database.transaction { connection in
+            try await connection.query("""
+                DELETE FROM build_log l USING builds b
+                WHERE l.build_seq = b.seq AND b.finished_at < \(cutoff)
+                """, logger: logger)
+            let rows = try await connection.query("""
+                DELETE FROM builds b WHERE b.finished_at < \(cutoff)
+                  AND NOT EXISTS (SELECT 1 FROM releases r WHERE r.build_seq = b.seq)
+                RETURNING seq
+                """, logger: logger)
+            return try await rows.collect().count
+        }
     }
 
     private func notifyState(_ id: String) async throws {

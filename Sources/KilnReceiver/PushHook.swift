@@ -58,7 +58,13 @@ public struct PushHook: Sendable {
                 }
                 continue
             }
-            let build = try await enqueue(update: update, app: app, repository: repository, quarantine: quarantine)
+            let build: Build
+            do {
+                build = try await enqueue(update: update, app: app, repository: repository, quarantine: quarantine)
+            } catch let error as QueueError where error.code == .full {
+                print("push rejected: \(error.message)")
+                return 1
+            }
             print("-----> Build \(build.id) queued for \(app.name) at \(update.new.prefix(12)); follow it with `kiln logs \(build.id) -f`")
             status = max(status, try await follow(build))
         }

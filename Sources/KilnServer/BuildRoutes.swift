@@ -33,11 +33,11 @@ struct BuildRoutes: Sendable {
         }
         router.post("api/builds/:id/cancel") { request, context in
             let build = try await authorizedBuild(request, context)
-            return try JSONResponse.make(try await queue.cancel(id: build.id))
+            return try JSONResponse.make(try await queueCall { try await queue.cancel(id: build.id) })
         }
         router.post("api/builds/:id/retry") { request, context in
             let build = try await authorizedBuild(request, context)
-            return try JSONResponse.make(try await queue.retry(id: build.id), status: .created)
+            return try JSONResponse.make(try await queueCall { try await queue.retry(id: build.id) }, status: .created)
         }
         router.get("api/builds/:id/log") { request, context in
             let build = try await authorizedBuild(request, context)
@@ -65,6 +65,19 @@ struct BuildRoutes: Sendable {
                 headers[.contentType] = name == "manifest" ? "application/json" : "application/octet-stream"
                 headers[.eTag] = "\"\(hex)\""
                 return Response(status: .ok, headers: headers, body: body)
+            }
+        }
+    }
+
+    /// Runs a queue call, turning its errors into HTTP answers.
+    private func queueCall<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as QueueError {
+            switch error.code {
+            case .full: throw HTTPError(.tooManyRequests, message: error.message)
+            case .notFound: throw HTTPError(.notFound, message: error.message)
+            case .fenced, .other: throw HTTPError(.conflict, message: error.message)
             }
         }
     }

@@ -8,9 +8,20 @@ import KilnQueue
 import KilnReceiver
 import KilnSigning
 import Logging
+import ServiceLifecycle
 
 /// Kiln's HTTP server: the git receiver, the REST API, health.
 public enum KilnServer {
+    /// Everything the server runs, in start order (they stop in reverse):
+    /// the database pool, the HTTP application, the retention pruner.
+    public static func services(configuration: ServerConfiguration, database: Database, logger: Logger) throws -> [any Service] {
+        [
+            database.client,
+            try makeApplication(configuration: configuration, database: database, logger: logger),
+            RetentionService(queue: BuildQueue(database: database), retention: configuration.retention, logger: logger),
+        ]
+    }
+
     /// Builds the HTTP application. It serves until its service group stops;
     /// the database client must be running alongside it.
     public static func makeApplication(configuration: ServerConfiguration, database: Database, logger: Logger) throws -> some ApplicationProtocol {
@@ -31,7 +42,9 @@ public enum KilnServer {
         GitRoutes(configuration: configuration, catalog: catalog, authorizer: authorizer,
                   backend: GitHTTPBackend(repositories: repositories, logger: logger), repositories: repositories).register(on: router)
         AppRoutes(configuration: configuration, catalog: catalog, authorizer: authorizer).register(on: router)
-        BuildRoutes(queue: BuildQueue(database: database), log: BuildLog(database: database), blobs: blobs, authorizer: authorizer).register(on: router)
+        let queue = BuildQueue(database: database)
+        BuildRoutes(queue: queue, log: BuildLog(database: database), blobs: blobs, authorizer: authorizer).register(on: router)
+        FarmRoutes(queue: queue, registry: WorkerRegistry(database: database), authorizer: authorizer).register(on: router)
 
         return Application(
             router: router,

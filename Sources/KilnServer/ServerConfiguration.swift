@@ -10,6 +10,8 @@ public struct ServerConfiguration: Sendable {
     public var publicURL: String
     /// The database URL, handed to the pre-receive hook.
     public var databaseURL: String
+    /// How long finished builds that made no release, and all build logs, are kept.
+    public var retention: Duration = .seconds(30 * 24 * 3600)
 
     public init(home: URL, host: String, port: Int, publicURL: String? = nil, databaseURL: String) {
         self.home = home

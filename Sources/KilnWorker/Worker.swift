@@ -35,43 +35,79 @@ public struct Worker: Service {
         self.logger = logger
     }
 
-    /// Claims and runs builds until graceful shutdown, then waits for the running ones.
+    /// Claims and runs builds until graceful shutdown; then drains: no more
+    /// claims, running builds get up to the drain timeout to finish, and
+    /// those still running after it are handed back to the queue.
     public func run() async throws {
         logger.info("worker started", metadata: ["capacity": "\(configuration.capacity)"])
-        try await database.withListener(channels: [BuildQueue.workChannel]) { wakeups in
-            let draining = Flag()
-            try await withGracefulShutdownHandler {
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    var running = 0
-                    while !(await draining.isSet) && !Task.isCancelled {
-                        while running < configuration.capacity, !(await draining.isSet) {
-                            let build: Build?
-                            do {
-                                build = try await queue.claim(worker: configuration.name, lease: configuration.lease)
-                            } catch {
-                                logger.warning("cannot claim from the queue", metadata: ["error": "\(String(reflecting: error))"])
-                                break
-                            }
-                            guard let build else { break }
-                            running += 1
-                            group.addTask {
-                                await execute(build)
-                                await wakeups.signal("done")
-                            }
-                        }
-                        let events = await wakeups.wait(timeout: configuration.pollInterval)
-                        running -= events.filter { $0 == "done" }.count
+        let registry = WorkerRegistry(database: database)
+        try await registry.register(name: configuration.name, host: ProcessInfo.processInfo.hostName, pid: Int(getpid()), capacity: configuration.capacity)
+        try await withThrowingTaskGroup(of: Void.self) { background in
+            background.addTask { await heartbeat(registry) }
+            defer { background.cancelAll() }
+            try await database.withListener(channels: [BuildQueue.workChannel]) { wakeups in
+                let draining = Flag()
+                try await withGracefulShutdownHandler {
+                    try await claimLoop(wakeups: wakeups, draining: draining)
+                } onGracefulShutdown: {
+                    Task {
+                        await draining.set()
+                        await wakeups.signal("drain")
                     }
-                    try await group.waitForAll()
-                }
-            } onGracefulShutdown: {
-                Task {
-                    await draining.set()
-                    await wakeups.signal("drain")
                 }
             }
         }
+        try? await registry.deregister(name: configuration.name)
         logger.info("worker stopped")
+    }
+
+    private func claimLoop(wakeups: Wakeups, draining: Flag) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var running = 0
+            while !(await draining.isSet) && !Task.isCancelled {
+                while running < configuration.capacity, !(await draining.isSet) {
+                    let build: Build?
+                    do {
+                        build = try await queue.claim(worker: configuration.name, lease: configuration.lease)
+                    } catch {
+                        logger.warning("cannot claim from the queue", metadata: ["error": "\(String(reflecting: error))"])
+                        break
+                    }
+                    guard let build else { break }
+                    running += 1
+                    group.addTask {
+                        await execute(build)
+                        await wakeups.signal("done")
+                    }
+                }
+                let events = await wakeups.wait(timeout: configuration.pollInterval)
+                running -= events.filter { $0 == "done" }.count
+            }
+            // Draining: running builds have until the deadline, then go back to the queue.
+            let deadline = ContinuousClock.now + configuration.drainTimeout
+            while running > 0, ContinuousClock.now < deadline {
+                logger.info("draining", metadata: ["running": "\(running)"])
+                let events = await wakeups.wait(timeout: min(deadline - ContinuousClock.now, .seconds(5)))
+                running -= events.filter { $0 == "done" }.count
+            }
+            if running > 0 {
+                logger.warning("drain timeout: handing running builds back to the queue", metadata: ["running": "\(running)"])
+                group.cancelAll()
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    private func heartbeat(_ registry: WorkerRegistry) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: configuration.heartbeat)
+            if Task.isCancelled { return }
+            do {
+                try await registry.heartbeat(name: configuration.name)
+            } catch {
+                logger.warning("cannot record the worker's heartbeat", metadata: ["error": "\(String(reflecting: error))"])
+            }
+        }
     }
 
     /// Runs one claimed build to its end, whatever happens: the build is
@@ -98,6 +134,19 @@ public struct Worker: Service {
 
         let outcome = await supervise(build) { try await pipeline.run(context) }
         let elapsed = ContinuousClock.now - started
+        if Task.isCancelled {
+            // The worker is shutting down past its drain timeout. This task is
+            // cancelled, so the hand-back runs in a task of its own, awaited.
+            await Task {
+                try? await context.log("-----> Worker \(configuration.name) is stopping: build handed back to the queue")
+                do {
+                    try await queue.handBack(build, worker: configuration.name)
+                } catch {
+                    logger.error("cannot hand the build back; it will be rescued when its lease expires", metadata: ["error": "\(error)"])
+                }
+            }.value
+            return
+        }
         do {
             switch outcome {
             case .success(let (result, signed)):

@@ -19,6 +19,8 @@ public struct WorkerConfiguration: Sendable {
     public var cancelCheck: Duration = .seconds(1)
     /// How long to wait for a NOTIFY before looking at the queue anyway.
     public var pollInterval: Duration = .seconds(5)
+    /// How long a draining worker lets its running builds finish before handing them back.
+    public var drainTimeout: Duration = .seconds(600)
     /// The longest a build may run.
     public var buildTimeout: Duration = .seconds(30 * 60)
 

@@ -13,14 +13,16 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
     @Option(help: "Port to listen on.") var port: Int = 8750
     @Option(help: "URL pushers reach this server at (default http://HOST:PORT).") var publicURL: String?
+    @Option(help: "Days to keep finished builds that made no release, and build logs.") var retentionDays: Int = 30
 
     func run() async throws {
         let logger = KilnLogging.bootstrap()
         let url = try DatabaseURL(databaseURL)
         _ = try await Database.with(url: url, logger: logger) { try await Migrations.apply(on: $0) }
         let database = Database(url: url, logger: logger)
-        let configuration = ServerConfiguration(home: home.homeURL, host: host, port: port, publicURL: publicURL, databaseURL: databaseURL)
-        let app = try KilnServer.makeApplication(configuration: configuration, database: database, logger: logger)
-        try await ServiceGroup(services: [database.client, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+        var configuration = ServerConfiguration(home: home.homeURL, host: host, port: port, publicURL: publicURL, databaseURL: databaseURL)
+        configuration.retention = .seconds(retentionDays * 24 * 3600)
+        let services = try KilnServer.services(configuration: configuration, database: database, logger: logger)
+        try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
     }
 }

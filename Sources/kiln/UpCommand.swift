@@ -17,7 +17,7 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
     @Option(help: "Port to listen on.") var port: Int = 8750
     @Option(help: "Worker processes to start.") var workers: Int = 2
-    @Option(help: "Builds each worker runs at once.") var capacity: Int = 1
+    @Option(name: [.customLong("concurrency"), .customLong("capacity")], help: "Builds each worker runs at once.") var capacity: Int = 1
     @Option(help: "Use this PostgreSQL instead of starting a private one.") var databaseURL: String?
 
     func run() async throws {
@@ -54,8 +54,8 @@ struct UpCommand: AsyncParsableCommand {
 
         let database = Database(url: url, logger: logger)
         let configuration = ServerConfiguration(home: home, host: host, port: port, databaseURL: databaseURL)
-        let app = try KilnServer.makeApplication(configuration: configuration, database: database, logger: logger)
-        let services = ServiceGroup(services: [database.client, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        let services = ServiceGroup(services: try KilnServer.services(configuration: configuration, database: database, logger: logger),
+                                    gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
 
         emit("Kiln is starting on \(server) with \(workers) worker(s); home \(home.path)")
         emit("export KILN_SERVER=\(server)")
@@ -79,7 +79,10 @@ struct UpCommand: AsyncParsableCommand {
     /// Runs one `kiln worker` child, restarting it if it dies, until cancelled.
     static func runWorker(index: Int, home: URL, databaseURL: String, capacity: Int, logger: Logger) async throws {
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        let command = Command(executable, ["worker", "--home", home.path, "--database-url", databaseURL, "--capacity", "\(capacity)"])
+        // `kiln up` is for one machine: a stopping worker gets 5 s to finish its
+        // builds, then hands them back; it is killed if it takes 10 s in all.
+        var command = Command(executable, ["worker", "--home", home.path, "--database-url", databaseURL, "--concurrency", "\(capacity)", "--drain-timeout", "5"])
+        command.gracePeriod = .seconds(10)
         while !Task.isCancelled {
             let status = try? await command.stream { line in
                 FileHandle.standardError.write(Data("[worker \(index)] \(line)\n".utf8))

@@ -10,13 +10,15 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @OptionGroup var home: HomeOptions
     @Option(help: "PostgreSQL URL.") var databaseURL: String = ProcessInfo.processInfo.environment["KILN_DATABASE_URL"] ?? ""
-    @Option(help: "Builds run at once.") var capacity: Int = 1
+    @Option(name: [.customLong("concurrency"), .customLong("capacity")], help: "Builds run at once.") var concurrency: Int = 1
+    @Option(help: "Seconds running builds get to finish on SIGTERM before they are handed back to the queue.") var drainTimeout: Int = 600
     @Option(help: "This worker's name (default: host and pid).") var name: String?
 
     func run() async throws {
         let logger = KilnLogging.bootstrap()
         let database = Database(url: try DatabaseURL(databaseURL), logger: logger)
-        let configuration = WorkerConfiguration(home: home.homeURL, buildersDirectory: BuiltInBuilders.directory(), capacity: capacity, name: name)
+        var configuration = WorkerConfiguration(home: home.homeURL, buildersDirectory: BuiltInBuilders.directory(), capacity: concurrency, name: name)
+        configuration.drainTimeout = .seconds(drainTimeout)
         let worker = try Worker(configuration: configuration, database: database, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [

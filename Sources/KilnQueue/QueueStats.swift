@@ -1,0 +1,17 @@
+import Foundation
+
+/// The queue at a glance, for `kiln queue` and for metrics.
+public struct QueueStats: Codable, Sendable {
+    /// Builds per state (every state listed, zero included).
+    public var counts: [String: Int]
+    /// Seconds the oldest queued build has waited, or nil when none waits.
+    public var oldestQueuedSeconds: Double?
+    /// Running builds per worker.
+    public var runningPerWorker: [String: Int]
+
+    enum CodingKeys: String, CodingKey {
+        case counts
+        case oldestQueuedSeconds = "oldest_queued_seconds"
+        case runningPerWorker = "running_per_worker"
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+import KilnQueue
+import Logging
+import ServiceLifecycle
+
+/// Prunes old finished builds and their logs once an hour, so the tables
+/// do not grow without bound (see ``BuildQueue/prune(endedBefore:)``).
+public struct RetentionService: Service {
+    let queue: BuildQueue
+    let retention: Duration
+    let logger: Logger
+
+    public init(queue: BuildQueue, retention: Duration, logger: Logger) {
+        self.queue = queue
+        self.retention = retention
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let cutoff = Date().addingTimeInterval(-Double(retention.components.seconds))
+            do {
+                let pruned = try await queue.prune(endedBefore: cutoff)
+                if pruned > 0 { logger.info("old builds pruned", metadata: ["builds": "\(pruned)"]) }
+            } catch {
+                logger.warning("cannot prune old builds", metadata: ["error": "\(String(reflecting: error))"])
+            }
+            try? await gracefulShutdown()
+            try? await Task.sleep(for: .seconds(3600))
+        }
+    }
+}

@@ -1,0 +1,32 @@
+import ArgumentParser
+import Foundation
+import KilnClient
+import KilnQueue
+
+/// `kiln workers`: the farm's workers, their capacity and current builds.
+struct WorkersCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "workers", abstract: "List the farm's workers.")
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        let workers = try await KilnClient.fromEnvironment().get([WorkerRecord].self, "api/workers")
+        if json { try Output.json(workers); return }
+        Output.table(["NAME", "HOST", "PID", "CAPACITY", "RUNNING", "HEARTBEAT", "STATUS"], workers.map {
+            [$0.name, $0.host, "\($0.pid)", "\($0.capacity)", $0.running.isEmpty ? "-" : $0.running.joined(separator: ","), Output.time($0.heartbeatAt), $0.lost ? "lost" : "alive"]
+        })
+    }
+}
+
+/// `kiln queue`: counts per state, the oldest queued build's wait, running builds per worker.
+struct QueueCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "queue", abstract: "Show the build queue at a glance.")
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        let stats = try await KilnClient.fromEnvironment().get(QueueStats.self, "api/queue")
+        if json { try Output.json(stats); return }
+        Output.table(["STATE", "BUILDS"], BuildState.allCases.map { [$0.rawValue, "\(stats.counts[$0.rawValue] ?? 0)"] })
+        emit("oldest queued: " + (stats.oldestQueuedSeconds.map { String(format: "%.1f s ago", $0) } ?? "none"))
+        for (worker, count) in stats.runningPerWorker.sorted(by: { $0.key < $1.key }) { emit("running on \(worker): \(count)") }
+    }
+}
