@@ -91,10 +91,23 @@ public struct PushHook: Sendable {
         let log = BuildLog(database: database)
         return try await database.withListener(channels: [BuildLog.channel, BuildQueue.stateChannel]) { wakeups in
             var cursor = 0
+            var unreachableSince: ContinuousClock.Instant?
             while true {
-                // Read the state before the lines: a final state read first guarantees its last lines are visible.
-                guard let current = try await queue.build(id: build.id) else { throw ReceiverError("build \(build.id) disappeared") }
-                let lines = try await log.lines(buildSeq: build.seq, after: cursor)
+                let current: Build?, lines: [LogLine]
+                do {
+                    // Read the state before the lines: a final state read first guarantees its last lines are visible.
+                    current = try await queue.build(id: build.id)
+                    lines = try await log.lines(buildSeq: build.seq, after: cursor)
+                    unreachableSince = nil
+                } catch {
+                    // The database restarting is no reason to drop the pusher: wait for it a while.
+                    let since = unreachableSince ?? ContinuousClock.now
+                    unreachableSince = since
+                    guard ContinuousClock.now - since < .seconds(120) else { throw error }
+                    try await Task.sleep(for: .seconds(1))
+                    continue
+                }
+                guard let current else { throw ReceiverError("build \(build.id) disappeared") }
                 for line in lines { print(line.text) }
                 cursor = lines.last?.number ?? cursor
                 if current.state.isFinal, lines.isEmpty {

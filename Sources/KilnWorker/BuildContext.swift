@@ -12,13 +12,13 @@ struct BuildContext: Sendable {
     let logWriter: BuildLogWriter
 
     /// Appends a line to the build's log.
-    func log(_ line: String) async throws {
-        try await logWriter.append(line)
+    func log(_ line: String) async {
+        await logWriter.append(line)
     }
 
     /// The same, as a closure for parts that stream output.
     var logLine: @Sendable (String) async throws -> Void {
-        { [logWriter] line in try await logWriter.append(line) }
+        { [logWriter] line in await logWriter.append(line) }
     }
 }
 

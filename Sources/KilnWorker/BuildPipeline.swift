@@ -29,7 +29,7 @@ struct BuildPipeline: Sendable {
         let signed = try await timer.measure("sign") {
             try await Sign(key: key, stack: stack).run(context, packed: packed, processTypes: processTypes, buildpacks: buildpacks)
         }
-        try await context.log("-----> Timings: \(timer.summary)")
+        await context.log("-----> Timings: \(timer.summary)")
         let result = BuildResult(slugDigest: packed.digest.hex, manifestDigest: signed.manifestDigest.hex,
                                  signatureDigest: signed.signatureDigest.hex, slugSize: packed.size)
         return (result, signed)

@@ -138,7 +138,7 @@ public struct Worker: Service {
             // The worker is shutting down past its drain timeout. This task is
             // cancelled, so the hand-back runs in a task of its own, awaited.
             await Task {
-                try? await context.log("-----> Worker \(configuration.name) is stopping: build handed back to the queue")
+                await context.log("-----> Worker \(configuration.name) is stopping: build handed back to the queue")
                 do {
                     try await queue.handBack(build, worker: configuration.name)
                 } catch {
@@ -147,30 +147,56 @@ public struct Worker: Service {
             }.value
             return
         }
-        do {
-            switch outcome {
-            case .success(let (result, signed)):
-                // Logged before the state changes: followers stop reading once the build is final.
-                try? await context.log("-----> Build \(build.id) done in \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow))): slug sha256:\(signed.manifest.sha256)")
+        // Every line stored before the build is final: followers stop reading then.
+        await writer.flush()
+        switch outcome {
+        case .success(let (result, signed)):
+            await context.log("-----> Build \(build.id) done in \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow))): slug sha256:\(signed.manifest.sha256)")
+            await writer.flush()
+            await record("success", of: build, logger: logger) {
                 try await queue.succeed(build, worker: configuration.name, result: result) { connection, logger in
                     try await Catalog.recordRelease(app: build.app, buildSeq: build.seq, slugDigest: result.slugDigest, on: connection, logger: logger)
                 }
-                logger.info("build succeeded", metadata: ["seconds": "\(elapsed)"])
-            case .failure(let error as BuildSupervisionError) where error == .leaseLost:
-                // Fenced out: whatever this attempt did no longer counts.
-                logger.warning("build lease lost; leaving it to its retry")
-            case .failure(let error as BuildSupervisionError) where error == .cancelled:
-                try? await context.log("-----> Build \(build.id) cancelled")
-                try await queue.markCancelled(build, worker: configuration.name)
-                logger.info("build cancelled")
-            case .failure(let error):
-                let reason = Self.describe(error)
-                try? await context.log(" !     \(reason)")
-                try await queue.fail(build, worker: configuration.name, reason: reason)
-                logger.info("build failed", metadata: ["reason": "\(reason)"])
             }
-        } catch {
-            logger.error("cannot record the outcome of the build", metadata: ["error": "\(String(reflecting: error))"])
+        case .failure(let error as BuildSupervisionError) where error == .leaseLost:
+            // Fenced out: whatever this attempt did no longer counts.
+            logger.warning("build lease lost; leaving it to its retry")
+        case .failure(let error as BuildSupervisionError) where error == .cancelled:
+            await context.log("-----> Build \(build.id) cancelled")
+            await writer.flush()
+            await record("cancellation", of: build, logger: logger) { try await queue.markCancelled(build, worker: configuration.name) }
+        case .failure(let error):
+            let reason = Self.describe(error)
+            await context.log(" !     \(reason)")
+            await writer.flush()
+            await record("failure", of: build, logger: logger) { try await queue.fail(build, worker: configuration.name, reason: reason) }
+        }
+    }
+
+    /// Records a build's outcome, retrying with back-off while the database
+    /// is unreachable: a finished build's result is not thrown away because
+    /// PostgreSQL restarted. Completion is fenced, so a retry of a write that
+    /// did land is refused harmlessly.
+    func record(_ what: String, of build: Build, logger: Logger, _ write: @Sendable () async throws -> Void) async {
+        var delay = Duration.milliseconds(250)
+        let deadline = ContinuousClock.now + configuration.lease * 10
+        while true {
+            do {
+                try await write()
+                logger.info("build outcome recorded", metadata: ["outcome": "\(what)"])
+                return
+            } catch let error as QueueError where error.code == .fenced {
+                logger.warning("build outcome not recorded: the build is no longer this worker's", metadata: ["outcome": "\(what)", "reason": "\(error.message)"])
+                return
+            } catch {
+                guard ContinuousClock.now < deadline else {
+                    logger.error("giving up recording the build's outcome; the build will be rescued and retried", metadata: ["outcome": "\(what)", "error": "\(String(reflecting: error))"])
+                    return
+                }
+                logger.warning("cannot record the build's outcome; retrying", metadata: ["outcome": "\(what)", "error": "\(String(reflecting: error))"])
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
         }
     }
 

@@ -25,7 +25,7 @@ struct Compile {
             processTypes = processTypes.merging(try ProcessTypes.parseProcfile(String(contentsOf: procfile, encoding: .utf8)))
         }
         let names = processTypes.commands.keys.sorted().joined(separator: ", ")
-        try await context.log("-----> Process types: \(names.isEmpty ? "(none)" : names)")
+        await context.log("-----> Process types: \(names.isEmpty ? "(none)" : names)")
         return processTypes
     }
 }

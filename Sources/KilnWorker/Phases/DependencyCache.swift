@@ -11,11 +11,11 @@ struct DependencyCache {
         let stored = storedCache(context)
         if context.build.clean {
             try? FileManager.default.removeItem(at: stored)
-            try await context.log("-----> Cache purged (clean build requested)")
+            await context.log("-----> Cache purged (clean build requested)")
         }
         if FileManager.default.fileExists(atPath: stored.path) {
             try FileManager.default.moveItem(at: stored, to: context.workspace.cache)
-            try await context.log("-----> Restored the dependency cache")
+            await context.log("-----> Restored the dependency cache")
         } else {
             try FileManager.default.createDirectory(at: context.workspace.cache, withIntermediateDirectories: true)
         }

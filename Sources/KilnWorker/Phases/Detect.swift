@@ -12,21 +12,21 @@ struct Detect {
         if FileManager.default.fileExists(atPath: listFile.path) {
             let text = try String(contentsOf: listFile, encoding: .utf8)
             let references = try BuildpackReference.parseList(text)
-            try await context.log("-----> .buildpacks names \(references.count) buildpack(s)")
+            await context.log("-----> .buildpacks names \(references.count) buildpack(s)")
             var buildpacks: [Buildpack] = []
             for reference in references {
                 let buildpack = try await resolver.resolve(reference, workspace: context.workspace.buildpacks, log: context.logLine)
                 guard let name = try await runner.detect(buildpack, buildDirectory: context.workspace.app) else {
                     throw BuildFailure("\(reference): bin/detect does not accept this app")
                 }
-                try await context.log("-----> \(name) app detected (\(reference))")
+                await context.log("-----> \(name) app detected (\(reference))")
                 buildpacks.append(buildpack)
             }
             return buildpacks
         }
         for builder in try resolver.builtInBuilders() {
             if let name = try await runner.detect(builder, buildDirectory: context.workspace.app) {
-                try await context.log("-----> \(name) app detected")
+                await context.log("-----> \(name) app detected")
                 return [try await resolver.resolve(BuildpackReference(.builtIn(name: builder.reference)), workspace: context.workspace.buildpacks, log: context.logLine)]
             }
         }

@@ -15,6 +15,6 @@ struct FetchSource {
             return try ArchiveExtractor().extract(archive: workspace.source, into: workspace.app)
         }
         try? FileManager.default.removeItem(at: workspace.source)
-        try await context.log("-----> Source \(context.build.commit.map { String($0.prefix(12)) } ?? digest.hex.prefix(12).description): \(summary.entries) entries, \(summary.bytes) bytes")
+        await context.log("-----> Source \(context.build.commit.map { String($0.prefix(12)) } ?? digest.hex.prefix(12).description): \(summary.entries) entries, \(summary.bytes) bytes")
     }
 }

@@ -8,7 +8,7 @@ struct Pack {
     func run(_ context: BuildContext) async throws -> SlugPacker.Packed {
         let packer = packer, app = context.workspace.app, blobs = context.blobs
         let packed = try await onThread { try packer.pack(app, into: blobs) }
-        try await context.log("-----> Slug packed: \(packed.size) bytes, \(packed.entries) entries, \(packed.digest)")
+        await context.log("-----> Slug packed: \(packed.size) bytes, \(packed.entries) entries, \(packed.digest)")
         return packed
     }
 }

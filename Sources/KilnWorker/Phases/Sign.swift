@@ -14,7 +14,7 @@ struct Sign {
             sha256: packed.digest.hex, size: packed.size, format: SlugPacker().compression.fileExtension,
             processTypes: processTypes.commands, buildpacks: buildpacks.map(\.reference), stack: stack, created: Date())
         let signed = try SignedSlug.sign(manifest, with: key, into: context.blobs)
-        try await context.log("-----> Manifest signed with the farm's key")
+        await context.log("-----> Manifest signed with the farm's key")
         return signed
     }
 }
