@@ -64,13 +64,16 @@ public actor BuildLogWriter {
             let numbers = pending.map(\.number), texts = pending.map(\.text)
             do {
                 // ON CONFLICT: a batch whose commit was not acknowledged may be sent twice.
-                try await database.client.query("""
+                let (database, buildSeq) = (database, buildSeq)
+                _ = try await database.bounded(.seconds(15)) {
+                    try await database.client.query("""
                     WITH lines AS (
                         INSERT INTO build_log (build_seq, line_no, line)
                         SELECT \(buildSeq), n, t FROM unnest(\(numbers)::int[], \(texts)::text[]) AS u(n, t)
                         ON CONFLICT DO NOTHING)
                     SELECT pg_notify(\(BuildLog.channel), \(String(buildSeq)))
                     """, logger: database.logger)
+                }
             } catch {
                 database.logger.warning("cannot write the build log; keeping lines until the database is back",
                                         metadata: ["build_seq": "\(buildSeq)", "pending": "\(pending.count)", "error": "\(String(reflecting: error))"])

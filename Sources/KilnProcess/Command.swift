@@ -73,10 +73,13 @@ public struct Command: Sendable, CustomStringConvertible {
 
     var configuration: Configuration {
         var options = PlatformOptions()
+        var executable = self.executable, arguments = self.arguments
         if let user {
-            options.userID = user.uid
-            options.groupID = user.gid
-            options.supplementaryGroups = []
+            // Switching user in the forked child (PlatformOptions.userID) can
+            // deadlock glibc's setxid in a multithreaded parent; setpriv does
+            // it after exec, single-threaded.
+            arguments = ["--reuid=\(user.uid)", "--regid=\(user.gid)", "--clear-groups", "--", executable] + arguments
+            executable = "/usr/bin/setpriv"
         }
         if ownProcessGroup { options.processGroupID = 0 }
         // Children go when their parent's task is cancelled: ask first, then insist.
@@ -86,9 +89,8 @@ public struct Command: Sendable, CustomStringConvertible {
             if let key = Environment.Key(rawValue: name) { variables[key] = value }
         }
         let environment: Environment = inheritEnvironment ? .inherit.updating(variables.mapValues { Optional($0) }) : .custom(variables)
-        let executable: Executable = self.executable.contains("/") ? .path(FilePath(self.executable)) : .name(self.executable)
         return Configuration(
-            executable: executable,
+            executable: executable.contains("/") ? .path(FilePath(executable)) : .name(executable),
             arguments: Arguments(arguments),
             environment: environment,
             workingDirectory: workingDirectory.map { FilePath($0) },

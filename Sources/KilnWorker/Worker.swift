@@ -177,12 +177,12 @@ public struct Worker: Service {
     /// is unreachable: a finished build's result is not thrown away because
     /// PostgreSQL restarted. Completion is fenced, so a retry of a write that
     /// did land is refused harmlessly.
-    func record(_ what: String, of build: Build, logger: Logger, _ write: @Sendable () async throws -> Void) async {
+    func record(_ what: String, of build: Build, logger: Logger, _ write: @escaping @Sendable () async throws -> Void) async {
         var delay = Duration.milliseconds(250)
         let deadline = ContinuousClock.now + configuration.lease * 10
         while true {
             do {
-                try await write()
+                try await database.bounded(.seconds(30)) { try await write() }
                 logger.info("build outcome recorded", metadata: ["outcome": "\(what)"])
                 return
             } catch let error as QueueError where error.code == .fenced {

@@ -81,7 +81,7 @@ struct UpCommand: AsyncParsableCommand {
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         // `kiln up` is for one machine: a stopping worker gets 5 s to finish its
         // builds, then hands them back; it is killed if it takes 10 s in all.
-        var command = Command(executable, ["worker", "--home", home.path, "--database-url", databaseURL, "--concurrency", "\(capacity)", "--drain-timeout", "5"])
+        var command = Command(executable, ["worker", "--home", home.path, "--database-url", databaseURL, "--concurrency", "\(capacity)", "--drain-timeout", "5", "--parent-pid", "\(getpid())"])
         command.gracePeriod = .seconds(10)
         while !Task.isCancelled {
             let status = try? await command.stream { line in

@@ -124,3 +124,49 @@ enum KilnBuildLogLines {
         return lines
     }
 }
+
+@Suite struct DatabaseRestartTests {
+    @Test func postgresStoppedAndRestartedMidRunLosesNoBuild() async throws {
+        // A PostgreSQL of this test's own: the shared one must not restart under other tests.
+        let postgres = LocalPostgres(directory: try TestEnvironment.temporaryDirectory("pg").appendingPathComponent("postgres"), logger: TestEnvironment.logger)
+        try await postgres.start()
+        let url = try DatabaseURL(postgres.url)
+        _ = try await Database.with(url: url, logger: TestEnvironment.logger) { try await Migrations.apply(on: $0) }
+        let farm = try await QueueFarm(database: url, buildpackCompile: "#!/bin/sh\necho one\nsleep 1\necho two\nsleep 1\necho three\n")
+        defer { farm.stopAll() }
+        let apps = (0..<6).map { "restart\($0)" }
+        try await farm.withDatabase { database in
+            for app in apps { _ = try await Catalog(database: database).createApp(name: app) }
+        }
+        farm.startWorker("steady1", concurrency: 2, lease: 60)
+        farm.startWorker("steady2", concurrency: 2, lease: 60)
+        var ids: [String] = []
+        for app in apps { ids.append(try await farm.enqueue(app: app).id) }
+        #expect(try await farm.wait(upTo: .seconds(60)) { database in
+            try await BuildQueue(database: database).builds(app: nil).contains { $0.state == .running }
+        })
+
+        try await postgres.stop()
+        try await Task.sleep(for: .seconds(3))
+        try await postgres.start()
+
+        let settled = try await farm.wait(upTo: .seconds(180)) { database in
+            try await BuildQueue(database: database).builds(app: nil).allSatisfy(\.state.isFinal)
+        }
+        #expect(settled)
+        try await farm.withDatabase { database in
+            let builds = try await BuildQueue(database: database).builds(app: nil)
+            #expect(builds.count == 6)
+            #expect(builds.allSatisfy { $0.state == .succeeded }, "\(builds.map { "\($0.id) \($0.state) \($0.error ?? "")" })")
+            for app in apps {
+                #expect(try await Catalog(database: database).releases(app: app).count == 1, "\(app)")
+            }
+            for build in builds {
+                let lines = try await KilnBuildLogLines.all(database, seq: build.seq)
+                #expect(lines.contains("one") && lines.contains("three"), "\(build.id): \(lines)")
+            }
+        }
+        farm.stopAll()
+        try await postgres.stop()
+    }
+}

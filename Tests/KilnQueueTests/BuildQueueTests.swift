@@ -135,3 +135,53 @@ import Testing
         }
     }
 }
+
+@Suite struct QueueHousekeepingTests {
+    func request(_ app: String) -> BuildRequest {
+        BuildRequest(app: app, commit: UUID().uuidString, branch: "main", sourceDigest: String(repeating: "0", count: 64))
+    }
+
+    @Test func aFullQueueRefusesNewBuildsWithAClearMessage() async throws {
+        let url = try await TestEnvironment.freshDatabase()
+        try await Database.with(url: url, logger: TestEnvironment.logger) { database in
+            let catalog = Catalog(database: database)
+            for app in ["a", "b", "c"] { _ = try await catalog.createApp(name: app) }
+            let queue = BuildQueue(database: database, limits: QueueLimits(total: 2, perApp: 25))
+            _ = try await queue.enqueue(request("a"))
+            _ = try await queue.enqueue(request("b"))
+            let error = await #expect(throws: QueueError.self) { try await queue.enqueue(request("c")) }
+            #expect(error?.code == .full)
+            #expect(error?.message.contains("limit") == true)
+            // A newer push of an app already queued replaces its build instead of adding one.
+            let perApp = BuildQueue(database: database, limits: QueueLimits(total: 100, perApp: 0))
+            await #expect(throws: QueueError.self) { try await perApp.enqueue(request("c")) }
+        }
+    }
+
+    @Test func statsCountStatesAndPruningKeepsReleasedBuilds() async throws {
+        let url = try await TestEnvironment.freshDatabase()
+        try await Database.with(url: url, logger: TestEnvironment.logger) { database in
+            _ = try await Catalog(database: database).createApp(name: "kept")
+            let queue = BuildQueue(database: database)
+            let digest = String(repeating: "1", count: 64)
+            _ = try await queue.enqueue(request("kept"))
+            let released = try #require(try await queue.claim(worker: "w", lease: .seconds(30)))
+            try await queue.succeed(released, worker: "w", result: BuildResult(slugDigest: digest, manifestDigest: digest, signatureDigest: digest, slugSize: 1)) { connection, logger in
+                try await Catalog.recordRelease(app: "kept", buildSeq: released.seq, slugDigest: digest, on: connection, logger: logger)
+            }
+            _ = try await queue.enqueue(request("kept"))
+            let failed = try #require(try await queue.claim(worker: "w", lease: .seconds(30)))
+            try await queue.fail(failed, worker: "w", reason: "boom")
+            _ = try await queue.enqueue(request("kept"))
+
+            let stats = try await queue.stats()
+            #expect(stats.counts["succeeded"] == 1 && stats.counts["failed"] == 1 && stats.counts["queued"] == 1 && stats.counts["running"] == 0)
+            #expect(stats.oldestQueuedSeconds != nil)
+
+            #expect(try await queue.prune(endedBefore: Date().addingTimeInterval(60)) == 1)
+            #expect(try await queue.build(id: failed.id) == nil)
+            #expect(try await queue.build(id: released.id) != nil)
+            #expect(try await Catalog(database: database).releases(app: "kept").count == 1)
+        }
+    }
+}

@@ -24,11 +24,14 @@ public struct KilnFarm: Sendable {
         let log = home.appendingPathComponent("up.log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let logHandle = try FileHandle(forWritingTo: log)
-        let command = Command(TestEnvironment.binary, ["up", "--home", home.path, "--port", "\(port)", "--workers", "\(workers)"],
+        var command = Command(TestEnvironment.binary, ["up", "--home", home.path, "--port", "\(port)", "--workers", "\(workers)"],
                               environment: ["KILN_BUILDERS": TestEnvironment.repositoryRoot.appendingPathComponent("builders").path])
+        // Room for kiln up's own orderly stop: workers drain 5 s, are killed at 10 s, then PostgreSQL stops.
+        command.gracePeriod = .seconds(30)
+        let up = command
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
-                _ = try await command.stream { line in logHandle.write(Data((line + "\n").utf8)) }
+                _ = try await up.stream { line in logHandle.write(Data((line + "\n").utf8)) }
                 return nil
             }
             defer { group.cancelAll() }
