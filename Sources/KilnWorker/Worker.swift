@@ -122,10 +122,12 @@ public struct Worker: Service {
         let writer: BuildLogWriter
         do {
             workspace = try BuildWorkspace.create(under: configuration.workDirectory, build: build.id, attempt: build.attempts)
-            writer = try await log.writer(buildSeq: build.seq)
+            writer = try await openLog(build)
         } catch {
-            logger.error("cannot prepare the build", metadata: ["error": "\(error)"])
-            try? await queue.fail(build, worker: configuration.name, reason: "the worker could not prepare the build: \(error)")
+            logger.error("cannot prepare the build", metadata: ["error": "\(String(reflecting: error))"])
+            await record("failure", of: build, logger: logger) {
+                try await queue.fail(build, worker: configuration.name, reason: "the worker could not prepare the build: \(String(reflecting: error))")
+            }
             return
         }
         defer { workspace.remove() }
@@ -170,6 +172,23 @@ public struct Worker: Service {
             await context.log(" !     \(reason)")
             await writer.flush()
             await record("failure", of: build, logger: logger) { try await queue.fail(build, worker: configuration.name, reason: reason) }
+        }
+    }
+
+    /// Opens the build's log, waiting out a database that is briefly away
+    /// (the build was claimed a moment ago, so it is back soon or the lease
+    /// runs out and the build is rescued).
+    func openLog(_ build: Build) async throws -> BuildLogWriter {
+        var delay = Duration.milliseconds(250)
+        let deadline = ContinuousClock.now + configuration.lease
+        while true {
+            do {
+                return try await database.bounded(.seconds(15)) { [log] in try await log.writer(buildSeq: build.seq) }
+            } catch {
+                guard ContinuousClock.now < deadline else { throw error }
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
         }
     }
 
