@@ -17,16 +17,18 @@ public struct RetentionService: Service {
     }
 
     public func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let cutoff = Date().addingTimeInterval(-Double(retention.components.seconds))
-            do {
-                let pruned = try await queue.prune(endedBefore: cutoff)
-                if pruned > 0 { logger.info("old builds pruned", metadata: ["builds": "\(pruned)"]) }
-            } catch {
-                logger.warning("cannot prune old builds", metadata: ["error": "\(String(reflecting: error))"])
+        // Graceful shutdown cancels the hour's sleep, so the server stops at once.
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let cutoff = Date().addingTimeInterval(-Double(retention.components.seconds))
+                do {
+                    let pruned = try await queue.prune(endedBefore: cutoff)
+                    if pruned > 0 { logger.info("old builds pruned", metadata: ["builds": "\(pruned)"]) }
+                } catch {
+                    logger.warning("cannot prune old builds", metadata: ["error": "\(String(reflecting: error))"])
+                }
+                try await Task.sleep(for: .seconds(3600))
             }
-            try? await gracefulShutdown()
-            try? await Task.sleep(for: .seconds(3600))
         }
     }
 }
