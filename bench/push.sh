@@ -35,7 +35,7 @@ for i in 1 2 3 4 5; do
 done
 median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
 echo "push-to-slug (hello, 5 pushes): median ${median} ms (runs: ${times[*]})"
-echo "per build: queued->claimed, claimed->finished (from the builds table, 1 s resolution is too coarse, so from the log):"
+echo "per build, from the builds table (millisecond timestamps): queued->claimed, claimed->finished:"
 "$kiln" builds list --app hello --json | python3 -c '
 import json, sys, datetime
 for b in sorted(json.load(sys.stdin), key=lambda b: b["seq"]):
