@@ -97,6 +97,10 @@ public enum Migrations {
             """,
             "CREATE INDEX builds_running_by_worker ON builds (worker) WHERE state = 'running'",
         ]),
+        Migration(version: 3, name: "fair claims", statements: [
+            // The claim orders apps by when their last build started.
+            "CREATE INDEX builds_last_start ON builds (app, started_at DESC NULLS LAST)",
+        ]),
     ]
 
     /// Applies every migration not yet applied; returns the versions applied now.

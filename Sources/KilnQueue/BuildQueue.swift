@@ -41,12 +41,14 @@ public struct BuildQueue: Sendable {
                     throw QueueError("\(request.app) has \(app) builds queued, its limit: wait for them or cancel some (`kiln builds list --app \(request.app)`)", code: .full)
                 }
             }
-            let superseded = try await connection.query("""
-                UPDATE builds SET state = 'superseded', finished_at = now(), error = 'superseded by a newer push'
-                WHERE app = \(request.app) AND state = 'queued' RETURNING id
-                """, logger: logger)
-            for try await id in superseded.decode(String.self) {
-                try await connection.query("SELECT pg_notify(\(Self.stateChannel), \(id))", logger: logger)
+            if request.supersedesQueued {
+                let superseded = try await connection.query("""
+                    UPDATE builds SET state = 'superseded', finished_at = now(), error = 'superseded by a newer push'
+                    WHERE app = \(request.app) AND state = 'queued' RETURNING id
+                    """, logger: logger)
+                for try await id in superseded.decode(String.self) {
+                    try await connection.query("SELECT pg_notify(\(Self.stateChannel), \(id))", logger: logger)
+                }
             }
             let rows = try await connection.query("""
                 INSERT INTO builds (app, commit, branch, source_digest, clean, hot)
@@ -60,8 +62,13 @@ public struct BuildQueue: Sendable {
         }
     }
 
-    /// Claims the oldest claimable build for `worker`, or returns `nil` when
-    /// there is none. The claim holds a lease of `lease` that ``renew`` extends.
+    /// Claims a build for `worker`, or returns `nil` when there is none. The
+    /// claim holds a lease of `lease` that ``renew`` extends.
+    ///
+    /// Apps take turns: the claim prefers the app whose last build started
+    /// longest ago (or never), then the oldest build of that app. An app with
+    /// fifty builds waiting therefore gets one build in before an app that
+    /// pushed once after it, not fifty.
     public func claim(worker: String, lease: Duration) async throws -> Build? {
         try await rescueAbandoned()
         let seconds = Double(lease.components.seconds)
@@ -76,7 +83,7 @@ public struct BuildQueue: Sendable {
                         SELECT b.seq FROM builds b
                         WHERE b.state = 'queued' AND b.run_after <= now()
                           AND NOT EXISTS (SELECT 1 FROM builds r WHERE r.app = b.app AND r.state = 'running')
-                        ORDER BY b.run_after, b.seq
+                        ORDER BY (SELECT max(s.started_at) FROM builds s WHERE s.app = b.app) ASC NULLS FIRST, b.seq
                         FOR UPDATE SKIP LOCKED
                         LIMIT 1)
                     RETURNING \(unescaped: Build.columns)
@@ -208,7 +215,8 @@ public struct BuildQueue: Sendable {
     public func retry(id: String) async throws -> Build {
         guard let build = try await build(id: id) else { throw QueueError("there is no build \(id); see `kiln builds list`", code: .notFound) }
         return try await enqueue(BuildRequest(app: build.app, commit: build.commit, branch: build.branch,
-                                              sourceDigest: build.sourceDigest, clean: build.clean, hot: build.hot))
+                                              sourceDigest: build.sourceDigest, clean: build.clean, hot: build.hot,
+                                              supersedesQueued: false))
     }
 
     /// Records that a running build was stopped on request.

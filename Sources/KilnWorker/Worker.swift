@@ -232,12 +232,15 @@ public struct Worker: Service {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: configuration.cancelCheck)
                     if Task.isCancelled { return nil }
-                    if (try? await queue.isCancelRequested(build)) == true {
+                    // Bounded: a query that hangs must not stall cancel checks and renewals.
+                    if (try? await database.bounded(.seconds(5)) { [queue] in try await queue.isCancelRequested(build) }) == true {
                         return .failure(BuildSupervisionError.cancelled)
                     }
                     guard clock.now - lastRenewal >= configuration.heartbeat else { continue }
                     // A failed renewal (database briefly away) is retried at the next tick.
-                    if let held = try? await queue.renew(build, worker: configuration.name, lease: configuration.lease) {
+                    if let held = try? await database.bounded(.seconds(5), { [queue, configuration] in
+                        try await queue.renew(build, worker: configuration.name, lease: configuration.lease)
+                    }) {
                         if !held { return .failure(BuildSupervisionError.leaseLost) }
                         lastRenewal = clock.now
                     }

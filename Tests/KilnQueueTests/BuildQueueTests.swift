@@ -62,6 +62,49 @@ import Testing
         }
     }
 
+    @Test func retriesQueueBehindOthersInsteadOfSupersedingThem() async throws {
+        try await withQueue { queue, catalog in
+            _ = try await catalog.createApp(name: "again")
+            let pushed = try await queue.enqueue(request("again", "c1"))
+            let retried = try await queue.retry(id: pushed.id)
+            #expect(try await queue.build(id: pushed.id)?.state == .queued)
+            #expect(try await queue.claim(worker: "w", lease: .seconds(30))?.id == pushed.id)
+            #expect(retried.commit == pushed.commit && retried.sourceDigest == pushed.sourceDigest)
+        }
+    }
+
+    @Test func anAppWithFiftyQueuedBuildsDoesNotStarveAnAppWithOne() async throws {
+        let url = try await TestEnvironment.freshDatabase()
+        try await Database.with(url: url, logger: TestEnvironment.logger) { database in
+            let queue = BuildQueue(database: database, limits: QueueLimits(total: 1000, perApp: 100))
+            let catalog = Catalog(database: database)
+            for app in ["flood", "late", "later"] { _ = try await catalog.createApp(name: app) }
+            var flood: [String] = []
+            for index in 0..<50 {
+                var build = request("flood", "c\(index)")
+                build.supersedesQueued = false
+                flood.append(try await queue.enqueue(build).id)
+            }
+            // One worker drains the queue; late pushes while flood's first build runs, later while its second does.
+            var order: [String] = []
+            let first = try #require(try await queue.claim(worker: "w", lease: .seconds(30)))
+            order.append(first.id)
+            let late = try await queue.enqueue(request("late"))
+            try await queue.fail(first, worker: "w", reason: "done")
+            for _ in 0..<3 {
+                let build = try #require(try await queue.claim(worker: "w", lease: .seconds(30)))
+                order.append(build.id)
+                if build.id == flood[1] { _ = try await queue.enqueue(request("later")) }
+                try await queue.fail(build, worker: "w", reason: "done")
+            }
+            #expect(order[0] == flood[0])
+            #expect(order[1] == late.id, "the app that pushed once runs next: \(order)")
+            #expect(order[2] == flood[1], "then flood again, in its own order: \(order)")
+            let later = try #require(try await queue.builds(app: "later").first)
+            #expect(order[3] == later.id, "an app that never built goes before flood's third: \(order)")
+        }
+    }
+
     @Test func succeedingRecordsReleasesNumberedPerApp() async throws {
         try await withQueue { queue, catalog in
             _ = try await catalog.createApp(name: "rel")
