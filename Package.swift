@@ -84,6 +84,11 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: swiftSettings),
+        // Measurements for bench/: prints figures, never run by the tests.
+        .executableTarget(name: "kiln-bench", dependencies: [
+            "KilnDatabase", "KilnQueue", "KilnCatalog", "KilnArchive", "KilnBlobStore", "KilnProcess",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: swiftSettings),
 
         .target(name: "KilnTestSupport", dependencies: [
             "KilnDatabase", "KilnProcess", "KilnArchive", "KilnBlobStore", "KilnCatalog", "KilnQueue",

@@ -68,7 +68,8 @@ public struct BuildQueue: Sendable {
     /// Apps take turns: the claim prefers the app whose last build started
     /// longest ago (or never), then the oldest build of that app. An app with
     /// fifty builds waiting therefore gets one build in before an app that
-    /// pushed once after it, not fifty.
+    /// pushed once after it, not fifty. Only each app's oldest claimable build
+    /// is ranked, so the cost grows with the apps waiting, not their builds.
     public func claim(worker: String, lease: Duration) async throws -> Build? {
         try await rescueAbandoned()
         let seconds = Double(lease.components.seconds)
@@ -81,11 +82,16 @@ public struct BuildQueue: Sendable {
                         started_at = now(), lease_expires_at = now() + make_interval(secs => \(seconds)), error = NULL
                     WHERE seq = (
                         SELECT b.seq FROM builds b
-                        WHERE b.state = 'queued' AND b.run_after <= now()
+                        JOIN (SELECT DISTINCT ON (q.app) q.seq FROM builds q
+                              WHERE q.state = 'queued' AND q.run_after <= now() ORDER BY q.app, q.seq) oldest ON oldest.seq = b.seq
+                        -- Tested again on b itself: after waiting for a row lock, PostgreSQL
+                        -- rechecks only b's own conditions, and another claim may have won it.
+                        WHERE b.state = 'queued'
                           AND NOT EXISTS (SELECT 1 FROM builds r WHERE r.app = b.app AND r.state = 'running')
                         ORDER BY (SELECT max(s.started_at) FROM builds s WHERE s.app = b.app) ASC NULLS FIRST, b.seq
-                        FOR UPDATE SKIP LOCKED
+                        FOR UPDATE OF b SKIP LOCKED
                         LIMIT 1)
+                      AND state = 'queued'
                     RETURNING \(unescaped: Build.columns)
                     """, logger: logger)
                 guard let row = try await rows.collect().first else { return nil }

@@ -45,20 +45,28 @@ public struct Worker: Service {
         try await withThrowingTaskGroup(of: Void.self) { background in
             background.addTask { await heartbeat(registry) }
             defer { background.cancelAll() }
-            try await database.withListener(channels: [BuildQueue.workChannel]) { wakeups in
-                let draining = Flag()
-                try await withGracefulShutdownHandler {
-                    try await claimLoop(wakeups: wakeups, draining: draining)
-                } onGracefulShutdown: {
-                    Task {
-                        await draining.set()
-                        await wakeups.signal("drain")
-                    }
+            if configuration.listensForWork {
+                try await database.withListener(channels: [BuildQueue.workChannel]) { wakeups in
+                    try await claimUntilShutdown(wakeups: wakeups)
                 }
+            } else {
+                try await claimUntilShutdown(wakeups: Wakeups())
             }
         }
         try? await registry.deregister(name: configuration.name)
         logger.info("worker stopped")
+    }
+
+    private func claimUntilShutdown(wakeups: Wakeups) async throws {
+        let draining = Flag()
+        try await withGracefulShutdownHandler {
+            try await claimLoop(wakeups: wakeups, draining: draining)
+        } onGracefulShutdown: {
+            Task {
+                await draining.set()
+                await wakeups.signal("drain")
+            }
+        }
     }
 
     private func claimLoop(wakeups: Wakeups, draining: Flag) async throws {

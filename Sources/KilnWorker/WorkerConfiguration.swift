@@ -19,6 +19,9 @@ public struct WorkerConfiguration: Sendable {
     public var cancelCheck: Duration = .seconds(1)
     /// How long to wait for a NOTIFY before looking at the queue anyway.
     public var pollInterval: Duration = .seconds(5)
+    /// Whether to LISTEN for new work. Off, the worker only polls: for
+    /// connection poolers in transaction mode, where LISTEN does not work.
+    public var listensForWork = true
     /// How long a draining worker lets its running builds finish before handing them back.
     public var drainTimeout: Duration = .seconds(600)
     /// The longest a build may run.

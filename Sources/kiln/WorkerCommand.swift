@@ -15,6 +15,8 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "This worker's name (default: host and pid).") var name: String?
     @Option(help: .hidden) var parentPid: Int32?
     @Option(help: "Seconds a claimed build's lease lasts without a heartbeat; a dead worker's builds are rescued after it.") var lease: Int = 60
+    @Option(help: "Seconds between looks at the queue when no notification came.") var pollInterval: Double = 5
+    @Flag(help: "Poll only, without LISTEN (behind a connection pooler in transaction mode).") var noListen = false
 
     func run() async throws {
         let logger = KilnLogging.bootstrap()
@@ -23,6 +25,8 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.drainTimeout = .seconds(drainTimeout)
         configuration.lease = .seconds(max(lease, 2))
         configuration.heartbeat = .seconds(max(lease, 2)) / 6
+        configuration.pollInterval = .milliseconds(Int(max(pollInterval, 0.05) * 1000))
+        configuration.listensForWork = !noListen
         let worker = try Worker(configuration: configuration, database: database, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: database.client),
