@@ -55,8 +55,9 @@ let package = Package(
         .target(name: "KilnBuildLog", dependencies: ["KilnDatabase"], swiftSettings: swiftSettings),
 
         // The build itself.
+        .target(name: "KilnSandbox", dependencies: ["KilnProcess"], swiftSettings: swiftSettings),
         .target(name: "KilnBuildpacks", dependencies: [
-            "KilnProcess",
+            "KilnProcess", "KilnSandbox",
         ], swiftSettings: swiftSettings),
         .target(name: "KilnSlug", dependencies: [
             "KilnArchive", "KilnBlobStore", "KilnSigning",
@@ -95,6 +96,7 @@ let package = Package(
         ], path: "Tests/KilnTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "KilnArchiveTests", dependencies: ["KilnArchive", "KilnGit", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnSlugTests", dependencies: ["KilnSlug", "KilnSigning", "KilnBlobStore", "KilnTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KilnSandboxTests", dependencies: ["KilnSandbox", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnBuildpacksTests", dependencies: ["KilnBuildpacks", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnQueueTests", dependencies: ["KilnQueue", "KilnCatalog", "KilnDatabase", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnFarmTests", dependencies: ["KilnTestSupport", "KilnQueue", "KilnCatalog", "KilnDatabase"], swiftSettings: swiftSettings),

@@ -7,18 +7,23 @@ packages=(
   git pkg-config zstd openssl curl
   libgit2-dev libarchive-dev libzstd-dev libcurl4-openssl-dev
   postgresql postgresql-client
-  bubblewrap
+  bubblewrap busybox-static
+  python3 python3-venv erlang-base erlang-dev erlang-tools erlang-syntax-tools elixir
 )
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
+# Node may come from NodeSource (with npm inside) rather than Debian's split packages.
+command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+# Builds run as this unprivileged user inside the sandbox.
+id kiln-build >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin kiln-build
 # Debian starts a cluster of its own on install; Kiln runs private ones instead.
 if command -v pg_lsclusters >/dev/null && pg_lsclusters -h 2>/dev/null | grep -q online; then
   pg_ctlcluster --mode fast "$(pg_lsclusters -h | awk 'NR==1{print $1}')" main stop 2>/dev/null || true

@@ -1,0 +1,150 @@
+import Foundation
+import KilnProcess
+import Synchronization
+
+/// Runs untrusted build code (buildpack scripts and what they start) in
+/// bubblewrap: new user, pid, ipc, uts and, unless allowed, network
+/// namespaces; the system's toolchains read-only; a private `/tmp`; the
+/// mounts it is given and nothing else of the host's files, so Kiln's home
+/// (signing key, database, other apps' sources and caches) does not exist in
+/// there. As root it first drops to ``user`` with setpriv, because bubblewrap
+/// started by root keeps root's access to files whatever uid it shows.
+///
+/// The whole process tree sits in a control group that caps its memory and
+/// process count; a limit reached, the wall time spent or the output budget
+/// exhausted kills the tree at once and the outcome names the limit.
+public struct Sandbox: Sendable {
+    public var mounts: [SandboxMount]
+    /// Whether the program shares the host's network (to fetch dependencies).
+    public var network: Bool
+    /// The unprivileged user to run as when Kiln runs as root.
+    public var user: SandboxUser?
+    public var limits: SandboxLimits
+
+    public init(mounts: [SandboxMount], network: Bool = false, user: SandboxUser?, limits: SandboxLimits = SandboxLimits()) {
+        self.mounts = mounts
+        self.network = network
+        self.user = user
+        self.limits = limits
+    }
+
+    /// Runs `program` inside, handing each output line to `output`; stops it
+    /// when it exceeds a limit.
+    public func run(_ program: String, _ arguments: [String], environment: [String: String], workingDirectory: String,
+                    output: @escaping @Sendable (String) async throws -> Void) async throws -> SandboxOutcome {
+        let (group, unavailable) = ResourceGroup.create(name: UUID().uuidString.prefix(12).lowercased(), limits: limits)
+        defer { group.remove() }
+        if !unavailable.isEmpty, getuid() == 0 {
+            try await output("-----> Warning: cgroup \(unavailable.joined(separator: ", ")) not writable; memory and process limits are not enforced")
+        }
+        var command = Command("/bin/sh", ["-c", Self.joinScript, "kiln-sandbox"] + group.procsFiles + ["--"]
+                              + launcher(program, arguments, workingDirectory: workingDirectory),
+                              environment: environment, inheritEnvironment: false)
+        command.ownProcessGroup = true
+        command.gracePeriod = .seconds(1)
+        let stopCommand = command
+
+        let hit = Shared<SandboxLimit?>(nil)
+        let limits = self.limits
+        let stop: @Sendable (SandboxLimit) -> Void = { limit in
+            let first = hit.value.withLock { current in
+                if current == nil { current = limit; return true }
+                return false
+            }
+            if first { group.killAll() }
+        }
+        let status: Int32 = try await withThrowingTaskGroup(of: Int32?.self) { tasks in
+            tasks.addTask {
+                let written = Shared(0)
+                do {
+                    return try await stopCommand.stream { line in
+                        let total = written.value.withLock { $0 += line.utf8.count + 1; return $0 }
+                        if total > limits.outputBytes {
+                            stop(.output(bytes: limits.outputBytes))
+                            throw OutputLimitReached()
+                        }
+                        try await output(line)
+                    }
+                } catch {
+                    // Stopped for a limit: the tree was killed, or the task cancelled.
+                    if error is OutputLimitReached || hit.value.withLock({ $0 }) != nil { return 128 + SIGKILL }
+                    throw error
+                }
+            }
+            tasks.addTask {
+                let deadline = ContinuousClock.now + limits.wallTime
+                while ContinuousClock.now < deadline {
+                    try? await Task.sleep(for: .milliseconds(200))
+                    if Task.isCancelled { return nil }
+                    if let limit = group.limitHit() {
+                        stop(limit)
+                        return nil
+                    }
+                }
+                stop(.wallTime(limits.wallTime))
+                return nil
+            }
+            var status: Int32 = 128 + SIGKILL
+            // Whichever ends first ends the other: the program, or a limit.
+            while let next = try await tasks.next() {
+                if let next { status = next }
+                tasks.cancelAll()
+            }
+            return status
+        }
+        if let limit = group.limitHit() { stop(limit) }
+        return SandboxOutcome(status: status, limit: hit.value.withLock { $0 })
+    }
+
+    /// The same, collecting up to `limit` bytes of output instead of streaming it.
+    public func capture(_ program: String, _ arguments: [String], environment: [String: String], workingDirectory: String,
+                        limit: Int = 1 << 20) async throws -> (SandboxOutcome, String) {
+        let collected = Shared("")
+        let outcome = try await run(program, arguments, environment: environment, workingDirectory: workingDirectory) { line in
+            collected.value.withLock { if $0.utf8.count < limit { $0 += line + "\n" } }
+        }
+        return (outcome, collected.value.withLock { $0 })
+    }
+
+    /// Joins the control groups named before `--` (as root, before dropping
+    /// privileges), then becomes the rest of its arguments.
+    static let joinScript = #"while [ "$1" != "--" ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@""#
+
+    /// setpriv (as root) and bwrap, ending with the program.
+    func launcher(_ program: String, _ arguments: [String], workingDirectory: String) -> [String] {
+        var line: [String] = []
+        if getuid() == 0, let user {
+            line += ["/usr/bin/setpriv", "--reuid=\(user.uid)", "--regid=\(user.gid)", "--clear-groups", "--inh-caps=-all", "--"]
+        }
+        line += ["/usr/bin/bwrap", "--unshare-all"]
+        if network { line.append("--share-net") }
+        line += ["--die-with-parent", "--new-session", "--hostname", "kiln-build"]
+        line += ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
+        for top in ["bin", "lib", "lib32", "lib64", "libx32", "sbin"] {
+            let path = "/" + top
+            if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: path) {
+                line += ["--symlink", target, path]
+            } else if FileManager.default.fileExists(atPath: path) {
+                line += ["--ro-bind", path, path]
+            }
+        }
+        // resolv.conf is often a link into /run; name resolution needs its target.
+        if network { line += ["--ro-bind-try", "/run/systemd/resolve", "/run/systemd/resolve"] }
+        line += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp"]
+        for mount in mounts {
+            line += [mount.writable ? "--bind" : "--ro-bind", mount.host.path, mount.inside]
+        }
+        // The sandbox's own root (a tmpfs holding the mount points) is read-only too.
+        line += ["--remount-ro", "/"]
+        line += ["--chdir", workingDirectory, "--", program] + arguments
+        return line
+    }
+}
+
+struct OutputLimitReached: Error {}
+
+/// A value several tasks of one run update under a lock.
+final class Shared<Value: Sendable>: Sendable {
+    let value: Mutex<Value>
+    init(_ value: Value) { self.value = Mutex(value) }
+}

@@ -1,0 +1,40 @@
+/// What one sandboxed program may use before it is stopped.
+public struct SandboxLimits: Sendable, Equatable {
+    /// Wall-clock time from start to end.
+    public var wallTime: Duration
+    /// Memory of the whole process tree (cgroup `memory`), or no limit.
+    public var memoryBytes: Int?
+    /// Processes and threads alive at once (cgroup `pids`), or no limit.
+    public var processes: Int?
+    /// Bytes of output; past it the program is stopped, so that a runaway
+    /// loop cannot fill the database with its log.
+    public var outputBytes: Int
+
+    public init(wallTime: Duration = .seconds(15 * 60), memoryBytes: Int? = 2 << 30, processes: Int? = 1024, outputBytes: Int = 16 << 20) {
+        self.wallTime = wallTime
+        self.memoryBytes = memoryBytes
+        self.processes = processes
+        self.outputBytes = outputBytes
+    }
+}
+
+/// The limit that stopped a sandboxed program.
+public enum SandboxLimit: Sendable, Equatable, CustomStringConvertible {
+    case wallTime(Duration)
+    case memory(bytes: Int)
+    case processes(Int)
+    case output(bytes: Int)
+
+    public var description: String {
+        switch self {
+        case .wallTime(let limit): "time limit of \(limit.components.seconds) s reached"
+        case .memory(let bytes): "memory limit of \(Self.size(bytes)) reached"
+        case .processes(let count): "process limit of \(count) reached"
+        case .output(let bytes): "log size limit of \(Self.size(bytes)) reached"
+        }
+    }
+
+    static func size(_ bytes: Int) -> String {
+        bytes >= 1 << 20 && bytes % (1 << 20) == 0 ? "\(bytes >> 20) MiB" : "\(bytes >> 10) KiB"
+    }
+}
