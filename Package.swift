@@ -64,7 +64,7 @@ let package = Package(
         ], swiftSettings: swiftSettings),
         .target(name: "KilnWorker", dependencies: [
             "KilnDatabase", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnBlobStore", "KilnArchive",
-            "KilnBuildpacks", "KilnSlug", "KilnSigning",
+            "KilnBuildpacks", "KilnSlug", "KilnSigning", "KilnSandbox",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: swiftSettings),
 
@@ -81,7 +81,7 @@ let package = Package(
         ], swiftSettings: swiftSettings),
         .target(name: "KilnClient", dependencies: [], swiftSettings: swiftSettings),
         .executableTarget(name: "kiln", dependencies: [
-            "KilnServer", "KilnWorker", "KilnClient", "KilnDatabase", "KilnReceiver", "KilnSigning", "KilnSlug", "KilnBlobStore", "KilnCatalog", "KilnQueue", "KilnProcess",
+            "KilnServer", "KilnWorker", "KilnClient", "KilnDatabase", "KilnReceiver", "KilnSigning", "KilnSlug", "KilnBlobStore", "KilnCatalog", "KilnQueue", "KilnProcess", "KilnSandbox",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: swiftSettings),
@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(name: "KilnArchiveTests", dependencies: ["KilnArchive", "KilnGit", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnSlugTests", dependencies: ["KilnSlug", "KilnSigning", "KilnBlobStore", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnSandboxTests", dependencies: ["KilnSandbox", "KilnTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "KilnBuildpacksTests", dependencies: ["KilnBuildpacks", "KilnTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KilnBuildpacksTests", dependencies: ["KilnBuildpacks", "KilnSandbox", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnQueueTests", dependencies: ["KilnQueue", "KilnCatalog", "KilnDatabase", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnFarmTests", dependencies: ["KilnTestSupport", "KilnQueue", "KilnCatalog", "KilnDatabase"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnEndToEndTests", dependencies: ["KilnTestSupport", "KilnProcess", "KilnDatabase", "KilnCatalog"], swiftSettings: swiftSettings),

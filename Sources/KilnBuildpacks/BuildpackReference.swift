@@ -36,6 +36,15 @@ public struct BuildpackReference: Sendable, Equatable, CustomStringConvertible {
         return references
     }
 
+    /// Parses the value of a `BUILDPACK_URL` config var: one buildpack, as on a `.buildpacks` line.
+    public static func parseConfigVar(_ value: String) throws -> BuildpackReference {
+        do {
+            return try parse(value.trimmingCharacters(in: .whitespacesAndNewlines), lineNumber: 1)
+        } catch let error as BuildpackError {
+            throw BuildpackError(error.message.replacingOccurrences(of: ".buildpacks line 1", with: "the BUILDPACK_URL config var"))
+        }
+    }
+
     static func parse(_ line: String, lineNumber: Int) throws -> BuildpackReference {
         if line.contains(where: { $0 == " " || $0 == "\t" }) {
             throw BuildpackError(".buildpacks line \(lineNumber): '\(line)' contains spaces; put one buildpack URL on each line")

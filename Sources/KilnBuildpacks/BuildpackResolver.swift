@@ -1,60 +1,93 @@
+import Crypto
 import Foundation
 import KilnProcess
 
-/// Turns buildpack references into directories: built-in builders from
-/// Kiln's `builders/`, git buildpacks cloned afresh for each build (so that
-/// a moved branch is always honoured).
+/// Turns buildpack references into directories in the build's workspace:
+/// built-in builders copied from Kiln's `builders/`, git buildpacks fetched
+/// shallow at their ref into a per-worker cache (by URL and ref) and copied
+/// from there.
 public struct BuildpackResolver: Sendable {
     /// Kiln's built-in builders, one directory each.
     public var buildersDirectory: URL
+    /// Where fetched git buildpacks are kept between builds.
+    public var cacheDirectory: URL
 
-    public init(buildersDirectory: URL) {
+    public init(buildersDirectory: URL, cacheDirectory: URL) {
         self.buildersDirectory = buildersDirectory
+        self.cacheDirectory = cacheDirectory
     }
 
-    /// The built-in builders, in the order their `bin/detect` is asked.
-    public func builtInBuilders() throws -> [Buildpack] {
+    /// The built-in builders, in the order their `bin/detect` is asked
+    /// (`builders/ORDER`, else by name).
+    public func builtInBuilders() throws -> [BuiltInBuilder] {
         let order = (try? String(contentsOf: buildersDirectory.appendingPathComponent("ORDER"), encoding: .utf8))?
             .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
         let names = try order ?? FileManager.default.contentsOfDirectory(atPath: buildersDirectory.path).sorted()
-        return names.map { Buildpack(reference: $0, directory: buildersDirectory.appendingPathComponent($0)) }
-            .filter { FileManager.default.isExecutableFile(atPath: $0.script("detect")) }
+        return names.map { BuiltInBuilder.load(name: $0, directory: buildersDirectory.appendingPathComponent($0)) }
+            .filter { FileManager.default.isExecutableFile(atPath: $0.buildpack.script("detect")) }
     }
 
-    /// Fetches `reference` into `workspace` (for git) and returns it.
+    /// Fetches `reference` and returns its copy under `workspace`.
     public func resolve(_ reference: BuildpackReference, workspace: URL, log: @escaping @Sendable (String) async throws -> Void) async throws -> Buildpack {
+        try FileManager.default.createDirectory(at: workspace, withIntermediateDirectories: true)
+        // A copy per build: a buildpack may leave an `export` file beside its scripts.
+        let copy = workspace.appendingPathComponent(UUID().uuidString)
         switch reference.source {
         case .builtIn(let name):
             let directory = buildersDirectory.appendingPathComponent(name)
             guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("bin/compile").path) else {
-                let known = (try? builtInBuilders().map(\.reference).joined(separator: ", ")) ?? ""
+                let known = (try? builtInBuilders().map(\.name).joined(separator: ", ")) ?? ""
                 throw BuildpackError("there is no built-in builder named \(name) (built-in: \(known))")
             }
-            // A copy per build: a builder may leave an `export` file beside its scripts.
-            let copy = workspace.appendingPathComponent(UUID().uuidString)
-            try FileManager.default.createDirectory(at: workspace, withIntermediateDirectories: true)
             try FileManager.default.copyItem(at: directory, to: copy)
             return Buildpack(reference: name, directory: copy)
         case .git(let url, let ref):
-            let directory = workspace.appendingPathComponent(UUID().uuidString)
-            try await log("-----> Fetching buildpack \(reference)")
-            let clone = try await Command("git", ["clone", "--quiet", "--", url, directory.path], environment: ["GIT_TERMINAL_PROMPT": "0"]).run()
-            guard clone.succeeded else {
-                throw BuildpackError("cannot fetch the buildpack \(url): \(clone.output.trimmingCharacters(in: .whitespacesAndNewlines))")
-            }
-            if let ref {
-                let checkout = try await Command("git", ["-C", directory.path, "checkout", "--quiet", ref]).run()
-                guard checkout.succeeded else {
-                    throw BuildpackError("the buildpack \(url) has no ref \(ref): \(checkout.output.trimmingCharacters(in: .whitespacesAndNewlines))")
-                }
-                // The ref may bring submodules of its own, as heroku-buildpack-multi allowed.
-                _ = try? await Command("git", ["-C", directory.path, "submodule", "update", "--init", "--recursive", "--quiet"]).run()
-            }
-            let buildpack = Buildpack(reference: reference.description, directory: directory)
+            let cached = try await fetchGit(url: url, ref: ref, reference: reference, log: log)
+            try await Command("cp", ["-a", cached.path, copy.path]).check()
+            try? FileManager.default.removeItem(at: copy.appendingPathComponent(".git"))
+            let buildpack = Buildpack(reference: reference.description, directory: copy)
             guard FileManager.default.isExecutableFile(atPath: buildpack.script("compile")) else {
                 throw BuildpackError("\(reference) is not a buildpack: it has no executable bin/compile")
             }
             return buildpack
         }
+    }
+
+    /// A shallow clone of `url` at `ref` (a branch, tag or commit; the
+    /// default branch without one), in the cache. The ref is fetched again
+    /// on every use, which costs a round trip when nothing moved; when the
+    /// remote is unreachable a cached copy is used and the log says so.
+    func fetchGit(url: String, ref: String?, reference: BuildpackReference, log: @escaping @Sendable (String) async throws -> Void) async throws -> URL {
+        let key = SHA256.hash(data: Data(reference.description.utf8)).map { String(format: "%02x", $0) }.joined()
+        let directory = cacheDirectory.appendingPathComponent(String(key.prefix(32)))
+        let lock = try await FileLock.acquire(cacheDirectory.appendingPathComponent("\(key.prefix(32)).lock"))
+        defer { withExtendedLifetime(lock) {} }
+        let git: @Sendable ([String]) async throws -> Command.Outcome = { arguments in
+            try await Command("git", ["-C", directory.path] + arguments, environment: ["GIT_TERMINAL_PROMPT": "0"]).run()
+        }
+        let fresh = !FileManager.default.fileExists(atPath: directory.appendingPathComponent(".git").path)
+        if fresh {
+            try? FileManager.default.removeItem(at: directory)
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            _ = try await git(["init", "--quiet"])
+            _ = try await git(["remote", "add", "origin", url])
+        }
+        try await log("-----> Fetching buildpack \(reference)")
+        let fetched = try await git(["fetch", "--quiet", "--depth", "1", "origin", ref ?? "HEAD"])
+        if fetched.succeeded {
+            let checkout = try await git(["checkout", "--quiet", "--force", "FETCH_HEAD"])
+            guard checkout.succeeded else { throw BuildpackError("cannot check out \(reference): \(checkout.output.trimmingCharacters(in: .whitespacesAndNewlines))") }
+            _ = try await git(["clean", "-qfdx"])
+            // The ref may bring submodules of its own, as heroku-buildpack-multi allowed.
+            _ = try await git(["submodule", "update", "--init", "--recursive", "--depth", "1", "--quiet"])
+        } else if fresh {
+            try? FileManager.default.removeItem(at: directory)
+            let reason = fetched.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            if let ref { throw BuildpackError("cannot fetch the buildpack \(url) at \(ref): \(reason)") }
+            throw BuildpackError("cannot fetch the buildpack \(url): \(reason)")
+        } else {
+            try await log("       (unreachable; using the copy fetched earlier)")
+        }
+        return directory
     }
 }

@@ -1,73 +1,90 @@
 import Foundation
-import KilnProcess
+import KilnSandbox
 
-/// Runs buildpacks by the Heroku buildpack API, unchanged:
-/// `bin/detect BUILD_DIR`, `bin/compile BUILD_DIR CACHE_DIR ENV_DIR`,
-/// `bin/release BUILD_DIR`, with the `export` file each buildpack may leave
-/// sourced before the next one compiles.
+/// Runs buildpacks by the Heroku buildpack API, unchanged, each script in
+/// the build's ``Sandbox``: `bin/detect BUILD_DIR`,
+/// `bin/compile BUILD_DIR CACHE_DIR ENV_DIR`, `bin/release BUILD_DIR`, with
+/// the `export` file each buildpack may leave sourced before the next one
+/// compiles.
 ///
 /// Scripts get a clean environment (no variable of the worker leaks into a
-/// build): `PATH`, `HOME`, `LANG`, `STACK`, `SOURCE_VERSION` and the app's
-/// config in `ENV_DIR`, as Heroku provides.
+/// build): `PATH`, `HOME`, `LANG`, `STACK`, `SOURCE_VERSION`, `BUILD_DIR`,
+/// `CACHE_DIR`, `ENV_DIR`, and the app's config as files in `ENV_DIR`, as
+/// Heroku provides.
 public struct BuildpackRunner: Sendable {
     /// The stack name buildpacks see in `STACK`.
     public var stack: String
     /// The commit being built, in `SOURCE_VERSION`.
     public var sourceVersion: String
+    public var layout: BuildLayout
+    public var sandbox: Sandbox
 
-    public init(stack: String = "heroku-22", sourceVersion: String) {
+    public init(stack: String = "heroku-22", sourceVersion: String, layout: BuildLayout,
+                network: Bool = false, user: SandboxUser?, limits: SandboxLimits = SandboxLimits()) {
         self.stack = stack
         self.sourceVersion = sourceVersion
+        self.layout = layout
+        self.sandbox = Sandbox(mounts: layout.mounts, network: network, user: user, limits: limits)
     }
 
     var environment: [String: String] {
         [
             "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin",
             "LANG": "C.UTF-8",
+            "HOME": BuildLayout.appInside,
             "STACK": stack,
             "SOURCE_VERSION": sourceVersion,
-            "CI": "",
+            "BUILD_DIR": BuildLayout.appInside,
+            "CACHE_DIR": BuildLayout.cacheInside,
+            "ENV_DIR": BuildLayout.envInside,
         ]
     }
 
     /// Runs `bin/detect`; returns the name it prints, or `nil` when it declines.
-    public func detect(_ buildpack: Buildpack, buildDirectory: URL) async throws -> String? {
-        var command = Command(buildpack.script("detect"), [buildDirectory.path], environment: environment, inheritEnvironment: false, workingDirectory: buildDirectory.path)
-        command.environment["HOME"] = buildDirectory.path
-        let outcome = try await command.run(limit: 64 * 1024)
+    public func detect(_ buildpack: Buildpack) async throws -> String? {
+        let directory = try layout.inside(buildpack)
+        let (outcome, output) = try await sandbox.capture(directory + "/bin/detect", [BuildLayout.appInside], environment: environment,
+                                                          workingDirectory: BuildLayout.appInside, limit: 64 * 1024)
+        if let limit = outcome.limit { throw BuildpackError("\(buildpack.reference): bin/detect stopped: \(limit)") }
         guard outcome.succeeded else { return nil }
-        let name = outcome.output.split(separator: "\n").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        let name = output.split(separator: "\n").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
         return name.isEmpty ? buildpack.reference : name
     }
 
     /// Runs `bin/compile`, after sourcing the `export` files of the buildpacks
     /// that ran before it; every line it prints goes to `log`. Throws when it
-    /// exits non-zero, naming the buildpack and the status.
-    public func compile(_ buildpack: Buildpack, buildDirectory: URL, cacheDirectory: URL, envDirectory: URL,
-                        exports: [URL], log: @escaping @Sendable (String) async throws -> Void) async throws {
-        let script = #"bp="$1" build="$2" cache="$3" env="$4"; shift 4; for f in "$@"; do . "$f"; done; exec "$bp/bin/compile" "$build" "$cache" "$env""#
-        var command = Command("/bin/bash", ["-c", script, "compile", buildpack.directory.path, buildDirectory.path, cacheDirectory.path, envDirectory.path] + exports.map(\.path),
-                              environment: environment, inheritEnvironment: false, workingDirectory: buildDirectory.path)
-        command.environment["HOME"] = buildDirectory.path
-        // A cancelled build stops within a second or two, background jobs of the buildpack included.
-        command.ownProcessGroup = true
-        command.gracePeriod = .seconds(1)
-        let status = try await command.stream(log)
-        guard status == 0 else {
-            throw BuildpackError("\(buildpack.reference): bin/compile exited \(status)")
+    /// exits non-zero or a limit stops it, naming the buildpack, the status
+    /// or limit, and its last lines.
+    public func compile(_ buildpack: Buildpack, after previous: [Buildpack], log: @escaping @Sendable (String) async throws -> Void) async throws {
+        let directory = try layout.inside(buildpack)
+        let exports = try previous.filter { exportFile(of: $0) != nil }.map { try layout.inside($0) + "/export" }
+        let script = #"bp="$1"; shift; for f in "$@"; do . "$f"; done; exec "$bp/bin/compile" "$BUILD_DIR" "$CACHE_DIR" "$ENV_DIR""#
+        let tail = LastLines(count: 8)
+        let outcome = try await sandbox.run("/bin/bash", ["-c", script, "compile", directory] + exports, environment: environment,
+                                            workingDirectory: BuildLayout.appInside) { line in
+            tail.append(line)
+            try await log(line)
+        }
+        let last = tail.lines.isEmpty ? "" : "; its last lines:\n" + tail.lines.joined(separator: "\n")
+        if let limit = outcome.limit {
+            throw BuildpackError("\(buildpack.reference): bin/compile stopped: \(limit)\(last)")
+        }
+        guard outcome.status == 0 else {
+            throw BuildpackError("\(buildpack.reference): bin/compile exited \(outcome.status)\(last)")
         }
     }
 
-    /// Runs `bin/release` when the buildpack has one; returns its default process types.
-    public func release(_ buildpack: Buildpack, buildDirectory: URL) async throws -> ProcessTypes {
-        guard FileManager.default.isExecutableFile(atPath: buildpack.script("release")) else { return ProcessTypes() }
-        var command = Command(buildpack.script("release"), [buildDirectory.path], environment: environment, inheritEnvironment: false, workingDirectory: buildDirectory.path)
-        command.environment["HOME"] = buildDirectory.path
-        let outcome = try await command.run(limit: 1 << 20)
+    /// Runs `bin/release` when the buildpack has one; returns what it declares.
+    public func release(_ buildpack: Buildpack) async throws -> ReleaseDeclaration {
+        guard FileManager.default.isExecutableFile(atPath: buildpack.script("release")) else { return ReleaseDeclaration() }
+        let directory = try layout.inside(buildpack)
+        let (outcome, output) = try await sandbox.capture(directory + "/bin/release", [BuildLayout.appInside], environment: environment,
+                                                          workingDirectory: BuildLayout.appInside)
         guard outcome.succeeded else {
-            throw BuildpackError("\(buildpack.reference): bin/release exited \(outcome.status): \(outcome.output.split(separator: "\n").last ?? "")")
+            let reason = outcome.limit.map { "stopped: \($0)" } ?? "exited \(outcome.status)"
+            throw BuildpackError("\(buildpack.reference): bin/release \(reason): \(output.split(separator: "\n").last ?? "")")
         }
-        return ProcessTypes.parseRelease(outcome.output)
+        return ReleaseDeclaration.parse(output)
     }
 
     /// The `export` file a buildpack left for the ones after it, if any.

@@ -6,11 +6,32 @@ public struct App: Codable, Sendable, Equatable {
     /// The branch whose pushes are built; pushes to other branches are stored only.
     public var deployBranch: String
     public var createdAt: Date
+    /// Whether its builds may reach the network (to fetch dependencies).
+    public var buildNetwork: Bool
+    /// The subdirectory of the pushed tree that is the app (a monorepo), or the whole tree.
+    public var sourceDir: String?
+
+    public init(name: String, deployBranch: String, createdAt: Date, buildNetwork: Bool = false, sourceDir: String? = nil) {
+        self.name = name
+        self.deployBranch = deployBranch
+        self.createdAt = createdAt
+        self.buildNetwork = buildNetwork
+        self.sourceDir = sourceDir
+    }
 
     enum CodingKeys: String, CodingKey {
         case name
         case deployBranch = "deploy_branch"
         case createdAt = "created_at"
+        case buildNetwork = "build_network"
+        case sourceDir = "source_dir"
+    }
+
+    /// Whether `path` may name a subdirectory of a pushed tree: relative,
+    /// without `.` or `..` components, at most 255 characters.
+    public static func isValidSourceDir(_ path: String) -> Bool {
+        guard !path.isEmpty, path.utf8.count <= 255, !path.hasPrefix("/") else { return false }
+        return path.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." }
     }
 
     /// Whether `name` may name an app: lowercase letters, digits and dashes,

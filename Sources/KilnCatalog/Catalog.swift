@@ -28,11 +28,9 @@ public struct Catalog: Sendable {
         do {
             let rows = try await database.client.query("""
                 INSERT INTO apps (name, deploy_branch) VALUES (\(name), \(deployBranch))
-                RETURNING name, deploy_branch, created_at
+                RETURNING \(unescaped: Self.appColumns)
                 """, logger: logger)
-            for try await (name, branch, created) in rows.decode((String, String, Date).self) {
-                return App(name: name, deployBranch: branch, createdAt: created)
-            }
+            for try await row in rows.decode(AppRow.self) { return Self.app(row) }
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
             throw CatalogError(.conflict, "an app named \(name) already exists")
         }
@@ -41,21 +39,39 @@ public struct Catalog: Sendable {
 
     /// The app named `name`, or `nil`.
     public func app(named name: String) async throws -> App? {
-        let rows = try await database.client.query("SELECT name, deploy_branch, created_at FROM apps WHERE name = \(name)", logger: logger)
-        for try await (name, branch, created) in rows.decode((String, String, Date).self) {
-            return App(name: name, deployBranch: branch, createdAt: created)
-        }
+        let rows = try await database.client.query("SELECT \(unescaped: Self.appColumns) FROM apps WHERE name = \(name)", logger: logger)
+        for try await row in rows.decode(AppRow.self) { return Self.app(row) }
         return nil
     }
 
     /// Every app, by name.
     public func apps() async throws -> [App] {
-        let rows = try await database.client.query("SELECT name, deploy_branch, created_at FROM apps ORDER BY name", logger: logger)
+        let rows = try await database.client.query("SELECT \(unescaped: Self.appColumns) FROM apps ORDER BY name", logger: logger)
         var apps: [App] = []
-        for try await (name, branch, created) in rows.decode((String, String, Date).self) {
-            apps.append(App(name: name, deployBranch: branch, createdAt: created))
-        }
+        for try await row in rows.decode(AppRow.self) { apps.append(Self.app(row)) }
         return apps
+    }
+
+    typealias AppRow = (String, String, Date, Bool, String?)
+    static let appColumns = "name, deploy_branch, created_at, build_network, source_dir"
+    static func app(_ row: AppRow) -> App {
+        App(name: row.0, deployBranch: row.1, createdAt: row.2, buildNetwork: row.3, sourceDir: row.4)
+    }
+
+    /// Changes an app's build settings; `nil` leaves one as it is, and an
+    /// empty source directory means the whole tree again.
+    public func updateApp(_ name: String, buildNetwork: Bool? = nil, sourceDir: String? = nil) async throws -> App {
+        if let sourceDir, !sourceDir.isEmpty, !App.isValidSourceDir(sourceDir) {
+            throw CatalogError(.invalid, "'\(sourceDir)' is not a valid source directory: give a relative path inside the repository, without . or .. components")
+        }
+        let clearDir = sourceDir == ""
+        let rows = try await database.client.query("""
+            UPDATE apps SET build_network = coalesce(\(buildNetwork), build_network),
+                source_dir = CASE WHEN \(clearDir) THEN NULL ELSE coalesce(\(sourceDir), source_dir) END
+            WHERE name = \(name) RETURNING \(unescaped: Self.appColumns)
+            """, logger: logger)
+        for try await row in rows.decode(AppRow.self) { return Self.app(row) }
+        throw CatalogError(.notFound, "there is no app named \(name)")
     }
 
     /// Creates a key for `app` (or an administrator key when `app` is nil) and
@@ -108,24 +124,25 @@ public struct Catalog: Sendable {
 
     /// Records the next release of `app` for a succeeded build, on the
     /// connection of the transaction that marks the build succeeded.
-    public static func recordRelease(app: String, buildSeq: Int64, slugDigest: String, on connection: PostgresConnection, logger: Logger) async throws {
+    public static func recordRelease(app: String, buildSeq: Int64, slugDigest: String, configVersion: Int = 0,
+                                     on connection: PostgresConnection, logger: Logger) async throws {
         // Lock the app row: concurrent releases of one app get consecutive versions.
         try await connection.query("SELECT 1 FROM apps WHERE name = \(app) FOR UPDATE", logger: logger)
         try await connection.query("""
-            INSERT INTO releases (app, version, build_seq, slug_digest)
-            SELECT \(app), coalesce(max(version), 0) + 1, \(buildSeq), \(slugDigest) FROM releases WHERE app = \(app)
+            INSERT INTO releases (app, version, build_seq, slug_digest, config_version)
+            SELECT \(app), coalesce(max(version), 0) + 1, \(buildSeq), \(slugDigest), \(configVersion) FROM releases WHERE app = \(app)
             """, logger: logger)
     }
 
     /// The releases of `app`, newest first.
     public func releases(app: String) async throws -> [Release] {
         let rows = try await database.client.query("""
-            SELECT r.app, r.version, b.id, r.slug_digest, r.created_at FROM releases r JOIN builds b ON b.seq = r.build_seq
+            SELECT r.app, r.version, b.id, r.slug_digest, r.config_version, r.created_at FROM releases r JOIN builds b ON b.seq = r.build_seq
             WHERE r.app = \(app) ORDER BY r.version DESC
             """, logger: logger)
         var releases: [Release] = []
-        for try await (app, version, build, digest, created) in rows.decode((String, Int, String, String, Date).self) {
-            releases.append(Release(app: app, version: version, build: build, slugDigest: digest, createdAt: created))
+        for try await (app, version, build, digest, config, created) in rows.decode((String, Int, String, String, Int, Date).self) {
+            releases.append(Release(app: app, version: version, build: build, slugDigest: digest, configVersion: config, createdAt: created))
         }
         return releases
     }

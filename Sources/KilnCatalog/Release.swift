@@ -6,11 +6,14 @@ public struct Release: Codable, Sendable, Equatable {
     public var version: Int
     public var build: String
     public var slugDigest: String
+    /// The config version the build compiled with (0: none set).
+    public var configVersion: Int
     public var createdAt: Date
 
     enum CodingKeys: String, CodingKey {
         case app, version, build
         case slugDigest = "slug_digest"
+        case configVersion = "config_version"
         case createdAt = "created_at"
     }
 }

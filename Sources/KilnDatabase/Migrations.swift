@@ -101,6 +101,20 @@ public enum Migrations {
             // The claim orders apps by when their last build started.
             "CREATE INDEX builds_last_start ON builds (app, started_at DESC NULLS LAST)",
         ]),
+        Migration(version: 4, name: "build settings and config vars", statements: [
+            "ALTER TABLE apps ADD COLUMN build_network boolean NOT NULL DEFAULT false, ADD COLUMN source_dir text",
+            // Each change of an app's config is a new version: the whole set, sealed (AES-GCM).
+            """
+            CREATE TABLE config_versions (
+                app text NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+                version integer NOT NULL,
+                sealed bytea NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (app, version)
+            )
+            """,
+            "ALTER TABLE releases ADD COLUMN config_version integer NOT NULL DEFAULT 0",
+        ]),
     ]
 
     /// Applies every migration not yet applied; returns the versions applied now.

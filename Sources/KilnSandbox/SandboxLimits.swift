@@ -16,6 +16,12 @@ public struct SandboxLimits: Sendable, Equatable {
         self.processes = processes
         self.outputBytes = outputBytes
     }
+
+    /// One line for a build's log: "limits 900 s, 2048 MiB, 1024 processes, 16 MiB of log".
+    public var summary: String {
+        "limits \(wallTime.components.seconds) s, \(memoryBytes.map { SandboxLimit.size($0) } ?? "unlimited memory"), "
+            + "\(processes.map { "\($0) processes" } ?? "unlimited processes"), \(SandboxLimit.size(outputBytes)) of log"
+    }
 }
 
 /// The limit that stopped a sandboxed program.

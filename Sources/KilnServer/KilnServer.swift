@@ -42,6 +42,7 @@ public enum KilnServer {
         GitRoutes(configuration: configuration, catalog: catalog, authorizer: authorizer,
                   backend: GitHTTPBackend(repositories: repositories, logger: logger), repositories: repositories).register(on: router)
         AppRoutes(configuration: configuration, catalog: catalog, authorizer: authorizer).register(on: router)
+        ConfigRoutes(catalog: catalog, authorizer: authorizer, vault: try ConfigVault.load(from: configuration.configKeyFile)).register(on: router)
         let queue = BuildQueue(database: database)
         BuildRoutes(queue: queue, log: BuildLog(database: database), blobs: blobs, authorizer: authorizer).register(on: router)
         FarmRoutes(queue: queue, registry: WorkerRegistry(database: database), authorizer: authorizer).register(on: router)

@@ -24,4 +24,5 @@ public struct ServerConfiguration: Sendable {
     var repositories: URL { home.appendingPathComponent("repos") }
     var blobs: URL { home.appendingPathComponent("blobs") }
     var keyFile: URL { home.appendingPathComponent("keys/farm-ed25519.pem") }
+    var configKeyFile: URL { home.appendingPathComponent("keys/config-aes256.key") }
 }

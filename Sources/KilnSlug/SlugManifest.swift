@@ -17,10 +17,18 @@ public struct SlugManifest: Codable, Sendable, Equatable {
     public var buildpacks: [String]
     public var stack: String
     public var created: Date
+    /// Add-ons the buildpacks' `bin/release` asked for (Heroku provisions them on first release).
+    public var addons: [String]?
+    /// Default config vars from `bin/release`, for the release service to set where the app has none.
+    public var configVars: [String: String]?
+    /// The version of the app's config the build compiled with.
+    public var configVersion: Int?
 
     enum CodingKeys: String, CodingKey {
-        case schema, app, build, commit, sha256, size, format, buildpacks, stack, created
+        case schema, app, build, commit, sha256, size, format, buildpacks, stack, created, addons
         case processTypes = "process_types"
+        case configVars = "config_vars"
+        case configVersion = "config_version"
     }
 
     public init(app: String, build: String, commit: String?, sha256: String, size: Int64, format: String,

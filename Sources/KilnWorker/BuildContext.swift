@@ -1,11 +1,13 @@
 import Foundation
 import KilnBlobStore
 import KilnBuildLog
+import KilnCatalog
 import KilnQueue
 
 /// What every phase of one build attempt shares.
 struct BuildContext: Sendable {
     let build: Build
+    let settings: BuildSettings
     let workspace: BuildWorkspace
     let configuration: WorkerConfiguration
     let blobs: LocalBlobStore
@@ -16,10 +18,22 @@ struct BuildContext: Sendable {
         await logWriter.append(line)
     }
 
+    /// Gives `directory` to the build user, so that buildpacks can write there.
+    func handOver(_ directory: URL) async throws {
+        guard let user = configuration.buildUser else { return }
+        try await onThread { try user.own(directory) }
+    }
+
     /// The same, as a closure for parts that stream output.
     var logLine: @Sendable (String) async throws -> Void {
         { [logWriter] line in await logWriter.append(line) }
     }
+}
+
+/// The app's build settings and config, read when the build starts.
+struct BuildSettings: Sendable {
+    let app: App
+    let config: ConfigVersion
 }
 
 /// A failure the pusher should read as is: the message is the build's error.

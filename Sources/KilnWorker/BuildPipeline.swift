@@ -14,20 +14,28 @@ struct BuildPipeline: Sendable {
     /// Runs every phase in order; returns what the queue records. Throws a
     /// ``BuildFailure`` (or a part's own error) that becomes the build's error.
     func run(_ context: BuildContext) async throws -> (BuildResult, SignedSlug) {
-        let runner = BuildpackRunner(stack: stack, sourceVersion: context.build.commit ?? "")
-        let resolver = BuildpackResolver(buildersDirectory: configuration.buildersDirectory)
+        let workspace = context.workspace
+        let layout = BuildLayout(app: workspace.app, cache: workspace.cache, env: workspace.env,
+                                 buildpacks: workspace.buildpacks, builders: configuration.buildersDirectory)
+        let runner = BuildpackRunner(stack: stack, sourceVersion: context.build.commit ?? "", layout: layout,
+                                     network: context.settings.app.buildNetwork, user: configuration.buildUser, limits: configuration.buildLimits)
+        let resolver = BuildpackResolver(buildersDirectory: configuration.buildersDirectory, cacheDirectory: configuration.buildpackCacheDirectory)
 
         let cache = DependencyCache()
         var timer = PhaseTimer()
 
-        try await timer.measure("fetch") { try await FetchSource().run(context) }
+        try await timer.measure("fetch") {
+            try await FetchSource().run(context)
+            try await WriteConfig().run(context)
+        }
+        await context.log("-----> Sandbox: user \(configuration.buildUser.map { "\($0.uid)" } ?? "\(getuid())"), network \(context.settings.app.buildNetwork ? "on" : "off"), \(configuration.buildLimits.summary)")
         let buildpacks = try await timer.measure("detect") { try await Detect(resolver: resolver, runner: runner).run(context) }
         try await timer.measure("restore") { try await cache.restore(context) }
-        let processTypes = try await timer.measure("compile") { try await Compile(runner: runner).run(context, buildpacks: buildpacks) }
+        let release = try await timer.measure("compile") { try await Compile(runner: runner).run(context, buildpacks: buildpacks) }
         try await timer.measure("save") { try await cache.save(context) }
         let packed = try await timer.measure("pack") { try await Pack().run(context) }
         let signed = try await timer.measure("sign") {
-            try await Sign(key: key, stack: stack).run(context, packed: packed, processTypes: processTypes, buildpacks: buildpacks)
+            try await Sign(key: key, stack: stack).run(context, packed: packed, release: release, buildpacks: buildpacks)
         }
         await context.log("-----> Timings: \(timer.summary)")
         let result = BuildResult(slugDigest: packed.digest.hex, manifestDigest: signed.manifestDigest.hex,

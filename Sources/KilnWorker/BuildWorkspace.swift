@@ -14,7 +14,7 @@ struct BuildWorkspace: Sendable {
     static func create(under parent: URL, build: String, attempt: Int) throws -> BuildWorkspace {
         let workspace = BuildWorkspace(root: parent.appendingPathComponent("\(build).\(attempt)"))
         try? FileManager.default.removeItem(at: workspace.root)
-        for directory in [workspace.app, workspace.env, workspace.buildpacks] {
+        for directory in [workspace.app, workspace.cache, workspace.env, workspace.buildpacks] {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         }
         return workspace

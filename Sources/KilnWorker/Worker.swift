@@ -21,6 +21,7 @@ public struct Worker: Service {
     let log: BuildLog
     let blobs: LocalBlobStore
     let key: FarmKey
+    let vault: ConfigVault
     let logger: Logger
 
     public init(configuration: WorkerConfiguration, database: Database, logger: Logger) throws {
@@ -30,6 +31,7 @@ public struct Worker: Service {
         self.log = BuildLog(database: database)
         self.blobs = try LocalBlobStore(root: configuration.blobDirectory)
         self.key = try FarmKey.loadOrCreate(at: configuration.keyFile)
+        self.vault = try ConfigVault.load(from: configuration.configKeyFile)
         var logger = logger
         logger[metadataKey: "worker"] = "\(configuration.name)"
         self.logger = logger
@@ -128,9 +130,15 @@ public struct Worker: Service {
         let started = ContinuousClock.now
         let workspace: BuildWorkspace
         let writer: BuildLogWriter
+        let settings: BuildSettings
         do {
             workspace = try BuildWorkspace.create(under: configuration.workDirectory, build: build.id, attempt: build.attempts)
             writer = try await openLog(build)
+            settings = try await database.bounded(.seconds(15)) { [database, vault] in
+                let catalog = Catalog(database: database)
+                guard let app = try await catalog.app(named: build.app) else { throw BuildFailure("the app \(build.app) no longer exists") }
+                return BuildSettings(app: app, config: try await catalog.config(app: build.app, vault: vault))
+            }
         } catch {
             logger.error("cannot prepare the build", metadata: ["error": "\(String(reflecting: error))"])
             await record("failure", of: build, logger: logger) {
@@ -139,7 +147,7 @@ public struct Worker: Service {
             return
         }
         defer { workspace.remove() }
-        let context = BuildContext(build: build, workspace: workspace, configuration: configuration, blobs: blobs, logWriter: writer)
+        let context = BuildContext(build: build, settings: settings, workspace: workspace, configuration: configuration, blobs: blobs, logWriter: writer)
         let pipeline = BuildPipeline(configuration: configuration, key: key)
 
         let outcome = await supervise(build) { try await pipeline.run(context) }
@@ -165,7 +173,8 @@ public struct Worker: Service {
             await writer.flush()
             await record("success", of: build, logger: logger) {
                 try await queue.succeed(build, worker: configuration.name, result: result) { connection, logger in
-                    try await Catalog.recordRelease(app: build.app, buildSeq: build.seq, slugDigest: result.slugDigest, on: connection, logger: logger)
+                    try await Catalog.recordRelease(app: build.app, buildSeq: build.seq, slugDigest: result.slugDigest,
+                                                    configVersion: settings.config.version, on: connection, logger: logger)
                 }
             }
         case .failure(let error as BuildSupervisionError) where error == .leaseLost:

@@ -1,4 +1,5 @@
 import Foundation
+import KilnSandbox
 
 /// How a worker runs: where its files are, how many builds at once, and the
 /// timings of its leases.
@@ -24,8 +25,13 @@ public struct WorkerConfiguration: Sendable {
     public var listensForWork = true
     /// How long a draining worker lets its running builds finish before handing them back.
     public var drainTimeout: Duration = .seconds(600)
-    /// The longest a build may run.
+    /// The longest a build may run, all phases together (each buildpack
+    /// script is also held to `buildLimits.wallTime`).
     public var buildTimeout: Duration = .seconds(30 * 60)
+    /// The unprivileged user buildpacks run as, when the worker runs as root.
+    public var buildUser: SandboxUser?
+    /// What each buildpack script may use.
+    public var buildLimits = SandboxLimits()
 
     public init(home: URL, buildersDirectory: URL, capacity: Int, name: String? = nil) {
         self.home = home
@@ -36,6 +42,9 @@ public struct WorkerConfiguration: Sendable {
 
     var workDirectory: URL { home.appendingPathComponent("work") }
     var cacheDirectory: URL { home.appendingPathComponent("cache/apps") }
+    /// Fetched git buildpacks, by URL and ref.
+    var buildpackCacheDirectory: URL { home.appendingPathComponent("cache/buildpacks") }
     public var blobDirectory: URL { home.appendingPathComponent("blobs") }
     public var keyFile: URL { home.appendingPathComponent("keys/farm-ed25519.pem") }
+    public var configKeyFile: URL { home.appendingPathComponent("keys/config-aes256.key") }
 }

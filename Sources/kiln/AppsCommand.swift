@@ -3,9 +3,9 @@ import Foundation
 import KilnCatalog
 import KilnClient
 
-/// `kiln apps create|list`.
+/// `kiln apps create|list|set`.
 struct AppsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "apps", abstract: "Create and list apps.", subcommands: [Create.self, List.self])
+    static let configuration = CommandConfiguration(commandName: "apps", abstract: "Create, list and configure apps.", subcommands: [Create.self, List.self, Set.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an app; prints its git remote URL.")
@@ -32,6 +32,25 @@ struct AppsCommand: AsyncParsableCommand {
             let apps = try await KilnClient.fromEnvironment().get([App].self, "api/apps")
             if json { try Output.json(apps); return }
             Output.table(["NAME", "BRANCH", "CREATED"], apps.map { [$0.name, $0.deployBranch, Output.time($0.createdAt)] })
+        }
+    }
+
+    struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Change an app's build settings (administrators).")
+        @Option(help: "The app.") var app: String
+        @Option(help: "on: builds may reach the network (to fetch dependencies); off: they may not.") var buildNetwork: Switch?
+        @Option(help: "Build this subdirectory of the pushed tree as the app (a monorepo); \"\" for the whole tree.") var sourceDir: String?
+        @Flag(help: "Print JSON.") var json = false
+
+        enum Switch: String, ExpressibleByArgument { case on, off }
+
+        func run() async throws {
+            guard buildNetwork != nil || sourceDir != nil else { throw ValidationError("give --build-network on|off and/or --source-dir DIR") }
+            struct Body: Encodable { var build_network: Bool?; var source_dir: String? }
+            let data = try await KilnClient.fromEnvironment().send("PATCH", "api/apps/\(app)", json: Body(build_network: buildNetwork.map { $0 == .on }, source_dir: sourceDir))
+            let updated = try KilnClient.decoder.decode(App.self, from: data)
+            if json { try Output.json(updated); return }
+            emit("\(updated.name): build network \(updated.buildNetwork ? "on" : "off"), source dir \(updated.sourceDir ?? "(the whole tree)")")
         }
     }
 }

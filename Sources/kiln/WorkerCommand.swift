@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KilnDatabase
+import KilnSandbox
 import KilnWorker
 import ServiceLifecycle
 
@@ -17,6 +18,11 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Seconds a claimed build's lease lasts without a heartbeat; a dead worker's builds are rescued after it.") var lease: Int = 60
     @Option(help: "Seconds between looks at the queue when no notification came.") var pollInterval: Double = 5
     @Flag(help: "Poll only, without LISTEN (behind a connection pooler in transaction mode).") var noListen = false
+    @Option(help: "The unprivileged user buildpacks run as (when the worker runs as root).") var buildUser: String = "kiln-build"
+    @Option(help: "Seconds each buildpack script may run.") var buildTimeLimit: Int = 900
+    @Option(help: "MiB of memory a build's processes may use together (0: no limit).") var buildMemory: Int = 2048
+    @Option(help: "Processes a build may have at once (0: no limit).") var buildProcesses: Int = 1024
+    @Option(help: "MiB of log a build may print.") var buildLogLimit: Int = 16
 
     func run() async throws {
         let logger = KilnLogging.bootstrap()
@@ -27,6 +33,11 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.heartbeat = .seconds(max(lease, 2)) / 6
         configuration.pollInterval = .milliseconds(Int(max(pollInterval, 0.05) * 1000))
         configuration.listensForWork = !noListen
+        configuration.buildUser = getuid() == 0 ? try SandboxUser.named(buildUser) : nil
+        configuration.buildLimits = SandboxLimits(
+            wallTime: .seconds(max(buildTimeLimit, 1)), memoryBytes: buildMemory > 0 ? buildMemory << 20 : nil,
+            processes: buildProcesses > 0 ? buildProcesses : nil, outputBytes: max(buildLogLimit, 1) << 20)
+        configuration.buildTimeout = max(configuration.buildTimeout, configuration.buildLimits.wallTime * 2)
         let worker = try Worker(configuration: configuration, database: database, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: database.client),

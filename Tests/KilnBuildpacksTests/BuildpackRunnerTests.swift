@@ -1,5 +1,6 @@
 import Foundation
 import KilnBuildpacks
+import KilnSandbox
 import KilnTestSupport
 import Synchronization
 import Testing
@@ -11,70 +12,101 @@ final class LineCollector: Sendable {
     var sink: @Sendable (String) async throws -> Void { { line in self.storage.withLock { $0.append(line) } } }
 }
 
+/// The Heroku buildpack API, run in the build sandbox as a worker runs it.
 @Suite struct BuildpackRunnerTests {
-    func buildpack(_ name: String, compile: String, detect: String = "#!/bin/sh\necho Test\n", release: String? = nil, in directory: URL) throws -> Buildpack {
-        var files = ["bin/detect*": detect, "bin/compile*": compile]
-        if let release { files["bin/release*"] = release }
-        let root = directory.appendingPathComponent(name)
-        try writeFiles(files, in: root)
-        return Buildpack(reference: name, directory: root)
+    /// A build's directories, given to the build user as the worker does.
+    struct Scratch {
+        let layout: BuildLayout
+        let user: SandboxUser?
+
+        init() throws {
+            let root = try TestEnvironment.temporaryDirectory()
+            layout = BuildLayout(app: root.appendingPathComponent("app"), cache: root.appendingPathComponent("cache"), env: root.appendingPathComponent("env"),
+                                 buildpacks: root.appendingPathComponent("buildpacks"), builders: root.appendingPathComponent("builders"))
+            for directory in [layout.app, layout.cache, layout.env, layout.buildpacks, layout.builders] {
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            }
+            user = getuid() == 0 ? try SandboxUser.named("kiln-build") : nil
+        }
+
+        func buildpack(_ name: String, compile: String, detect: String = "#!/bin/sh\necho Test\n", release: String? = nil) throws -> Buildpack {
+            var files = ["bin/detect*": detect, "bin/compile*": compile]
+            if let release { files["bin/release*"] = release }
+            let root = layout.buildpacks.appendingPathComponent(name)
+            try writeFiles(files, in: root)
+            return Buildpack(reference: name, directory: root)
+        }
+
+        func runner(version: String = "x") throws -> BuildpackRunner {
+            if let user { for directory in [layout.app, layout.cache, layout.env, layout.buildpacks] { try user.own(directory) } }
+            return BuildpackRunner(sourceVersion: version, layout: layout, user: user)
+        }
     }
 
     @Test func compileGetsTheHerokuArgumentsAndExportsChainToTheNextBuildpack() async throws {
-        let scratch = try TestEnvironment.temporaryDirectory()
-        let app = scratch.appendingPathComponent("app"), cache = scratch.appendingPathComponent("cache"), env = scratch.appendingPathComponent("env")
-        for directory in [app, cache, env] { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
-        try "secret-value".write(to: env.appendingPathComponent("DATABASE_URL"), atomically: true, encoding: .utf8)
-
-        let first = try buildpack("first", compile: """
+        let scratch = try Scratch()
+        try "secret-value".write(to: scratch.layout.env.appendingPathComponent("DATABASE_URL"), atomically: true, encoding: .utf8)
+        let first = try scratch.buildpack("first", compile: """
             #!/bin/sh
             set -e
             echo "-----> first: build=$1 cache=$2 env=$3"
             echo "db=$(cat "$3/DATABASE_URL")"
-            echo "stack=$STACK version=$SOURCE_VERSION"
+            echo "stack=$STACK version=$SOURCE_VERSION build_dir=$BUILD_DIR"
             echo "worker-secret=${KILN_DATABASE_URL:-unset}"
             echo built > "$1/from-first"
             echo "export TOOL_HOME=/opt/first-tool" > "$(dirname "$0")/../export"
-            """, in: scratch)
-        let second = try buildpack("second", compile: """
+            """)
+        let second = try scratch.buildpack("second", compile: """
             #!/bin/sh
             echo "-----> second sees TOOL_HOME=$TOOL_HOME and $(cat "$1/from-first")"
             echo "to stderr" >&2
-            """, release: "#!/bin/sh\necho '---'\necho 'default_process_types:'\necho '  web: ./serve'\n", in: scratch)
-
-        let runner = BuildpackRunner(sourceVersion: "abc123")
-        #expect(try await runner.detect(first, buildDirectory: app) == "Test")
+            """, release: """
+            #!/bin/sh
+            cat <<YAML
+            ---
+            addons:
+              - heroku-postgresql
+            config_vars:
+              MIX_ENV: prod
+            default_process_types:
+              web: ./serve
+            YAML
+            """)
+        let runner = try scratch.runner(version: "abc123")
+        #expect(try await runner.detect(first) == "Test")
         let collector = LineCollector()
-        try await runner.compile(first, buildDirectory: app, cacheDirectory: cache, envDirectory: env, exports: [], log: collector.sink)
-        let export = try #require(runner.exportFile(of: first))
-        try await runner.compile(second, buildDirectory: app, cacheDirectory: cache, envDirectory: env, exports: [export], log: collector.sink)
-        #expect(try await runner.release(second, buildDirectory: app).commands == ["web": "./serve"])
+        try await runner.compile(first, after: [], log: collector.sink)
+        #expect(runner.exportFile(of: first) != nil)
+        try await runner.compile(second, after: [first], log: collector.sink)
+        let release = try await runner.release(second)
+        #expect(release.processTypes.commands == ["web": "./serve"])
+        #expect(release.addons == ["heroku-postgresql"])
+        #expect(release.configVars == ["MIX_ENV": "prod"])
 
         let lines = collector.lines
-        #expect(lines.contains("-----> first: build=\(app.path) cache=\(cache.path) env=\(env.path)"))
+        #expect(lines.contains("-----> first: build=/app cache=/cache env=/env"), "\(lines)")
         #expect(lines.contains("db=secret-value"))
-        #expect(lines.contains("stack=heroku-22 version=abc123"))
+        #expect(lines.contains("stack=heroku-22 version=abc123 build_dir=/app"))
         #expect(lines.contains("worker-secret=unset"))
         #expect(lines.contains("-----> second sees TOOL_HOME=/opt/first-tool and built"))
         #expect(lines.contains("to stderr"))
+        #expect(FileManager.default.fileExists(atPath: scratch.layout.app.appendingPathComponent("from-first").path))
     }
 
-    @Test func aFailingCompileNamesTheBuildpackAndItsStatus() async throws {
-        let scratch = try TestEnvironment.temporaryDirectory()
-        let app = scratch.appendingPathComponent("app")
-        try FileManager.default.createDirectory(at: app, withIntermediateDirectories: true)
-        let failing = try buildpack("broken", compile: "#!/bin/sh\necho 'mix.lock is missing'\nexit 3\n", in: scratch)
+    @Test func aFailingCompileNamesTheBuildpackItsStatusAndItsLastLines() async throws {
+        let scratch = try Scratch()
+        let failing = try scratch.buildpack("broken", compile: "#!/bin/sh\necho 'resolving deps'\necho 'mix.lock is missing'\nexit 3\n")
         let collector = LineCollector()
         let error = await #expect(throws: BuildpackError.self) {
-            try await BuildpackRunner(sourceVersion: "x").compile(failing, buildDirectory: app, cacheDirectory: app, envDirectory: app, exports: [], log: collector.sink)
+            try await scratch.runner().compile(failing, after: [], log: collector.sink)
         }
-        #expect(error?.message == "broken: bin/compile exited 3")
-        #expect(collector.lines == ["mix.lock is missing"])
+        #expect(error?.message == "broken: bin/compile exited 3; its last lines:\nresolving deps\nmix.lock is missing")
+        #expect(collector.lines == ["resolving deps", "mix.lock is missing"])
     }
 
     @Test func detectDecliningReturnsNil() async throws {
-        let scratch = try TestEnvironment.temporaryDirectory()
-        let pack = try buildpack("picky", compile: "#!/bin/sh\n", detect: "#!/bin/sh\n[ -f \"$1/mix.exs\" ] && echo Elixir\n", in: scratch)
-        #expect(try await BuildpackRunner(sourceVersion: "x").detect(pack, buildDirectory: scratch) == nil)
+        let scratch = try Scratch()
+        let pack = try scratch.buildpack("picky", compile: "#!/bin/sh\n", detect: "#!/bin/sh\n[ -f \"$1/mix.exs\" ] && echo Elixir\n")
+        #expect(try await scratch.runner().detect(pack) == nil)
     }
 }

@@ -6,20 +6,22 @@ import Testing
     @Test func cancellingARunningBuildStopsItsWholeProcessTreeAndRejectsThePush() async throws {
         try await KilnFarm.with(workers: 1) { farm in
             let key = try await farm.createApp("stoppable")
-            let marker = try TestEnvironment.temporaryDirectory("marker")
             // The buildpack leaves a background child behind, as real ones do (a compiler server, a watcher).
+            // It runs sandboxed, in a pid namespace of its own: the test finds it from the host by its unique argument.
+            let mark = "300.\(Int.random(in: 100_000...999_999))"
             let buildpack = try await makeGitRepository([
                 "bin/detect*": "#!/bin/sh\necho Slow\n",
-                "bin/compile*": "#!/bin/sh\nsleep 300 &\necho $! > \(marker.path)/child.pid\necho started\nsleep 300\n",
+                "bin/compile*": "#!/bin/sh\nsleep \(mark) &\necho started\nsleep 300\n",
             ])
             let repo = try await makeGitRepository(["Procfile": "web: ./run\n", ".buildpacks": "file://\(buildpack.path)\n"])
             async let push = sh("git", ["push", farm.remote("stoppable", key: key), "main"], in: repo)
 
-            let pidFile = marker.appendingPathComponent("child.pid")
-            for _ in 0..<200 where !FileManager.default.fileExists(atPath: pidFile.path) {
-                try await Task.sleep(for: .milliseconds(50))
+            var found: Int32?
+            for _ in 0..<200 where found == nil {
+                found = Int32(try await sh("pgrep", ["-f", "^sleep \(mark)$"]).output.split(separator: "\n").first ?? "")
+                if found == nil { try await Task.sleep(for: .milliseconds(50)) }
             }
-            let child = try #require(Int32(String(contentsOf: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+            let child = try #require(found)
             let cancelledAt = ContinuousClock.now
             #expect(try await farm.kiln("builds", "cancel", "b-1").succeeded)
             let pushed = try await push

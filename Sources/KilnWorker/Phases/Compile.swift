@@ -2,30 +2,35 @@ import Foundation
 import KilnBuildpacks
 
 /// Phase 4: run each buildpack's `bin/compile` in order, chaining their
-/// `export` files, then collect the process types from `bin/release` and
-/// the app's Procfile (which wins).
+/// `export` files, then collect what their `bin/release` declares, with the
+/// app's Procfile over the default process types.
 struct Compile {
     let runner: BuildpackRunner
 
-    func run(_ context: BuildContext, buildpacks: [Buildpack]) async throws -> ProcessTypes {
-        var exports: [URL] = []
-        var processTypes = ProcessTypes()
-        for buildpack in buildpacks {
+    func run(_ context: BuildContext, buildpacks: [Buildpack]) async throws -> ReleaseDeclaration {
+        var declaration = ReleaseDeclaration()
+        for (index, buildpack) in buildpacks.enumerated() {
             do {
-                try await runner.compile(buildpack, buildDirectory: context.workspace.app, cacheDirectory: context.workspace.cache,
-                                         envDirectory: context.workspace.env, exports: exports, log: context.logLine)
+                try await runner.compile(buildpack, after: Array(buildpacks[..<index]), log: context.logLine)
+                let released = try await runner.release(buildpack)
+                declaration.processTypes = declaration.processTypes.merging(released.processTypes)
+                declaration.addons += released.addons.filter { !declaration.addons.contains($0) }
+                declaration.configVars.merge(released.configVars) { _, new in new }
             } catch let error as BuildpackError {
                 throw BuildFailure(error.message)
             }
-            if let export = runner.exportFile(of: buildpack) { exports.append(export) }
-            processTypes = processTypes.merging(try await runner.release(buildpack, buildDirectory: context.workspace.app))
         }
         let procfile = context.workspace.app.appendingPathComponent("Procfile")
         if FileManager.default.fileExists(atPath: procfile.path) {
-            processTypes = processTypes.merging(try ProcessTypes.parseProcfile(String(contentsOf: procfile, encoding: .utf8)))
+            do {
+                declaration.processTypes = declaration.processTypes.merging(try ProcessTypes.parseProcfile(String(contentsOf: procfile, encoding: .utf8)))
+            } catch let error as BuildpackError {
+                throw BuildFailure(error.message)
+            }
         }
-        let names = processTypes.commands.keys.sorted().joined(separator: ", ")
+        let names = declaration.processTypes.commands.keys.sorted().joined(separator: ", ")
         await context.log("-----> Process types: \(names.isEmpty ? "(none)" : names)")
-        return processTypes
+        if !declaration.addons.isEmpty { await context.log("-----> Add-ons requested: \(declaration.addons.joined(separator: ", "))") }
+        return declaration
     }
 }

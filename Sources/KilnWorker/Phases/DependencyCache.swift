@@ -14,11 +14,11 @@ struct DependencyCache {
             await context.log("-----> Cache purged (clean build requested)")
         }
         if FileManager.default.fileExists(atPath: stored.path) {
+            try? FileManager.default.removeItem(at: context.workspace.cache)
             try FileManager.default.moveItem(at: stored, to: context.workspace.cache)
             await context.log("-----> Restored the dependency cache")
-        } else {
-            try FileManager.default.createDirectory(at: context.workspace.cache, withIntermediateDirectories: true)
         }
+        try await context.handOver(context.workspace.cache)
     }
 
     func save(_ context: BuildContext) async throws {

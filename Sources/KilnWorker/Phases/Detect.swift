@@ -1,35 +1,59 @@
 import Foundation
 import KilnBuildpacks
 
-/// Phase 2: choose the buildpacks. A `.buildpacks` file names them in order;
-/// otherwise the first built-in builder whose `bin/detect` accepts the app.
+/// Phase 2: choose the buildpacks, in this order: a root `Dockerfile` asks
+/// for an image build; a `.buildpacks` file names them; a `BUILDPACK_URL`
+/// config var names one; otherwise the first built-in builder whose
+/// `bin/detect` accepts the app. The log says which rule decided.
 struct Detect {
     let resolver: BuildpackResolver
     let runner: BuildpackRunner
 
     func run(_ context: BuildContext) async throws -> [Buildpack] {
-        let listFile = context.workspace.app.appendingPathComponent(".buildpacks")
+        let app = context.workspace.app
+        if FileManager.default.fileExists(atPath: app.appendingPathComponent("Dockerfile").path) {
+            throw BuildFailure("""
+                this app has a Dockerfile at its root, which asks for an image build, and image builds are not available \
+                on this farm yet: rename or remove the Dockerfile to build with buildpacks (a .buildpacks file or a built-in builder)
+                """)
+        }
+        let listFile = app.appendingPathComponent(".buildpacks")
         if FileManager.default.fileExists(atPath: listFile.path) {
             let text = try String(contentsOf: listFile, encoding: .utf8)
             let references = try BuildpackReference.parseList(text)
             await context.log("-----> .buildpacks names \(references.count) buildpack(s)")
-            var buildpacks: [Buildpack] = []
-            for reference in references {
-                let buildpack = try await resolver.resolve(reference, workspace: context.workspace.buildpacks, log: context.logLine)
-                guard let name = try await runner.detect(buildpack, buildDirectory: context.workspace.app) else {
-                    throw BuildFailure("\(reference): bin/detect does not accept this app")
-                }
-                await context.log("-----> \(name) app detected (\(reference))")
-                buildpacks.append(buildpack)
-            }
-            return buildpacks
+            return try await resolveAndDetect(references, context)
         }
-        for builder in try resolver.builtInBuilders() {
-            if let name = try await runner.detect(builder, buildDirectory: context.workspace.app) {
-                await context.log("-----> \(name) app detected")
-                return [try await resolver.resolve(BuildpackReference(.builtIn(name: builder.reference)), workspace: context.workspace.buildpacks, log: context.logLine)]
+        if let url = context.settings.config.vars["BUILDPACK_URL"] {
+            let reference = try BuildpackReference.parseConfigVar(url)
+            await context.log("-----> The BUILDPACK_URL config var names \(reference)")
+            return try await resolveAndDetect([reference], context)
+        }
+        let builders = try resolver.builtInBuilders()
+        for builder in builders {
+            if let name = try await runner.detect(builder.buildpack) {
+                await context.log("-----> \(name) app detected by the built-in \(builder.name) builder")
+                let resolved = try await resolver.resolve(BuildpackReference(.builtIn(name: builder.name)), workspace: context.workspace.buildpacks, log: context.logLine)
+                try await context.handOver(context.workspace.buildpacks)
+                return [resolved]
             }
         }
-        throw BuildFailure("no builder detected this app: add a Procfile, or a .buildpacks file naming your buildpacks")
+        let tried = builders.map { "\($0.name) (\($0.detects))" }.joined(separator: ", ")
+        throw BuildFailure("no builder detected this app; tried \(tried). Add one of those files, or a .buildpacks file naming your buildpacks")
+    }
+
+    func resolveAndDetect(_ references: [BuildpackReference], _ context: BuildContext) async throws -> [Buildpack] {
+        var buildpacks: [Buildpack] = []
+        for reference in references {
+            buildpacks.append(try await resolver.resolve(reference, workspace: context.workspace.buildpacks, log: context.logLine))
+        }
+        try await context.handOver(context.workspace.buildpacks)
+        for (reference, buildpack) in zip(references, buildpacks) {
+            guard let name = try await runner.detect(buildpack) else {
+                throw BuildFailure("\(reference): bin/detect does not accept this app")
+            }
+            await context.log("-----> \(name) app detected by \(reference)")
+        }
+        return buildpacks
     }
 }

@@ -3,18 +3,49 @@ import KilnArchive
 import KilnBlobStore
 
 /// Phase 1: fetch the source archive from the blob store and unpack it into
-/// the build directory, refusing entries that would land outside it.
+/// the build directory, refusing entries that would land outside it. For an
+/// app with a source directory (a monorepo), only that subdirectory of the
+/// tree becomes the build directory.
 struct FetchSource {
     func run(_ context: BuildContext) async throws {
         guard let digest = BlobDigest(context.build.sourceDigest) else {
             throw BuildFailure("build \(context.build.id) names an invalid source digest \(context.build.sourceDigest)")
         }
         let blobs = context.blobs, workspace = context.workspace
+        let sourceDir = context.settings.app.sourceDir
+        let tree = sourceDir == nil ? workspace.app : workspace.root.appendingPathComponent("tree")
         let summary = try await onThread { () throws -> ArchiveExtractor.Summary in
             try blobs.copy(digest, to: workspace.source)
-            return try ArchiveExtractor().extract(archive: workspace.source, into: workspace.app)
+            return try ArchiveExtractor().extract(archive: workspace.source, into: tree)
         }
         try? FileManager.default.removeItem(at: workspace.source)
         await context.log("-----> Source \(context.build.commit.map { String($0.prefix(12)) } ?? digest.hex.prefix(12).description): \(summary.entries) entries, \(summary.bytes) bytes")
+        if let sourceDir {
+            try Self.select(sourceDir, of: tree, into: workspace.app)
+            try? FileManager.default.removeItem(at: tree)
+            await context.log("-----> Building the subdirectory \(sourceDir) (the app's source directory)")
+        }
+    }
+
+    /// Moves `tree/sourceDir` to `app`; a missing directory, a file or a
+    /// link there is an error that lists what the tree does have.
+    static func select(_ sourceDir: String, of tree: URL, into app: URL) throws {
+        let chosen = tree.appendingPathComponent(sourceDir)
+        let values = try? chosen.resourceValues(forKeys: [.isDirectoryKey, .isSymbolicLinkKey])
+        // Each component is checked: a link anywhere on the way could lead out of the tree.
+        var partial = tree
+        for component in sourceDir.split(separator: "/") {
+            partial.appendPathComponent(String(component))
+            if (try? partial.resourceValues(forKeys: [.isSymbolicLinkKey]))?.isSymbolicLink == true {
+                throw BuildFailure("the source directory \(sourceDir) goes through a symbolic link (\(component)); point the app at a real directory (kiln apps set --source-dir)")
+            }
+        }
+        guard values?.isDirectory == true else {
+            let parent = chosen.deletingLastPathComponent()
+            let present = ((try? FileManager.default.contentsOfDirectory(atPath: parent.path)) ?? []).sorted().prefix(20).joined(separator: ", ")
+            throw BuildFailure("the source directory \(sourceDir) is not a directory in this commit (beside it: \(present.isEmpty ? "nothing" : present)); change it with kiln apps set --source-dir")
+        }
+        try FileManager.default.removeItem(at: app)
+        try FileManager.default.moveItem(at: chosen, to: app)
     }
 }

@@ -8,11 +8,14 @@ struct Sign {
     let key: FarmKey
     let stack: String
 
-    func run(_ context: BuildContext, packed: SlugPacker.Packed, processTypes: ProcessTypes, buildpacks: [Buildpack]) async throws -> SignedSlug {
-        let manifest = SlugManifest(
+    func run(_ context: BuildContext, packed: SlugPacker.Packed, release: ReleaseDeclaration, buildpacks: [Buildpack]) async throws -> SignedSlug {
+        var manifest = SlugManifest(
             app: context.build.app, build: context.build.id, commit: context.build.commit,
             sha256: packed.digest.hex, size: packed.size, format: SlugPacker().compression.fileExtension,
-            processTypes: processTypes.commands, buildpacks: buildpacks.map(\.reference), stack: stack, created: Date())
+            processTypes: release.processTypes.commands, buildpacks: buildpacks.map(\.reference), stack: stack, created: Date())
+        manifest.addons = release.addons.isEmpty ? nil : release.addons
+        manifest.configVars = release.configVars.isEmpty ? nil : release.configVars
+        manifest.configVersion = context.settings.config.version
         let signed = try SignedSlug.sign(manifest, with: key, into: context.blobs)
         await context.log("-----> Manifest signed with the farm's key")
         return signed

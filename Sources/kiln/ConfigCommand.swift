@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import KilnCatalog
+import KilnClient
+
+/// `kiln config [set|unset]`: an app's config vars, given to its builds in ENV_DIR.
+struct ConfigCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config", abstract: "Show, set and unset an app's config vars.",
+        subcommands: [Show.self, Set.self, Unset.self], defaultSubcommand: Show.self)
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show the app's config vars.")
+        @Option(help: "The app.") var app: String
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let config = try await KilnClient.fromEnvironment().get(ConfigVersion.self, "api/apps/\(app)/config")
+            ConfigCommand.print(config, json: json)
+        }
+    }
+
+    struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Set config vars (KEY=VALUE ...) as one new config version.")
+        @Option(help: "The app.") var app: String
+        @Argument(help: "KEY=VALUE pairs.") var pairs: [String]
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            var vars: [String: String] = [:]
+            for pair in pairs {
+                guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
+                    throw ValidationError("'\(pair)' is not KEY=VALUE")
+                }
+                vars[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+            }
+            struct Body: Encodable { var set: [String: String] }
+            let data = try await KilnClient.fromEnvironment().send("PATCH", "api/apps/\(app)/config", json: Body(set: vars))
+            ConfigCommand.print(try KilnClient.decoder.decode(ConfigVersion.self, from: data), json: json)
+        }
+    }
+
+    struct Unset: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove config vars as one new config version.")
+        @Option(help: "The app.") var app: String
+        @Argument(help: "Names of the vars to remove.") var names: [String]
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            struct Body: Encodable { var unset: [String] }
+            let data = try await KilnClient.fromEnvironment().send("PATCH", "api/apps/\(app)/config", json: Body(unset: names))
+            ConfigCommand.print(try KilnClient.decoder.decode(ConfigVersion.self, from: data), json: json)
+        }
+    }
+
+    static func print(_ config: ConfigVersion, json: Bool) {
+        if json { try? Output.json(config); return }
+        emit("=== \(config.app) config v\(config.version)")
+        for name in config.vars.keys.sorted() { emit("\(name)=\(config.vars[name]!)") }
+    }
+}
