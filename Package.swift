@@ -92,7 +92,7 @@ let package = Package(
         ], swiftSettings: swiftSettings),
 
         .target(name: "KilnTestSupport", dependencies: [
-            "KilnDatabase", "KilnProcess", "KilnArchive", "KilnBlobStore", "KilnCatalog", "KilnQueue",
+            "KilnDatabase", "KilnProcess", "KilnArchive", "KilnBlobStore", "KilnCatalog", "KilnQueue", "KilnSandbox",
         ], path: "Tests/KilnTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "KilnArchiveTests", dependencies: ["KilnArchive", "KilnGit", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnSlugTests", dependencies: ["KilnSlug", "KilnSigning", "KilnBlobStore", "KilnTestSupport"], swiftSettings: swiftSettings),

@@ -35,3 +35,14 @@ public func makeGitRepository(_ files: [String: String], branch: String = "main"
     try await sh("git", ["commit", "-qm", "test commit"], in: directory)
     return directory
 }
+
+/// A git repository holding a copy of `fixture` (a directory under Tests/Fixtures), committed on `branch`.
+public func makeGitRepository(copying fixture: String, branch: String = "main") async throws -> URL {
+    let directory = try TestEnvironment.temporaryDirectory("repo")
+    let source = TestEnvironment.repositoryRoot.appendingPathComponent("Tests/Fixtures").appendingPathComponent(fixture)
+    try await sh("cp", ["-a", source.path + "/.", directory.path])
+    try await sh("git", ["init", "-q", "-b", branch], in: directory)
+    try await sh("git", ["add", "-A"], in: directory)
+    try await sh("git", ["commit", "-qm", "sample app"], in: directory)
+    return directory
+}
