@@ -25,10 +25,14 @@ let package = Package(
         // C libraries, each behind one thin system-library target.
         .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev", "libzstd-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // libcurl's setopt is variadic, which Swift cannot call: a small C shim drives it.
+        .target(name: "CKilnCurl", dependencies: ["CCurl"]),
 
         // Wrappers around the C libraries: nothing else sees an OpaquePointer.
         .target(name: "KilnArchive", dependencies: ["CArchive"], swiftSettings: swiftSettings),
         .target(name: "KilnGit", dependencies: ["CGit2", "KilnArchive"], swiftSettings: swiftSettings),
+        .target(name: "KilnDownload", dependencies: ["CKilnCurl"], swiftSettings: swiftSettings),
 
         // Running other programs (git, buildpacks, PostgreSQL's tools) with streamed output.
         .target(name: "KilnProcess", dependencies: [
@@ -57,7 +61,8 @@ let package = Package(
         // The build itself.
         .target(name: "KilnSandbox", dependencies: ["KilnProcess"], swiftSettings: swiftSettings),
         .target(name: "KilnBuildpacks", dependencies: [
-            "KilnProcess", "KilnSandbox",
+            "KilnProcess", "KilnSandbox", "KilnArchive", "KilnDownload",
+            .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: swiftSettings),
         .target(name: "KilnSlug", dependencies: [
             "KilnArchive", "KilnBlobStore", "KilnSigning",
@@ -70,8 +75,9 @@ let package = Package(
 
         // The edge: git over HTTP, the REST API, the command line.
         .target(name: "KilnReceiver", dependencies: [
-            "KilnGit", "KilnArchive", "KilnBlobStore", "KilnDatabase", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnProcess",
+            "KilnGit", "KilnArchive", "KilnBlobStore", "KilnDatabase", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnProcess", "KilnDownload",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Subprocess", package: "swift-subprocess"),
         ], swiftSettings: swiftSettings),
         .target(name: "KilnServer", dependencies: [

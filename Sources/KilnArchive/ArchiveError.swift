@@ -13,6 +13,8 @@ public struct ArchiveError: Error, CustomStringConvertible, Sendable, Equatable 
         case writeFailed
         /// The input file could not be opened.
         case openFailed
+        /// Past a limit on entries or unpacked bytes.
+        case tooLarge
     }
 
     public let code: Code

@@ -16,7 +16,15 @@ public struct ArchiveExtractor: Sendable {
         public var bytes: Int64
     }
 
-    public init() {}
+    /// Most entries an archive may have; past it extraction stops.
+    public var maxEntries: Int
+    /// Most bytes its files may unpack to (a zip bomb stops here).
+    public var maxBytes: Int64
+
+    public init(maxEntries: Int = 500_000, maxBytes: Int64 = 8 << 30) {
+        self.maxEntries = maxEntries
+        self.maxBytes = maxBytes
+    }
 
     /// Unpacks the archive at `archive` into `destination`, which must exist.
     public func extract(archive: URL, into destination: URL) throws -> Summary {
@@ -48,22 +56,33 @@ public struct ArchiveExtractor: Sendable {
                 throw ArchiveError(.malformed, "\(archive.lastPathComponent) is not a readable archive: \(ArchiveWriter.message(of: reader))")
             }
             let rawPath = archive_entry_pathname(entry).map { String(cString: $0) } ?? ""
+            guard summary.entries < maxEntries else {
+                throw ArchiveError(.tooLarge, "\(archive.lastPathComponent) has more than \(maxEntries) entries (stopped at \(rawPath))")
+            }
             let path = try Self.safeRelativePath(rawPath)
             if path.isEmpty { continue } // the archive's own "./"
 
             let type = Int32(archive_entry_filetype(entry))
-            switch type {
-            case Int32(FileType.regular), Int32(FileType.directory):
-                break
-            case Int32(FileType.symlink):
-                let target = archive_entry_symlink(entry).map { String(cString: $0) } ?? ""
-                try Self.checkSymlink(path: path, target: target)
-            default:
-                throw ArchiveError(.unsafeEntry, "archive entry \(rawPath) is a device, fifo or socket; only files, directories and links are accepted")
-            }
-            if let hardlink = archive_entry_hardlink(entry) {
-                let target = try Self.safeRelativePath(String(cString: hardlink))
+            // A hard link carries its target instead of a type (tar gives it none).
+            let hardlink = archive_entry_hardlink(entry).map { String(cString: $0) }
+            if let hardlink {
+                let target: String
+                do {
+                    target = try Self.safeRelativePath(hardlink)
+                } catch {
+                    throw ArchiveError(.unsafeEntry, "archive entry \(rawPath) is a hard link to \(hardlink), outside the app directory")
+                }
                 archive_entry_set_hardlink(entry, root + "/" + target)
+            } else {
+                switch type {
+                case Int32(FileType.regular), Int32(FileType.directory):
+                    break
+                case Int32(FileType.symlink):
+                    let target = archive_entry_symlink(entry).map { String(cString: $0) } ?? ""
+                    try Self.checkSymlink(path: path, target: target)
+                default:
+                    throw ArchiveError(.unsafeEntry, "archive entry \(rawPath) is a device, fifo or socket; only files, directories and links are accepted")
+                }
             }
             archive_entry_set_pathname(entry, root + "/" + path)
             // No set-uid, set-gid or sticky bits from someone else's archive.
@@ -73,7 +92,7 @@ public struct ArchiveExtractor: Sendable {
                 throw ArchiveError(.unsafeEntry, "archive entry \(rawPath) cannot be written: \(ArchiveWriter.message(of: disk))")
             }
             if type == Int32(FileType.regular) {
-                summary.bytes += try copyData(from: reader, to: disk, entry: rawPath)
+                summary.bytes += try copyData(from: reader, to: disk, entry: rawPath, budget: maxBytes - summary.bytes)
             }
             guard archive_write_finish_entry(disk) >= ARCHIVE_WARN else {
                 throw ArchiveError(.writeFailed, "cannot finish \(rawPath): \(ArchiveWriter.message(of: disk))")
@@ -83,7 +102,7 @@ public struct ArchiveExtractor: Sendable {
         return summary
     }
 
-    private func copyData(from reader: OpaquePointer, to disk: OpaquePointer, entry: String) throws -> Int64 {
+    private func copyData(from reader: OpaquePointer, to disk: OpaquePointer, entry: String, budget: Int64) throws -> Int64 {
         var total: Int64 = 0
         var buffer: UnsafeRawPointer?
         var size = 0
@@ -98,6 +117,9 @@ public struct ArchiveExtractor: Sendable {
                 throw ArchiveError(.writeFailed, "cannot write \(entry): \(ArchiveWriter.message(of: disk))")
             }
             total += Int64(size)
+            guard total <= budget else {
+                throw ArchiveError(.tooLarge, "the archive unpacks to more than \(maxBytes) bytes (stopped in \(entry))")
+            }
         }
     }
 

@@ -1,14 +1,19 @@
 import Foundation
 
-/// One buildpack named by an app: a git URL with an optional `#ref`, or the
-/// name of a built-in builder.
+/// One buildpack named by an app: a git URL with an optional `#ref`, the
+/// URL of a tarball (https, http or file, ending .tgz, .tar.gz, .tar.zst,
+/// .tar or .zip), or the name of a built-in builder.
 public struct BuildpackReference: Sendable, Equatable, CustomStringConvertible {
     public enum Source: Sendable, Equatable {
         /// A git repository (https, git, ssh or file URL) at `ref` (branch, tag or commit), or its default branch.
         case git(url: String, ref: String?)
+        /// An archive of a buildpack, fetched with libcurl.
+        case tarball(url: String)
         /// A builder shipped in Kiln's `builders/` directory.
         case builtIn(name: String)
     }
+
+    static let archiveSuffixes = [".tgz", ".tar.gz", ".tar.zst", ".tzst", ".tar", ".zip"]
 
     public var source: Source
 
@@ -17,6 +22,7 @@ public struct BuildpackReference: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch source {
         case .git(let url, let ref): ref.map { "\(url)#\($0)" } ?? url
+        case .tarball(let url): url
         case .builtIn(let name): name
         }
     }
@@ -56,6 +62,13 @@ public struct BuildpackReference: Sendable, Equatable, CustomStringConvertible {
             }
             let parts = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)
             let url = String(parts[0])
+            let path = url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? url
+            if ["https", "http", "file"].contains(scheme), archiveSuffixes.contains(where: { path.lowercased().hasSuffix($0) }) {
+                guard parts.count == 1 else {
+                    throw BuildpackError(".buildpacks line \(lineNumber): '\(line)' is a tarball URL; a #ref only applies to git URLs")
+                }
+                return BuildpackReference(.tarball(url: url))
+            }
             let ref = parts.count > 1 ? String(parts[1]) : nil
             if let ref, ref.isEmpty || ref.hasPrefix("-") {
                 throw BuildpackError(".buildpacks line \(lineNumber): '\(line)' has an empty or invalid #ref")

@@ -1,5 +1,7 @@
 import Crypto
 import Foundation
+import KilnArchive
+import KilnDownload
 import KilnProcess
 
 /// Turns buildpack references into directories in the build's workspace:
@@ -41,9 +43,15 @@ public struct BuildpackResolver: Sendable {
             }
             try FileManager.default.copyItem(at: directory, to: copy)
             return Buildpack(reference: name, directory: copy)
+        case .tarball(let url):
+            try await fetchTarball(url: url, log: log, into: copy)
+            let buildpack = Buildpack(reference: reference.description, directory: copy)
+            guard FileManager.default.isExecutableFile(atPath: buildpack.script("compile")) else {
+                throw BuildpackError("\(reference) is not a buildpack: the archive has no executable bin/compile")
+            }
+            return buildpack
         case .git(let url, let ref):
-            let cached = try await fetchGit(url: url, ref: ref, reference: reference, log: log)
-            try await Command("cp", ["-a", cached.path, copy.path]).check()
+            try await fetchGit(url: url, ref: ref, reference: reference, log: log, into: copy)
             try? FileManager.default.removeItem(at: copy.appendingPathComponent(".git"))
             let buildpack = Buildpack(reference: reference.description, directory: copy)
             guard FileManager.default.isExecutableFile(atPath: buildpack.script("compile")) else {
@@ -53,11 +61,58 @@ public struct BuildpackResolver: Sendable {
         }
     }
 
+    /// The unpacked archive at `url`, downloaded once per worker: tarball
+    /// URLs name a version (a release asset), so the cache keeps it. An
+    /// archive whose files sit in one top-level directory is unpacked from it.
+    /// Copies it to `copy` while the cache is locked: no other build rewrites it meanwhile.
+    func fetchTarball(url: String, log: @escaping @Sendable (String) async throws -> Void, into copy: URL) async throws {
+        let key = String(SHA256.hash(data: Data(url.utf8)).map { String(format: "%02x", $0) }.joined().prefix(32))
+        let directory = cacheDirectory.appendingPathComponent("tar-" + key)
+        let lock = try await FileLock.acquire(cacheDirectory.appendingPathComponent("tar-\(key).lock"))
+        defer { withExtendedLifetime(lock) {} }
+        let ready = directory.appendingPathComponent(".kiln-ready")
+        if FileManager.default.fileExists(atPath: ready.path) {
+            try await log("-----> Using buildpack \(url) (cached)")
+            try await Command("cp", ["-a", try Self.buildpackRoot(in: directory).path, copy.path]).check()
+            return
+        }
+        try await log("-----> Downloading buildpack \(url)")
+        try? FileManager.default.removeItem(at: directory)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let archive = cacheDirectory.appendingPathComponent("tar-\(key).download")
+        defer { try? FileManager.default.removeItem(at: archive) }
+        do {
+            try await Task.detached {
+                _ = try Download(maxBytes: 256 << 20).fetch(url, to: archive)
+                _ = try ArchiveExtractor(maxEntries: 50_000, maxBytes: 1 << 30).extract(archive: archive, into: directory)
+            }.value
+        } catch let error as DownloadError {
+            try? FileManager.default.removeItem(at: directory)
+            throw BuildpackError("cannot fetch the buildpack: \(error.description)")
+        } catch let error as ArchiveError {
+            try? FileManager.default.removeItem(at: directory)
+            throw BuildpackError("the buildpack archive \(url) was refused: \(error.message)")
+        }
+        _ = FileManager.default.createFile(atPath: ready.path, contents: nil)
+        try await Command("cp", ["-a", try Self.buildpackRoot(in: directory).path, copy.path]).check()
+    }
+
+    /// The directory holding `bin/`: the archive's root, or its only directory.
+    static func buildpackRoot(in directory: URL) throws -> URL {
+        if FileManager.default.fileExists(atPath: directory.appendingPathComponent("bin").path) { return directory }
+        let children = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0 != ".kiln-ready" }
+        if children.count == 1, FileManager.default.fileExists(atPath: directory.appendingPathComponent(children[0]).appendingPathComponent("bin").path) {
+            return directory.appendingPathComponent(children[0])
+        }
+        return directory
+    }
+
     /// A shallow clone of `url` at `ref` (a branch, tag or commit; the
     /// default branch without one), in the cache. The ref is fetched again
     /// on every use, which costs a round trip when nothing moved; when the
     /// remote is unreachable a cached copy is used and the log says so.
-    func fetchGit(url: String, ref: String?, reference: BuildpackReference, log: @escaping @Sendable (String) async throws -> Void) async throws -> URL {
+    /// Copies it to `copy` while the cache is locked: no other build's fetch rewrites it meanwhile.
+    func fetchGit(url: String, ref: String?, reference: BuildpackReference, log: @escaping @Sendable (String) async throws -> Void, into copy: URL) async throws {
         let key = SHA256.hash(data: Data(reference.description.utf8)).map { String(format: "%02x", $0) }.joined()
         let directory = cacheDirectory.appendingPathComponent(String(key.prefix(32)))
         let lock = try await FileLock.acquire(cacheDirectory.appendingPathComponent("\(key.prefix(32)).lock"))
@@ -88,6 +143,6 @@ public struct BuildpackResolver: Sendable {
         } else {
             try await log("       (unreachable; using the copy fetched earlier)")
         }
-        return directory
+        try await Command("cp", ["-a", directory.path, copy.path]).check()
     }
 }

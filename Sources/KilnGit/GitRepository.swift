@@ -29,6 +29,43 @@ public final class GitRepository {
 
     deinit { git_repository_free(handle) }
 
+    /// The submodules of `commit`: the gitlinks of its tree that its
+    /// `.gitmodules` names. A gitlink `.gitmodules` does not describe is an
+    /// error naming its path.
+    public func submodules(of commit: String) throws -> [Submodule] {
+        var oid = git_oid()
+        try check(git_oid_fromstr(&oid, commit), "\(commit) is not a commit id")
+        var commitHandle: OpaquePointer?
+        try check(git_commit_lookup(&commitHandle, handle, &oid), "commit \(commit) is not in the repository")
+        defer { git_commit_free(commitHandle) }
+        var tree: OpaquePointer?
+        try check(git_commit_tree(&tree, commitHandle), "cannot read the tree of \(commit)")
+        defer { git_tree_free(tree) }
+
+        var gitmodules: OpaquePointer?
+        guard git_tree_entry_bypath(&gitmodules, tree, ".gitmodules") == 0, let gitmodules else { return [] }
+        defer { git_tree_entry_free(gitmodules) }
+        var blob: OpaquePointer?
+        try check(git_tree_entry_to_object(&blob, handle, gitmodules), "cannot read .gitmodules")
+        defer { git_object_free(blob) }
+        let text = String(decoding: UnsafeRawBufferPointer(start: git_blob_rawcontent(blob), count: Int(git_blob_rawsize(blob))), as: UTF8.self)
+
+        var found: [Submodule] = []
+        for section in Submodule.parseGitmodules(text) {
+            guard let path = section.path, let url = section.url else {
+                throw GitError(".gitmodules: submodule \(section.name) needs both a path and a url")
+            }
+            var entry: OpaquePointer?
+            guard git_tree_entry_bypath(&entry, tree, path) == 0, let entry else { continue } // described but not in this commit's tree
+            defer { git_tree_entry_free(entry) }
+            guard git_tree_entry_filemode(entry) == GIT_FILEMODE_COMMIT else { continue }
+            var hex = [CChar](repeating: 0, count: 41)
+            git_oid_tostr(&hex, 41, git_tree_entry_id(entry))
+            found.append(Submodule(name: section.name, path: path, url: url, commit: String(cString: hex)))
+        }
+        return found
+    }
+
     /// Writes the tree of `commit` (a full hex id) into `writer`, every path
     /// under `prefix` when it is not empty. Submodule entries are skipped.
     /// Returns the number of entries written.

@@ -78,6 +78,11 @@ public struct PushHook: Sendable {
         let blob = try blobs.makeWriter()
         let writer = try ArchiveWriter(compression: .zstd, level: 3) { try blob.write($0) }
         try repo.exportTree(commit: update.new, into: writer)
+        let submodules = try repo.submodules(of: update.new)
+        if !submodules.isEmpty {
+            let cache = URL(fileURLWithPath: environment.home).appendingPathComponent("cache/submodules")
+            try await SubmoduleExport(cache: cache, print: print).export(submodules, under: "", into: writer)
+        }
         try writer.finish()
         let digest = try blob.commit()
         return try await BuildQueue(database: database).enqueue(BuildRequest(

@@ -45,6 +45,8 @@ public enum KilnServer {
         ConfigRoutes(catalog: catalog, authorizer: authorizer, vault: try ConfigVault.load(from: configuration.configKeyFile)).register(on: router)
         let queue = BuildQueue(database: database)
         BuildRoutes(queue: queue, log: BuildLog(database: database), blobs: blobs, authorizer: authorizer).register(on: router)
+        SourceURLRoutes(queue: queue, blobs: blobs, authorizer: authorizer,
+                        importer: SourceArchiveImport(scratch: configuration.home.appendingPathComponent("tmp"))).register(on: router)
         FarmRoutes(queue: queue, registry: WorkerRegistry(database: database), authorizer: authorizer).register(on: router)
 
         return Application(

@@ -5,7 +5,7 @@ import KilnQueue
 
 /// `kiln builds list|show|cancel`.
 struct BuildsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "builds", abstract: "List, show and cancel builds.", subcommands: [List.self, Show.self, Cancel.self, Retry.self])
+    static let configuration = CommandConfiguration(commandName: "builds", abstract: "List, show and cancel builds.", subcommands: [List.self, Show.self, Create.self, Cancel.self, Retry.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List builds, newest first.")
@@ -52,6 +52,26 @@ struct BuildsCommand: AsyncParsableCommand {
 }
 
 extension BuildsCommand {
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Build a source archive (tar.gz, tar.zst, tar or zip) from a URL; follows the build's log.")
+        @Option(help: "The app.") var app: String
+        @Option(help: "An https, http or file URL of the source archive (the server fetches it).") var sourceURL: String
+        @Flag(help: "Start without the app's dependency cache.") var clean = false
+        @Flag(help: "Print the build id and return at once.") var detach = false
+
+        func run() async throws {
+            struct Body: Encodable { var source_url: String; var clean: Bool }
+            let client = try KilnClient.fromEnvironment()
+            let data = try await client.send("POST", "api/apps/\(app)/builds", json: Body(source_url: sourceURL, clean: clean), timeout: 600)
+            let build = try KilnClient.decoder.decode(Build.self, from: data)
+            emit("\(build.id) queued from \(sourceURL)")
+            if detach { return }
+            try await LogsCommand.parse([build.id, "--follow"]).run()
+            let final = try await client.get(Build.self, "api/builds/\(build.id)")
+            guard final.state == .succeeded else { throw ExitCode(1) }
+        }
+    }
+
     struct Retry: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Queue a new build of the same source as a finished one.")
         @Argument(help: "The build id (b-N).") var id: String

@@ -109,4 +109,19 @@ func makeArchive(_ entries: [(ArchiveEntry, String)], in directory: URL) throws 
         let error = #expect(throws: ArchiveError.self) { try ArchiveExtractor().extract(archive: archive, into: destination) }
         #expect(error?.code == .malformed)
     }
+
+    @Test func anArchiveOverItsEntryOrSizeLimitIsRefusedNamingTheLimit() throws {
+        let scratch = try TestEnvironment.temporaryDirectory()
+        // Compresses to almost nothing, unpacks to 4 MiB: a small zip bomb.
+        let big = String(repeating: "a", count: 4 << 20)
+        let archive = try makeArchive((0..<3).map { (ArchiveEntry(path: "f\($0)", kind: .file, permissions: 0o644), $0 == 0 ? big : "x") }, in: scratch)
+        let destination = scratch.appendingPathComponent("app")
+        try FileManager.default.createDirectory(at: destination, withIntermediateDirectories: true)
+        let bytes = #expect(throws: ArchiveError.self) { try ArchiveExtractor(maxBytes: 1 << 20).extract(archive: archive, into: destination) }
+        #expect(bytes?.code == .tooLarge)
+        #expect(bytes?.message.contains("unpacks to more than 1048576 bytes (stopped in f0)") == true, "\(bytes?.message ?? "")")
+        let entries = #expect(throws: ArchiveError.self) { try ArchiveExtractor(maxEntries: 2).extract(archive: archive, into: destination) }
+        #expect(entries?.message.contains("has more than 2 entries (stopped at f2)") == true, "\(entries?.message ?? "")")
+        #expect(try ArchiveExtractor(maxEntries: 3, maxBytes: 5 << 20).extract(archive: archive, into: destination).entries == 3)
+    }
 }

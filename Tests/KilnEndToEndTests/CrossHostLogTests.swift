@@ -32,10 +32,7 @@ import Testing
         let reach = try await sh("ip", ["netns", "exec", net.name, "curl", "-s", "-m", "2", "http://127.0.0.1:\(port)/health"])
         #expect(!reach.succeeded)
 
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { _ = try await server.run() }
-            group.addTask { _ = try await worker.run() }
-            defer { group.cancelAll() }
+        try await withRunning([server, worker]) {
             try await KilnFarm.waitForHealth("http://127.0.0.1:\(port)", log: home.appendingPathComponent("none"))
             let token = "kiln_admin_test_\(UUID().uuidString)"
             try await Database.with(url: database, logger: TestEnvironment.logger) { try await Catalog(database: $0).registerAdminKey(token) }

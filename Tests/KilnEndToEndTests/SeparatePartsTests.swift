@@ -15,10 +15,7 @@ import Testing
         let environment = ["KILN_BUILDERS": TestEnvironment.repositoryRoot.appendingPathComponent("builders").path]
         let server = Command(TestEnvironment.binary, ["server", "--database-url", database.text, "--home", home.path, "--port", "\(port)"], environment: environment)
         let worker = Command(TestEnvironment.binary, ["worker", "--database-url", database.text, "--home", home.path, "--capacity", "2"], environment: environment)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { _ = try await server.run() }
-            group.addTask { _ = try await worker.run() }
-            defer { group.cancelAll() }
+        try await withRunning([server, worker]) {
             try await KilnFarm.waitForHealth("http://127.0.0.1:\(port)", log: home.appendingPathComponent("none"))
 
             // The administrator key is registered the way `kiln up` does it.

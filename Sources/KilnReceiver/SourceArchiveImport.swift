@@ -1,0 +1,68 @@
+import Foundation
+import KilnArchive
+import KilnBlobStore
+import KilnDownload
+
+/// Turns a source archive at a URL (tar.gz, tar.zst, tar or zip), as
+/// Akkeris and Heroku's source URL builds accept, into a source blob like
+/// the one a push makes: downloaded within a size limit, unpacked by the
+/// same extractor that refuses traversal, absolute paths and link escapes
+/// (naming the entry), held to limits on entries and unpacked bytes, then
+/// packed again. A single top-level directory (as GitHub's archives have)
+/// is stripped, so the app's files are at the root.
+public struct SourceArchiveImport: Sendable {
+    public var maxDownloadBytes: Int64 = 512 << 20
+    public var maxUnpackedBytes: Int64 = 2 << 30
+    public var maxEntries = 100_000
+    /// Where downloads and unpacked trees are kept while they are checked.
+    public var scratch: URL
+
+    public init(scratch: URL) {
+        self.scratch = scratch
+    }
+
+    /// Imports `url` into `blobs`; returns the source blob's digest. Blocks on I/O.
+    public func run(_ url: String, into blobs: LocalBlobStore) throws -> BlobDigest {
+        let work = scratch.appendingPathComponent("import-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let archive = work.appendingPathComponent("download")
+        let tree = work.appendingPathComponent("tree")
+        try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: true)
+
+        do {
+            _ = try Download(maxBytes: maxDownloadBytes).fetch(url, to: archive)
+        } catch let error as DownloadError {
+            throw SourceImportError(error.description)
+        }
+        let summary: ArchiveExtractor.Summary
+        do {
+            summary = try ArchiveExtractor(maxEntries: maxEntries, maxBytes: maxUnpackedBytes).extract(archive: archive, into: tree)
+        } catch let error as ArchiveError {
+            throw SourceImportError("the source archive at \(url) was refused: \(error.message)")
+        }
+        guard summary.entries > 0 else { throw SourceImportError("the source archive at \(url) is empty") }
+        let root = Self.strippingSingleDirectory(tree)
+        let blob = try blobs.makeWriter()
+        let writer = try ArchiveWriter(compression: .zstd, level: 3) { try blob.write($0) }
+        _ = try DirectoryArchiver(prefix: "").archive(root, into: writer)
+        try writer.finish()
+        return try blob.commit()
+    }
+
+    /// `tree/only-child` when the tree holds one directory and nothing else.
+    static func strippingSingleDirectory(_ tree: URL) -> URL {
+        guard let children = try? FileManager.default.contentsOfDirectory(at: tree, includingPropertiesForKeys: [.isDirectoryKey, .isSymbolicLinkKey]),
+              children.count == 1, let only = children.first,
+              let values = try? only.resourceValues(forKeys: [.isDirectoryKey, .isSymbolicLinkKey]),
+              values.isDirectory == true, values.isSymbolicLink != true else { return tree }
+        return only
+    }
+}
+
+/// A source archive that could not be fetched or was refused; the message
+/// names the URL and, for a refused entry, the entry.
+public struct SourceImportError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
