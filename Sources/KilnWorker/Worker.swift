@@ -134,11 +134,7 @@ public struct Worker: Service {
         do {
             workspace = try BuildWorkspace.create(under: configuration.workDirectory, build: build.id, attempt: build.attempts)
             writer = try await openLog(build)
-            settings = try await database.bounded(.seconds(15)) { [database, vault] in
-                let catalog = Catalog(database: database)
-                guard let app = try await catalog.app(named: build.app) else { throw BuildFailure("the app \(build.app) no longer exists") }
-                return BuildSettings(app: app, config: try await catalog.config(app: build.app, vault: vault))
-            }
+            settings = try await loadSettings(build)
         } catch {
             logger.error("cannot prepare the build", metadata: ["error": "\(String(reflecting: error))"])
             await record("failure", of: build, logger: logger) {
@@ -196,13 +192,28 @@ public struct Worker: Service {
     /// (the build was claimed a moment ago, so it is back soon or the lease
     /// runs out and the build is rescued).
     func openLog(_ build: Build) async throws -> BuildLogWriter {
+        try await waitingOutOutage { [log] in try await log.writer(buildSeq: build.seq) }
+    }
+
+    /// The app's settings and config as the build starts, read the same patient way.
+    func loadSettings(_ build: Build) async throws -> BuildSettings {
+        try await waitingOutOutage { [database, vault] in
+            let catalog = Catalog(database: database)
+            guard let app = try await catalog.app(named: build.app) else { throw BuildFailure("the app \(build.app) no longer exists") }
+            return BuildSettings(app: app, config: try await catalog.config(app: build.app, vault: vault))
+        }
+    }
+
+    /// Runs a read the build needs before it starts, retrying with back-off
+    /// for up to one lease while the database is away.
+    func waitingOutOutage<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
         var delay = Duration.milliseconds(250)
         let deadline = ContinuousClock.now + configuration.lease
         while true {
             do {
-                return try await database.bounded(.seconds(15)) { [log] in try await log.writer(buildSeq: build.seq) }
+                return try await database.bounded(.seconds(15)) { try await body() }
             } catch {
-                guard ContinuousClock.now < deadline else { throw error }
+                guard ContinuousClock.now < deadline, !(error is BuildFailure) else { throw error }
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
             }
