@@ -33,15 +33,10 @@ public final class GitRepository {
     /// `.gitmodules` names. A gitlink `.gitmodules` does not describe is an
     /// error naming its path.
     public func submodules(of commit: String) throws -> [Submodule] {
-        var oid = git_oid()
-        try check(git_oid_fromstr(&oid, commit), "\(commit) is not a commit id")
-        var commitHandle: OpaquePointer?
-        try check(git_commit_lookup(&commitHandle, handle, &oid), "commit \(commit) is not in the repository")
-        defer { git_commit_free(commitHandle) }
-        var tree: OpaquePointer?
-        try check(git_commit_tree(&tree, commitHandle), "cannot read the tree of \(commit)")
-        defer { git_tree_free(tree) }
+        try withTree(of: commit) { tree in try submodules(in: tree) }
+    }
 
+    private func submodules(in tree: OpaquePointer) throws -> [Submodule] {
         var gitmodules: OpaquePointer?
         guard git_tree_entry_bypath(&gitmodules, tree, ".gitmodules") == 0, let gitmodules else { return [] }
         defer { git_tree_entry_free(gitmodules) }
@@ -71,6 +66,15 @@ public final class GitRepository {
     /// Returns the number of entries written.
     @discardableResult
     public func exportTree(commit: String, into writer: ArchiveWriter, prefix: String = "") throws -> Int {
+        try withTree(of: commit) { tree in
+            var count = 0
+            try export(tree: tree, path: prefix, writer: writer, count: &count)
+            return count
+        }
+    }
+
+    /// Runs `body` with the root tree of `commit` (a full hex id).
+    private func withTree<T>(of commit: String, _ body: (OpaquePointer) throws -> T) throws -> T {
         var oid = git_oid()
         try check(git_oid_fromstr(&oid, commit), "\(commit) is not a commit id")
         var commitHandle: OpaquePointer?
@@ -79,9 +83,7 @@ public final class GitRepository {
         var tree: OpaquePointer?
         try check(git_commit_tree(&tree, commitHandle), "cannot read the tree of \(commit)")
         defer { git_tree_free(tree) }
-        var count = 0
-        try export(tree: tree!, path: prefix, writer: writer, count: &count)
-        return count
+        return try body(tree!)
     }
 
     private func export(tree: OpaquePointer, path: String, writer: ArchiveWriter, count: inout Int) throws {

@@ -112,4 +112,31 @@ import Testing
             #expect(pushed.output.contains("compiled by the tarball buildpack"))
         }
     }
+
+    @Test func buildpacksPinnedToARefRunInOrderAndChainTheirExports() async throws {
+        try await KilnFarm.with(workers: 1) { farm in
+            let key = try await farm.createApp("pinned")
+            let first = try await makeGitRepository([
+                "bin/detect*": "#!/bin/sh\necho First\n",
+                "bin/compile*": "#!/bin/sh\necho \"-----> first at version one\"\necho 'export CHAINED=from-the-first' > \"$(dirname \"$0\")/../export\"\n",
+            ])
+            try await sh("git", ["tag", "v1"], in: first)
+            // The branch moves on; the pin must not.
+            try writeFiles(["bin/compile*": "#!/bin/sh\necho \"-----> first at version two\"\n"], in: first)
+            try await sh("git", ["commit", "-qam", "v2"], in: first)
+            let second = try await makeGitRepository([
+                "bin/detect*": "#!/bin/sh\necho Second\n",
+                "bin/compile*": "#!/bin/sh\necho \"-----> second sees CHAINED=$CHAINED\"\n",
+            ])
+            let repo = try await makeGitRepository(["Procfile": "web: ./run\n", ".buildpacks": "file://\(first.path)#v1\nfile://\(second.path)\n"])
+            let pushed = try await sh("git", ["push", farm.remote("pinned", key: key), "main"], in: repo)
+            #expect(pushed.succeeded, "\(pushed.output)")
+            #expect(pushed.output.contains("first at version one") && !pushed.output.contains("version two"), "\(pushed.output)")
+            #expect(pushed.output.contains("second sees CHAINED=from-the-first"), "\(pushed.output)")
+            let manifest = try TestEnvironment.temporaryDirectory("pinned-slug")
+            try await farm.kiln("slug", "get", "b-1", "-o", manifest.path)
+            let recorded = try String(contentsOf: manifest.appendingPathComponent("manifest.json"), encoding: .utf8)
+            #expect(recorded.contains("file://\(first.path)#v1"), "\(recorded)")
+        }
+    }
 }
