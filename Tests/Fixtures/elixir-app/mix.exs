@@ -7,7 +7,7 @@ defmodule KilnSample.MixProject do
       version: "0.1.0",
       elixir: "~> 1.14",
       start_permanent: Mix.env() == :prod,
-      deps: [],
+      deps: [{:greeting, path: "greeting"}],
       releases: [kiln_sample: [include_executables_for: [:unix]]]
     ]
   end

@@ -12,7 +12,7 @@ defmodule KilnSample.Application do
   defp accept(socket) do
     {:ok, client} = :gen_tcp.accept(socket)
     {:ok, _request} = :gen_tcp.recv(client, 0, 5000)
-    body = "elixir sample served by OTP #{:erlang.system_info(:otp_release)}\n"
+    body = "#{Greeting.text()} by OTP #{:erlang.system_info(:otp_release)}\n"
     :gen_tcp.send(client, "HTTP/1.1 200 OK\r\ncontent-length: #{byte_size(body)}\r\nconnection: close\r\n\r\n" <> body)
     :gen_tcp.close(client)
     accept(socket)
