@@ -60,6 +60,7 @@ let package = Package(
 
         // The build itself.
         .target(name: "KilnSandbox", dependencies: ["KilnProcess"], swiftSettings: swiftSettings),
+        .target(name: "KilnCache", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
         .target(name: "KilnBuildpacks", dependencies: [
             "KilnProcess", "KilnSandbox", "KilnArchive", "KilnDownload",
             .product(name: "Crypto", package: "swift-crypto"),
@@ -93,7 +94,7 @@ let package = Package(
         ], swiftSettings: swiftSettings),
         // Measurements for bench/: prints figures, never run by the tests.
         .executableTarget(name: "kiln-bench", dependencies: [
-            "KilnDatabase", "KilnQueue", "KilnCatalog", "KilnArchive", "KilnBlobStore", "KilnProcess",
+            "KilnDatabase", "KilnQueue", "KilnCatalog", "KilnArchive", "KilnBlobStore", "KilnProcess", "KilnCache",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swiftSettings),
 
@@ -102,6 +103,7 @@ let package = Package(
         ], path: "Tests/KilnTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "KilnArchiveTests", dependencies: ["KilnArchive", "KilnGit", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnSlugTests", dependencies: ["KilnSlug", "KilnSigning", "KilnBlobStore", "KilnTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KilnCacheTests", dependencies: ["KilnCache", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnSandboxTests", dependencies: ["KilnSandbox", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnBuildpacksTests", dependencies: ["KilnBuildpacks", "KilnSandbox", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnQueueTests", dependencies: ["KilnQueue", "KilnCatalog", "KilnDatabase", "KilnTestSupport"], swiftSettings: swiftSettings),

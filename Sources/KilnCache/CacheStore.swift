@@ -1,0 +1,278 @@
+import Crypto
+import Foundation
+
+/// A content-addressed store of directory trees on one file system: file
+/// contents under `objects/` by SHA-256 (owner-only writable, mode 0444),
+/// trees as ``TreeManifest`` objects, and entries that map a cache key to a
+/// manifest, for one app (`entries/APP/KEY`) or the whole farm
+/// (`entries/_farm/KEY`), so apps with the same lockfile share one copy.
+///
+/// Restoring hard-links objects into place (a copy when the destination is
+/// on another file system): a warm restore writes no file content. Objects
+/// are read-only and owned by the worker, so a build (an unprivileged user)
+/// can replace a restored file but cannot change the stored one. Blocks on I/O.
+public struct CacheStore: Sendable {
+    public let root: URL
+
+    public init(root: URL) throws {
+        self.root = root
+        for directory in ["objects", "entries", "tmp"] {
+            try FileManager.default.createDirectory(at: root.appendingPathComponent(directory), withIntermediateDirectories: true)
+        }
+    }
+
+    /// What saving a tree did.
+    public struct Saved: Sendable, Equatable {
+        public var manifest: String
+        public var files: Int
+        public var bytes: Int64
+        /// Bytes of objects this save added (the rest were already stored).
+        public var newBytes: Int64
+    }
+
+    /// What restoring a tree did.
+    public struct Restored: Sendable, Equatable {
+        public var files: Int
+        public var bytes: Int64
+    }
+
+    // MARK: Trees
+
+    /// Stores every file of `directory` and its manifest; returns the manifest's digest.
+    /// Files are moved into the store by hard link when they are on its file
+    /// system (the build directory is discarded afterwards), copied otherwise.
+    public func save(_ directory: URL) throws -> Saved {
+        var entries: [TreeManifest.Entry] = []
+        var newBytes: Int64 = 0
+        try walk(directory.path, relative: "") { relative, absolute, info in
+            switch info.st_mode & S_IFMT {
+            case S_IFDIR:
+                entries.append(.init(path: relative, kind: .directory, mode: 0o755, size: 0))
+            case S_IFLNK:
+                let target = try FileManager.default.destinationOfSymbolicLink(atPath: absolute)
+                entries.append(.init(path: relative, kind: .symlink, mode: 0o777, size: 0, target: target))
+            case S_IFREG:
+                let executable = info.st_mode & 0o111 != 0
+                let (digest, added) = try putFile(absolute, executable: executable)
+                if added { newBytes += Int64(info.st_size) }
+                entries.append(.init(path: relative, kind: .file, mode: executable ? 0o755 : 0o644, size: Int64(info.st_size), digest: digest))
+            default:
+                break // sockets, fifos and devices are not dependencies
+            }
+        }
+        let manifest = TreeManifest(entries: entries)
+        let (digest, _) = try putData(try manifest.encoded())
+        return Saved(manifest: digest, files: manifest.files, bytes: manifest.bytes, newBytes: newBytes)
+    }
+
+    /// Recreates the tree of `manifest` under `destination` (which must not exist).
+    /// A missing object, or one whose size is not the manifest's, is a
+    /// ``CacheFault``; the corrupt object is removed so the next save stores it again.
+    public func restore(_ manifestDigest: String, into destination: URL) throws -> Restored {
+        let manifest = try self.manifest(manifestDigest)
+        try FileManager.default.createDirectory(at: destination, withIntermediateDirectories: true)
+        let base = destination.path
+        var restored = Restored(files: 0, bytes: 0)
+        // Directories get their final mode after their contents: a read-only one must be filled first.
+        for entry in manifest.entries {
+            let path = base + "/" + entry.path
+            switch entry.kind {
+            case .directory:
+                guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw fault("cannot create \(path)") }
+            case .symlink:
+                guard symlink(entry.target ?? "", path) == 0 else { throw fault("cannot link \(path)") }
+            case .file:
+                guard let digest = entry.digest else { throw CacheFault("manifest \(manifestDigest.prefix(12)) lists \(entry.path) without a digest") }
+                let object = objectPath(digest, executable: entry.mode & 0o111 != 0)
+                var info = stat()
+                guard lstat(object, &info) == 0 else {
+                    throw CacheFault("object \(digest.prefix(12)) of \(entry.path) is missing")
+                }
+                guard Int64(info.st_size) == entry.size else {
+                    unlink(object)
+                    throw CacheFault("object \(digest.prefix(12)) of \(entry.path) is corrupt (\(info.st_size) bytes, expected \(entry.size)); dropped")
+                }
+                if link(object, path) != 0 {
+                    guard errno == EXDEV || errno == EMLINK else { throw fault("cannot link \(entry.path)") }
+                    try copyFile(object, to: path, mode: entry.mode)
+                }
+                restored.files += 1
+                restored.bytes += entry.size
+            }
+        }
+        return restored
+    }
+
+    /// The manifest stored under `digest`, checked against it.
+    public func manifest(_ digest: String) throws -> TreeManifest {
+        guard let data = FileManager.default.contents(atPath: objectPath(digest)) else {
+            throw CacheFault("manifest \(digest.prefix(12)) is missing")
+        }
+        guard Self.hex(SHA256.hash(data: data)) == digest, let manifest = try? JSONDecoder().decode(TreeManifest.self, from: data) else {
+            unlink(objectPath(digest))
+            throw CacheFault("manifest \(digest.prefix(12)) is corrupt; dropped")
+        }
+        return manifest
+    }
+
+    /// Re-hashes every object; removes and returns those whose content no longer matches their name.
+    public func verify() throws -> [String] {
+        var corrupt: [String] = []
+        for name in try objectDigests() {
+            let digest = String(name.prefix(64))
+            let path = root.path + "/objects/" + name.prefix(2) + "/" + name
+            if (try? Self.digest(ofFile: path)) != digest {
+                unlink(path)
+                corrupt.append(name)
+            }
+        }
+        return corrupt
+    }
+
+    // MARK: Entries
+
+    /// Records that `key` (a hex digest) maps to `manifest`, for `app` or, with `nil`, the farm.
+    public func setEntry(_ key: String, manifest: String, app: String?) throws {
+        let directory = root.appendingPathComponent("entries").appendingPathComponent(app ?? "_farm")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let temporary = root.appendingPathComponent("tmp").appendingPathComponent(UUID().uuidString)
+        try Data(manifest.utf8).write(to: temporary)
+        guard rename(temporary.path, directory.appendingPathComponent(key).path) == 0 else { throw fault("cannot record the entry \(key.prefix(12))") }
+    }
+
+    /// The manifest `key` maps to: the app's own entry first, then the farm's.
+    public func entry(_ key: String, app: String) -> String? {
+        for scope in [app, "_farm"] {
+            let file = root.appendingPathComponent("entries").appendingPathComponent(scope).appendingPathComponent(key)
+            if let data = FileManager.default.contents(atPath: file.path) {
+                // Its modification time is its last use, for eviction by age.
+                utimes(file.path, nil)
+                return String(decoding: data, as: UTF8.self)
+            }
+        }
+        return nil
+    }
+
+    /// Removes the app's entries (not the objects: other apps may use them; a sweep collects the rest).
+    public func purge(app: String) throws {
+        try? FileManager.default.removeItem(at: root.appendingPathComponent("entries").appendingPathComponent(app))
+    }
+
+    /// Removes every object no entry's manifest reaches; returns the bytes freed.
+    /// Objects younger than `grace` stay: a build may be saving them right now.
+    public func sweep(grace: TimeInterval = 3600) throws -> Int64 {
+        var live = Set<String>()
+        let entries = root.appendingPathComponent("entries")
+        for scope in (try? FileManager.default.contentsOfDirectory(atPath: entries.path)) ?? [] {
+            for key in (try? FileManager.default.contentsOfDirectory(atPath: entries.appendingPathComponent(scope).path)) ?? [] {
+                guard let data = FileManager.default.contents(atPath: entries.appendingPathComponent(scope).appendingPathComponent(key).path) else { continue }
+                let digest = String(decoding: data, as: UTF8.self)
+                live.insert(digest)
+                if let manifest = try? self.manifest(digest) {
+                    for entry in manifest.entries {
+                        if let digest = entry.digest { live.insert(digest + (entry.mode & 0o111 != 0 ? ".x" : "")) }
+                    }
+                }
+            }
+        }
+        var freed: Int64 = 0
+        let cutoff = Date().addingTimeInterval(-grace).timeIntervalSince1970
+        for name in try objectDigests() where !live.contains(name) {
+            let path = root.path + "/objects/" + name.prefix(2) + "/" + name
+            var info = stat()
+            guard lstat(path, &info) == 0, TimeInterval(info.st_ctim.tv_sec) < cutoff else { continue }
+            if unlink(path) == 0 { freed += Int64(info.st_size) }
+        }
+        return freed
+    }
+
+    /// Objects and their bytes, stored once however many trees use them.
+    public func storedBytes() throws -> (objects: Int, bytes: Int64) {
+        var bytes: Int64 = 0
+        let names = try objectDigests()
+        for name in names {
+            var info = stat()
+            if lstat(root.path + "/objects/" + name.prefix(2) + "/" + name, &info) == 0 { bytes += Int64(info.st_size) }
+        }
+        return (names.count, bytes)
+    }
+
+    // MARK: Objects
+
+    /// A hard link shares its mode, so executable content is a separate object (`DIGEST.x`, 0555).
+    func objectPath(_ digest: String, executable: Bool = false) -> String {
+        root.path + "/objects/" + digest.prefix(2) + "/" + digest + (executable ? ".x" : "")
+    }
+
+    /// The names of all objects: a digest, or a digest and `.x`.
+    func objectDigests() throws -> [String] {
+        let objects = root.appendingPathComponent("objects")
+        return try FileManager.default.contentsOfDirectory(atPath: objects.path).flatMap { fan in
+            (try? FileManager.default.contentsOfDirectory(atPath: objects.appendingPathComponent(fan).path)) ?? []
+        }
+    }
+
+    /// Stores the file at `path`; returns its digest and whether it was new.
+    func putFile(_ path: String, executable: Bool) throws -> (String, Bool) {
+        let digest = try Self.digest(ofFile: path)
+        let object = objectPath(digest, executable: executable)
+        if access(object, F_OK) == 0 { return (digest, false) }
+        try FileManager.default.createDirectory(atPath: (object as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let temporary = root.path + "/tmp/" + UUID().uuidString
+        if link(path, temporary) != 0 { try copyFile(path, to: temporary, mode: 0o444) }
+        // Ours and read-only: a build that later edits a restored file in place is refused instead of corrupting the store.
+        chown(temporary, getuid(), getgid())
+        chmod(temporary, executable ? 0o555 : 0o444)
+        // Two builds saving the same content race harmlessly: both renames leave the same bytes.
+        guard rename(temporary, object) == 0 else { unlink(temporary); throw fault("cannot store \(digest.prefix(12))") }
+        return (digest, true)
+    }
+
+    func putData(_ data: Data) throws -> (String, Bool) {
+        let digest = Self.hex(SHA256.hash(data: data))
+        let object = objectPath(digest)
+        if access(object, F_OK) == 0 { return (digest, false) }
+        try FileManager.default.createDirectory(atPath: (object as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let temporary = root.appendingPathComponent("tmp").appendingPathComponent(UUID().uuidString)
+        try data.write(to: temporary)
+        chmod(temporary.path, 0o444)
+        guard rename(temporary.path, object) == 0 else { throw fault("cannot store the manifest \(digest.prefix(12))") }
+        return (digest, true)
+    }
+
+    func copyFile(_ source: String, to destination: String, mode: UInt16) throws {
+        guard FileManager.default.createFile(atPath: destination, contents: nil) else { throw fault("cannot create \(destination)") }
+        let input = try FileHandle(forReadingFrom: URL(fileURLWithPath: source))
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: destination))
+        defer { try? input.close(); try? output.close() }
+        while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty { try output.write(contentsOf: chunk) }
+        chmod(destination, mode_t(mode))
+    }
+
+    func walk(_ absolute: String, relative: String, _ visit: (String, String, stat) throws -> Void) throws {
+        for name in try FileManager.default.contentsOfDirectory(atPath: absolute).sorted() {
+            let path = absolute + "/" + name
+            let entryPath = relative.isEmpty ? name : relative + "/" + name
+            var info = stat()
+            guard lstat(path, &info) == 0 else { throw fault("cannot read \(path)") }
+            try visit(entryPath, path, info)
+            if info.st_mode & S_IFMT == S_IFDIR { try walk(path, relative: entryPath, visit) }
+        }
+    }
+
+    static func digest(ofFile path: String) throws -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw CacheFault("cannot read \(path)") }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
+        return hex(hasher.finalize())
+    }
+
+    static func hex(_ digest: SHA256.Digest) -> String {
+        digest.map { String(format: "%02x", $0) }.joined()
+    }
+
+    func fault(_ what: String) -> CacheFault {
+        CacheFault("\(what): \(String(cString: strerror(errno)))")
+    }
+}
