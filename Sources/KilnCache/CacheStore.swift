@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 
 /// A content-addressed store of directory trees on one file system: file
 /// contents under `objects/` by SHA-256 (owner-only writable, mode 0444),
@@ -72,8 +73,9 @@ public struct CacheStore: Sendable {
         let manifest = try self.manifest(manifestDigest)
         try FileManager.default.createDirectory(at: destination, withIntermediateDirectories: true)
         let base = destination.path
-        var restored = Restored(files: 0, bytes: 0)
-        // Directories get their final mode after their contents: a read-only one must be filled first.
+        // Directories and links first, in order; then the files, which are
+        // independent of each other, linked on every core at once.
+        var files: [TreeManifest.Entry] = []
         for entry in manifest.entries {
             let path = base + "/" + entry.path
             switch entry.kind {
@@ -82,25 +84,43 @@ public struct CacheStore: Sendable {
             case .symlink:
                 guard symlink(entry.target ?? "", path) == 0 else { throw fault("cannot link \(path)") }
             case .file:
-                guard let digest = entry.digest else { throw CacheFault("manifest \(manifestDigest.prefix(12)) lists \(entry.path) without a digest") }
-                let object = objectPath(digest, executable: entry.mode & 0o111 != 0)
-                var info = stat()
-                guard lstat(object, &info) == 0 else {
-                    throw CacheFault("object \(digest.prefix(12)) of \(entry.path) is missing")
-                }
-                guard Int64(info.st_size) == entry.size else {
-                    unlink(object)
-                    throw CacheFault("object \(digest.prefix(12)) of \(entry.path) is corrupt (\(info.st_size) bytes, expected \(entry.size)); dropped")
-                }
-                if link(object, path) != 0 {
-                    guard errno == EXDEV || errno == EMLINK else { throw fault("cannot link \(entry.path)") }
-                    try copyFile(object, to: path, mode: entry.mode)
-                }
-                restored.files += 1
-                restored.bytes += entry.size
+                files.append(entry)
             }
         }
-        return restored
+        let failures = Failures()
+        let pending = files
+        let lanes = max(1, min(ProcessInfo.processInfo.activeProcessorCount * 2, 16))
+        DispatchQueue.concurrentPerform(iterations: lanes) { lane in
+            for index in stride(from: lane, to: pending.count, by: lanes) {
+                do {
+                    try place(pending[index], under: base, manifest: manifestDigest)
+                } catch {
+                    failures.record(error)
+                    return
+                }
+            }
+        }
+        if let first = failures.first { throw first }
+        return Restored(files: files.count, bytes: files.reduce(0) { $0 + $1.size })
+    }
+
+    /// Links (or copies) one file's object into place, after checking its size.
+    func place(_ entry: TreeManifest.Entry, under base: String, manifest manifestDigest: String) throws {
+        guard let digest = entry.digest else { throw CacheFault("manifest \(manifestDigest.prefix(12)) lists \(entry.path) without a digest") }
+        let path = base + "/" + entry.path
+        let object = objectPath(digest, executable: entry.mode & 0o111 != 0)
+        var info = stat()
+        guard lstat(object, &info) == 0 else {
+            throw CacheFault("object \(digest.prefix(12)) of \(entry.path) is missing")
+        }
+        guard Int64(info.st_size) == entry.size else {
+            unlink(object)
+            throw CacheFault("object \(digest.prefix(12)) of \(entry.path) is corrupt (\(info.st_size) bytes, expected \(entry.size)); dropped")
+        }
+        if link(object, path) != 0 {
+            guard errno == EXDEV || errno == EMLINK else { throw fault("cannot link \(entry.path)") }
+            try copyFile(object, to: path, mode: entry.mode)
+        }
     }
 
     /// The manifest stored under `digest`, checked against it.
@@ -275,4 +295,11 @@ public struct CacheStore: Sendable {
     func fault(_ what: String) -> CacheFault {
         CacheFault("\(what): \(String(cString: strerror(errno)))")
     }
+}
+
+/// The first error of a restore's parallel lanes.
+final class Failures: Sendable {
+    private let errors = Mutex<[any Error]>([])
+    func record(_ error: any Error) { errors.withLock { $0.append(error) } }
+    var first: (any Error)? { errors.withLock { $0.first } }
 }
