@@ -66,7 +66,7 @@ public struct BuildpackResolver: Sendable {
     /// archive whose files sit in one top-level directory is unpacked from it.
     /// Copies it to `copy` while the cache is locked: no other build rewrites it meanwhile.
     func fetchTarball(url: String, log: @escaping @Sendable (String) async throws -> Void, into copy: URL) async throws {
-        let key = String(SHA256.hash(data: Data(url.utf8)).map { String(format: "%02x", $0) }.joined().prefix(32))
+        let key = Self.cacheKey(url)
         let directory = cacheDirectory.appendingPathComponent("tar-" + key)
         let lock = try await FileLock.acquire(cacheDirectory.appendingPathComponent("tar-\(key).lock"))
         defer { withExtendedLifetime(lock) {} }
@@ -97,6 +97,11 @@ public struct BuildpackResolver: Sendable {
         try await Command("cp", ["-a", try Self.buildpackRoot(in: directory).path, copy.path]).check()
     }
 
+    /// A cache directory's name for a URL (and ref): 32 hex digits of its SHA-256.
+    static func cacheKey(_ text: String) -> String {
+        String(SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined().prefix(32))
+    }
+
     /// The directory holding `bin/`: the archive's root, or its only directory.
     static func buildpackRoot(in directory: URL) throws -> URL {
         if FileManager.default.fileExists(atPath: directory.appendingPathComponent("bin").path) { return directory }
@@ -113,9 +118,9 @@ public struct BuildpackResolver: Sendable {
     /// remote is unreachable a cached copy is used and the log says so.
     /// Copies it to `copy` while the cache is locked: no other build's fetch rewrites it meanwhile.
     func fetchGit(url: String, ref: String?, reference: BuildpackReference, log: @escaping @Sendable (String) async throws -> Void, into copy: URL) async throws {
-        let key = SHA256.hash(data: Data(reference.description.utf8)).map { String(format: "%02x", $0) }.joined()
-        let directory = cacheDirectory.appendingPathComponent(String(key.prefix(32)))
-        let lock = try await FileLock.acquire(cacheDirectory.appendingPathComponent("\(key.prefix(32)).lock"))
+        let key = Self.cacheKey(reference.description)
+        let directory = cacheDirectory.appendingPathComponent(key)
+        let lock = try await FileLock.acquire(cacheDirectory.appendingPathComponent("\(key).lock"))
         defer { withExtendedLifetime(lock) {} }
         let git: @Sendable ([String]) async throws -> Command.Outcome = { arguments in
             try await Command("git", ["-C", directory.path] + arguments, environment: ["GIT_TERMINAL_PROMPT": "0"]).run()

@@ -140,7 +140,7 @@ public struct CacheStore: Sendable {
         var corrupt: [String] = []
         for name in try objectDigests() {
             let digest = String(name.prefix(64))
-            let path = root.path + "/objects/" + name.prefix(2) + "/" + name
+            let path = objectPath(named: name)
             if (try? Self.digest(ofFile: path)) != digest {
                 unlink(path)
                 corrupt.append(name)
@@ -198,7 +198,7 @@ public struct CacheStore: Sendable {
         var freed: Int64 = 0
         let cutoff = Date().addingTimeInterval(-grace).timeIntervalSince1970
         for name in try objectDigests() where !live.contains(name) {
-            let path = root.path + "/objects/" + name.prefix(2) + "/" + name
+            let path = objectPath(named: name)
             var info = stat()
             guard lstat(path, &info) == 0, TimeInterval(info.st_ctim.tv_sec) < cutoff else { continue }
             if unlink(path) == 0 { freed += Int64(info.st_size) }
@@ -212,7 +212,7 @@ public struct CacheStore: Sendable {
         let names = try objectDigests()
         for name in names {
             var info = stat()
-            if lstat(root.path + "/objects/" + name.prefix(2) + "/" + name, &info) == 0 { bytes += Int64(info.st_size) }
+            if lstat(objectPath(named: name), &info) == 0 { bytes += Int64(info.st_size) }
         }
         return (names.count, bytes)
     }
@@ -221,7 +221,11 @@ public struct CacheStore: Sendable {
 
     /// A hard link shares its mode, so executable content is a separate object (`DIGEST.x`, 0555).
     func objectPath(_ digest: String, executable: Bool = false) -> String {
-        root.path + "/objects/" + digest.prefix(2) + "/" + digest + (executable ? ".x" : "")
+        objectPath(named: digest + (executable ? ".x" : ""))
+    }
+
+    func objectPath(named name: String) -> String {
+        root.path + "/objects/" + name.prefix(2) + "/" + name
     }
 
     /// The names of all objects: a digest, or a digest and `.x`.
