@@ -2,14 +2,12 @@ import Foundation
 
 /// One of Kiln's built-in builders: a Heroku-API buildpack in `builders/`,
 /// with a `builder.conf` that says what its `bin/detect` looks for (shown
-/// when nothing matches) and which files key its dependency cache.
+/// when nothing matches). What keys its dependency cache is in `cache/`.
 public struct BuiltInBuilder: Sendable, Equatable {
     public var name: String
     public var buildpack: Buildpack
     /// What makes `bin/detect` accept an app, e.g. "mix.exs".
     public var detects: String
-    /// Paths in the app whose contents key the dependency cache, e.g. ["mix.lock"].
-    public var cacheKeys: [String]
 
     /// Reads `directory/builder.conf`: `key = value` lines, `#` comments.
     public static func load(name: String, directory: URL) -> BuiltInBuilder {
@@ -21,7 +19,6 @@ public struct BuiltInBuilder: Sendable, Equatable {
         }
         return BuiltInBuilder(
             name: name, buildpack: Buildpack(reference: name, directory: directory),
-            detects: settings["detects"] ?? "its bin/detect",
-            cacheKeys: (settings["cache-keys"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+            detects: settings["detects"] ?? "its bin/detect")
     }
 }

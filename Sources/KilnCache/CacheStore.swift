@@ -43,9 +43,17 @@ public struct CacheStore: Sendable {
     /// Files are moved into the store by hard link when they are on its file
     /// system (the build directory is discarded afterwards), copied otherwise.
     public func save(_ directory: URL) throws -> Saved {
+        try save(directory, paths: [""])
+    }
+
+    /// Stores the subtrees `paths` of `directory` (e.g. `deps` and
+    /// `_build/prod/lib`) as one tree, with their parent directories; paths
+    /// that do not exist are left out.
+    public func save(_ directory: URL, paths: [String]) throws -> Saved {
         var entries: [TreeManifest.Entry] = []
         var newBytes: Int64 = 0
-        try walk(directory.path, relative: "") { relative, absolute, info in
+        var parents = Set<String>()
+        let visit = { (relative: String, absolute: String, info: stat) throws in
             switch info.st_mode & S_IFMT {
             case S_IFDIR:
                 entries.append(.init(path: relative, kind: .directory, mode: 0o755, size: 0))
@@ -60,6 +68,22 @@ public struct CacheStore: Sendable {
             default:
                 break // sockets, fifos and devices are not dependencies
             }
+        }
+        for path in paths {
+            if path.isEmpty {
+                try walk(directory.path, relative: "", visit)
+                continue
+            }
+            var info = stat()
+            let absolute = directory.path + "/" + path
+            guard lstat(absolute, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else { continue }
+            var parent = ""
+            for component in path.split(separator: "/").dropLast() {
+                parent += (parent.isEmpty ? "" : "/") + component
+                if parents.insert(parent).inserted { entries.append(.init(path: parent, kind: .directory, mode: 0o755, size: 0)) }
+            }
+            try visit(path, absolute, info)
+            try walk(absolute, relative: path, visit)
         }
         let manifest = TreeManifest(entries: entries)
         let (digest, _) = try putData(try manifest.encoded())
@@ -87,20 +111,8 @@ public struct CacheStore: Sendable {
                 files.append(entry)
             }
         }
-        let failures = Failures()
         let pending = files
-        let lanes = max(1, min(ProcessInfo.processInfo.activeProcessorCount * 2, 16))
-        DispatchQueue.concurrentPerform(iterations: lanes) { lane in
-            for index in stride(from: lane, to: pending.count, by: lanes) {
-                do {
-                    try place(pending[index], under: base, manifest: manifestDigest)
-                } catch {
-                    failures.record(error)
-                    return
-                }
-            }
-        }
-        if let first = failures.first { throw first }
+        try Self.inParallel(pending.count) { index in try place(pending[index], under: base, manifest: manifestDigest) }
         return Restored(files: files.count, bytes: files.reduce(0) { $0 + $1.size })
     }
 
@@ -116,6 +128,15 @@ public struct CacheStore: Sendable {
         guard Int64(info.st_size) == entry.size else {
             unlink(object)
             throw CacheFault("object \(digest.prefix(12)) of \(entry.path) is corrupt (\(info.st_size) bytes, expected \(entry.size)); dropped")
+        }
+        // Sealed objects keep a fixed mtime, and any write moves it: only a
+        // moved one is hashed again, so a warm restore reads no content.
+        if info.st_mtim.tv_sec != Self.sealedTime {
+            guard (try? Self.digest(ofFile: object)) == digest else {
+                unlink(object)
+                throw CacheFault("object \(digest.prefix(12)) of \(entry.path) is corrupt (its content no longer matches its digest); dropped")
+            }
+            Self.seal(object)
         }
         if link(object, path) != 0 {
             guard errno == EXDEV || errno == EMLINK else { throw fault("cannot link \(entry.path)") }
@@ -149,74 +170,6 @@ public struct CacheStore: Sendable {
         return corrupt
     }
 
-    // MARK: Entries
-
-    /// Records that `key` (a hex digest) maps to `manifest`, for `app` or, with `nil`, the farm.
-    public func setEntry(_ key: String, manifest: String, app: String?) throws {
-        let directory = root.appendingPathComponent("entries").appendingPathComponent(app ?? "_farm")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let temporary = root.appendingPathComponent("tmp").appendingPathComponent(UUID().uuidString)
-        try Data(manifest.utf8).write(to: temporary)
-        guard rename(temporary.path, directory.appendingPathComponent(key).path) == 0 else { throw fault("cannot record the entry \(key.prefix(12))") }
-    }
-
-    /// The manifest `key` maps to: the app's own entry first, then the farm's.
-    public func entry(_ key: String, app: String) -> String? {
-        for scope in [app, "_farm"] {
-            let file = root.appendingPathComponent("entries").appendingPathComponent(scope).appendingPathComponent(key)
-            if let data = FileManager.default.contents(atPath: file.path) {
-                // Its modification time is its last use, for eviction by age.
-                utimes(file.path, nil)
-                return String(decoding: data, as: UTF8.self)
-            }
-        }
-        return nil
-    }
-
-    /// Removes the app's entries (not the objects: other apps may use them; a sweep collects the rest).
-    public func purge(app: String) throws {
-        try? FileManager.default.removeItem(at: root.appendingPathComponent("entries").appendingPathComponent(app))
-    }
-
-    /// Removes every object no entry's manifest reaches; returns the bytes freed.
-    /// Objects younger than `grace` stay: a build may be saving them right now.
-    public func sweep(grace: TimeInterval = 3600) throws -> Int64 {
-        var live = Set<String>()
-        let entries = root.appendingPathComponent("entries")
-        for scope in (try? FileManager.default.contentsOfDirectory(atPath: entries.path)) ?? [] {
-            for key in (try? FileManager.default.contentsOfDirectory(atPath: entries.appendingPathComponent(scope).path)) ?? [] {
-                guard let data = FileManager.default.contents(atPath: entries.appendingPathComponent(scope).appendingPathComponent(key).path) else { continue }
-                let digest = String(decoding: data, as: UTF8.self)
-                live.insert(digest)
-                if let manifest = try? self.manifest(digest) {
-                    for entry in manifest.entries {
-                        if let digest = entry.digest { live.insert(digest + (entry.mode & 0o111 != 0 ? ".x" : "")) }
-                    }
-                }
-            }
-        }
-        var freed: Int64 = 0
-        let cutoff = Date().addingTimeInterval(-grace).timeIntervalSince1970
-        for name in try objectDigests() where !live.contains(name) {
-            let path = objectPath(named: name)
-            var info = stat()
-            guard lstat(path, &info) == 0, TimeInterval(info.st_ctim.tv_sec) < cutoff else { continue }
-            if unlink(path) == 0 { freed += Int64(info.st_size) }
-        }
-        return freed
-    }
-
-    /// Objects and their bytes, stored once however many trees use them.
-    public func storedBytes() throws -> (objects: Int, bytes: Int64) {
-        var bytes: Int64 = 0
-        let names = try objectDigests()
-        for name in names {
-            var info = stat()
-            if lstat(objectPath(named: name), &info) == 0 { bytes += Int64(info.st_size) }
-        }
-        return (names.count, bytes)
-    }
-
     // MARK: Objects
 
     /// A hard link shares its mode, so executable content is a separate object (`DIGEST.x`, 0555).
@@ -238,18 +191,49 @@ public struct CacheStore: Sendable {
 
     /// Stores the file at `path`; returns its digest and whether it was new.
     func putFile(_ path: String, executable: Bool) throws -> (String, Bool) {
-        let digest = try Self.digest(ofFile: path)
-        let object = objectPath(digest, executable: executable)
-        if access(object, F_OK) == 0 { return (digest, false) }
-        try FileManager.default.createDirectory(atPath: (object as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try ingest(path, executable: executable, expected: nil, linking: true)
+    }
+
+    /// Links (with `linking`, else copies) the file at `path` aside, makes
+    /// it ours and read-only, hashes it (what is hashed is what is stored)
+    /// and stores it unless it already is. With `expected`, a different
+    /// digest is a fault.
+    func ingest(_ path: String, executable: Bool, expected: String?, linking: Bool) throws -> (String, Bool) {
         let temporary = root.path + "/tmp/" + UUID().uuidString
-        if link(path, temporary) != 0 { try copyFile(path, to: temporary, mode: 0o444) }
+        if !linking || link(path, temporary) != 0 { try copyFile(path, to: temporary, mode: 0o444) }
         // Ours and read-only: a build that later edits a restored file in place is refused instead of corrupting the store.
         chown(temporary, getuid(), getgid())
         chmod(temporary, executable ? 0o555 : 0o444)
-        // Two builds saving the same content race harmlessly: both renames leave the same bytes.
-        guard rename(temporary, object) == 0 else { unlink(temporary); throw fault("cannot store \(digest.prefix(12))") }
+        let digest: String
+        do { digest = try Self.digest(ofFile: temporary) } catch { unlink(temporary); throw error }
+        if let expected, digest != expected {
+            unlink(temporary)
+            throw CacheFault("object \(expected.prefix(12)) is corrupt (its content no longer matches its digest)")
+        }
+        let object = objectPath(digest, executable: executable)
+        if access(object, F_OK) == 0 {
+            unlink(temporary)
+            return (digest, false)
+        }
+        Self.seal(temporary)
+        try adopt(temporary, as: object, what: digest)
         return (digest, true)
+    }
+
+    /// Renames a finished temporary file to its object path. Two builds
+    /// storing the same content race harmlessly: both renames leave the same bytes.
+    func adopt(_ temporary: String, as object: String, what: String) throws {
+        let fan = (object as NSString).deletingLastPathComponent
+        if access(fan, F_OK) != 0 { mkdir(fan, 0o755) }
+        guard rename(temporary, object) == 0 else { unlink(temporary); throw fault("cannot store \(what.prefix(12))") }
+    }
+
+    /// An object's fixed mtime (2000-01-01): a write to the object moves it.
+    static let sealedTime = 946_684_800
+
+    static func seal(_ path: String) {
+        var times = [timespec(tv_sec: sealedTime, tv_nsec: 0), timespec(tv_sec: sealedTime, tv_nsec: 0)]
+        utimensat(AT_FDCWD, path, &times, AT_SYMLINK_NOFOLLOW)
     }
 
     func putData(_ data: Data) throws -> (String, Bool) {
@@ -301,7 +285,28 @@ public struct CacheStore: Sendable {
     }
 }
 
-/// The first error of a restore's parallel lanes.
+extension CacheStore {
+    /// Runs `body` for 0..<count on every core at once (files are
+    /// independent of each other); throws the first error.
+    static func inParallel(_ count: Int, _ body: @Sendable (Int) throws -> Void) throws {
+        guard count > 0 else { return }
+        let failures = Failures()
+        let lanes = max(1, min(ProcessInfo.processInfo.activeProcessorCount * 2, 16, count))
+        DispatchQueue.concurrentPerform(iterations: lanes) { lane in
+            for index in stride(from: lane, to: count, by: lanes) {
+                do {
+                    try body(index)
+                } catch {
+                    failures.record(error)
+                    return
+                }
+            }
+        }
+        if let first = failures.first { throw first }
+    }
+}
+
+/// The first error of parallel lanes.
 final class Failures: Sendable {
     private let errors = Mutex<[any Error]>([])
     func record(_ error: any Error) { errors.withLock { $0.append(error) } }

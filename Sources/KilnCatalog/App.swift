@@ -10,13 +10,20 @@ public struct App: Codable, Sendable, Equatable {
     public var buildNetwork: Bool
     /// The subdirectory of the pushed tree that is the app (a monorepo), or the whole tree.
     public var sourceDir: String?
+    /// Files of the app whose contents also key its dependency cache, besides its builder's.
+    public var cacheKeyFiles: [String]
+    /// Bumped by each purge of the app's cache: part of its cache keys, so every worker starts it cold.
+    public var cacheEpoch: Int
 
-    public init(name: String, deployBranch: String, createdAt: Date, buildNetwork: Bool = false, sourceDir: String? = nil) {
+    public init(name: String, deployBranch: String, createdAt: Date, buildNetwork: Bool = false, sourceDir: String? = nil,
+                cacheKeyFiles: [String] = [], cacheEpoch: Int = 0) {
         self.name = name
         self.deployBranch = deployBranch
         self.createdAt = createdAt
         self.buildNetwork = buildNetwork
         self.sourceDir = sourceDir
+        self.cacheKeyFiles = cacheKeyFiles
+        self.cacheEpoch = cacheEpoch
     }
 
     enum CodingKeys: String, CodingKey {
@@ -25,11 +32,18 @@ public struct App: Codable, Sendable, Equatable {
         case createdAt = "created_at"
         case buildNetwork = "build_network"
         case sourceDir = "source_dir"
+        case cacheKeyFiles = "cache_key_files"
+        case cacheEpoch = "cache_epoch"
     }
 
     /// Whether `path` may name a subdirectory of a pushed tree: relative,
     /// without `.` or `..` components, at most 255 characters.
     public static func isValidSourceDir(_ path: String) -> Bool {
+        isRelativePath(path)
+    }
+
+    /// Whether `path` may name a file inside the app, the same way.
+    public static func isRelativePath(_ path: String) -> Bool {
         guard !path.isEmpty, path.utf8.count <= 255, !path.hasPrefix("/") else { return false }
         return path.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." }
     }

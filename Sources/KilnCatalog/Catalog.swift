@@ -52,22 +52,29 @@ public struct Catalog: Sendable {
         return apps
     }
 
-    typealias AppRow = (String, String, Date, Bool, String?)
-    static let appColumns = "name, deploy_branch, created_at, build_network, source_dir"
+    typealias AppRow = (String, String, Date, Bool, String?, [String], Int)
+    static let appColumns = "name, deploy_branch, created_at, build_network, source_dir, cache_key_files, cache_epoch"
     static func app(_ row: AppRow) -> App {
-        App(name: row.0, deployBranch: row.1, createdAt: row.2, buildNetwork: row.3, sourceDir: row.4)
+        App(name: row.0, deployBranch: row.1, createdAt: row.2, buildNetwork: row.3, sourceDir: row.4, cacheKeyFiles: row.5, cacheEpoch: row.6)
     }
 
     /// Changes an app's build settings; `nil` leaves one as it is, and an
     /// empty source directory means the whole tree again.
-    public func updateApp(_ name: String, buildNetwork: Bool? = nil, sourceDir: String? = nil) async throws -> App {
+    public func updateApp(_ name: String, buildNetwork: Bool? = nil, sourceDir: String? = nil, cacheKeyFiles: [String]? = nil) async throws -> App {
         if let sourceDir, !sourceDir.isEmpty, !App.isValidSourceDir(sourceDir) {
             throw CatalogError(.invalid, "'\(sourceDir)' is not a valid source directory: give a relative path inside the repository, without . or .. components")
+        }
+        if let cacheKeyFiles {
+            if let bad = cacheKeyFiles.first(where: { !App.isRelativePath($0) }) {
+                throw CatalogError(.invalid, "'\(bad)' is not a valid cache key file: give a path inside the app, without . or .. components")
+            }
+            guard cacheKeyFiles.count <= 32 else { throw CatalogError(.invalid, "at most 32 cache key files, not \(cacheKeyFiles.count)") }
         }
         let clearDir = sourceDir == ""
         let rows = try await database.client.query("""
             UPDATE apps SET build_network = coalesce(\(buildNetwork), build_network),
-                source_dir = CASE WHEN \(clearDir) THEN NULL ELSE coalesce(\(sourceDir), source_dir) END
+                source_dir = CASE WHEN \(clearDir) THEN NULL ELSE coalesce(\(sourceDir), source_dir) END,
+                cache_key_files = coalesce(\(cacheKeyFiles), cache_key_files)
             WHERE name = \(name) RETURNING \(unescaped: Self.appColumns)
             """, logger: logger)
         for try await row in rows.decode(AppRow.self) { return Self.app(row) }

@@ -115,6 +115,22 @@ public enum Migrations {
             """,
             "ALTER TABLE releases ADD COLUMN config_version integer NOT NULL DEFAULT 0",
         ]),
+        Migration(version: 5, name: "dependency cache settings and use", statements: [
+            // The epoch is part of every cache key of the app: a purge bumps it, and every worker misses.
+            "ALTER TABLE apps ADD COLUMN cache_key_files text[] NOT NULL DEFAULT '{}', ADD COLUMN cache_epoch integer NOT NULL DEFAULT 0",
+            """
+            CREATE TABLE cache_use (
+                app text PRIMARY KEY REFERENCES apps(name) ON DELETE CASCADE,
+                hits bigint NOT NULL DEFAULT 0,
+                misses bigint NOT NULL DEFAULT 0,
+                faults bigint NOT NULL DEFAULT 0,
+                files_restored bigint NOT NULL DEFAULT 0,
+                bytes_restored bigint NOT NULL DEFAULT 0,
+                bytes_saved bigint NOT NULL DEFAULT 0,
+                updated_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+        ]),
     ]
 
     /// Applies every migration not yet applied; returns the versions applied now.

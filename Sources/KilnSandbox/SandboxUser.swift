@@ -21,13 +21,17 @@ public struct SandboxUser: Sendable, Equatable {
         return SandboxUser(uid: entry.pointee.pw_uid, gid: entry.pointee.pw_gid)
     }
 
-    /// Gives `directory` and everything under it to this user, so the build can write there.
-    public func own(_ directory: URL) throws {
+    /// Gives `directory` and everything under it to this user, so the build
+    /// can write there; with `files: false` only the directories, so that
+    /// files linked from a store stay the store's (the build may replace
+    /// them, not change them).
+    public func own(_ directory: URL, files: Bool = true) throws {
         guard let enumerator = FileManager.default.enumerator(atPath: directory.path) else { return }
         guard lchown(directory.path, uid, gid) == 0 else {
             throw SandboxError("cannot give \(directory.path) to uid \(uid): \(String(cString: strerror(errno)))")
         }
         while let relative = enumerator.nextObject() as? String {
+            if !files, enumerator.fileAttributes?[.type] as? FileAttributeType != .typeDirectory { continue }
             lchown(directory.appendingPathComponent(relative).path, uid, gid)
         }
     }

@@ -12,9 +12,11 @@ struct ConfigRoutes: Sendable {
     struct ChangeApp: Decodable {
         var buildNetwork: Bool?
         var sourceDir: String?
+        var cacheKeyFiles: [String]?
         enum CodingKeys: String, CodingKey {
             case buildNetwork = "build_network"
             case sourceDir = "source_dir"
+            case cacheKeyFiles = "cache_key_files"
         }
     }
 
@@ -35,7 +37,7 @@ struct ConfigRoutes: Sendable {
             try await authorizer.requireAdmin(request)
             let app = try context.parameters.require("app")
             let body = try await request.decode(as: ChangeApp.self, context: context)
-            return try await Self.mapping { try JSONResponse.make(try await catalog.updateApp(app, buildNetwork: body.buildNetwork, sourceDir: body.sourceDir)) }
+            return try await Self.mapping { try JSONResponse.make(try await catalog.updateApp(app, buildNetwork: body.buildNetwork, sourceDir: body.sourceDir, cacheKeyFiles: body.cacheKeyFiles)) }
         }
         router.get("api/apps/:app/config") { request, context in
             let app = try context.parameters.require("app")

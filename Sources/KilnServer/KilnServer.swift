@@ -43,6 +43,7 @@ public enum KilnServer {
                   backend: GitHTTPBackend(repositories: repositories, logger: logger), repositories: repositories).register(on: router)
         AppRoutes(configuration: configuration, catalog: catalog, authorizer: authorizer).register(on: router)
         ConfigRoutes(catalog: catalog, authorizer: authorizer, vault: try ConfigVault.load(from: configuration.configKeyFile)).register(on: router)
+        CacheRoutes(catalog: catalog, authorizer: authorizer, tiers: configuration.cacheTiers).register(on: router)
         let queue = BuildQueue(database: database)
         BuildRoutes(queue: queue, log: BuildLog(database: database), blobs: blobs, authorizer: authorizer).register(on: router)
         SourceURLRoutes(queue: queue, blobs: blobs, authorizer: authorizer,

@@ -23,6 +23,8 @@ public struct ServerConfiguration: Sendable {
 
     var repositories: URL { home.appendingPathComponent("repos") }
     var blobs: URL { home.appendingPathComponent("blobs") }
+    /// The dependency cache's shared tier, and the local tier of a worker on this host (`kiln up`).
+    var cacheTiers: [URL] { [home.appendingPathComponent("blobs/cache"), home.appendingPathComponent("cache/store")] }
     var keyFile: URL { home.appendingPathComponent("keys/farm-ed25519.pem") }
     var configKeyFile: URL { home.appendingPathComponent("keys/config-aes256.key") }
 }

@@ -18,10 +18,11 @@ struct BuildContext: Sendable {
         await logWriter.append(line)
     }
 
-    /// Gives `directory` to the build user, so that buildpacks can write there.
-    func handOver(_ directory: URL) async throws {
+    /// Gives `directory` to the build user, so that buildpacks can write
+    /// there (with `files: false`, its directories only).
+    func handOver(_ directory: URL, files: Bool = true) async throws {
         guard let user = configuration.buildUser else { return }
-        try await onThread { try user.own(directory) }
+        try await onThread { try user.own(directory, files: files) }
     }
 
     /// The same, as a closure for parts that stream output.

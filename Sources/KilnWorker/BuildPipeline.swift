@@ -9,6 +9,7 @@ import KilnSlug
 struct BuildPipeline: Sendable {
     let configuration: WorkerConfiguration
     let key: FarmKey
+    let cache: DependencyCache
     let stack = "heroku-22"
 
     /// Runs every phase in order; returns what the queue records. Throws a
@@ -21,7 +22,6 @@ struct BuildPipeline: Sendable {
                                      network: context.settings.app.buildNetwork, user: configuration.buildUser, limits: configuration.buildLimits)
         let resolver = BuildpackResolver(buildersDirectory: configuration.buildersDirectory, cacheDirectory: configuration.buildpackCacheDirectory)
 
-        let cache = DependencyCache()
         var timer = PhaseTimer()
 
         try await timer.measure("fetch") {
@@ -30,9 +30,9 @@ struct BuildPipeline: Sendable {
         }
         await context.log("-----> Sandbox: user \(configuration.buildUser.map { "\($0.uid)" } ?? "\(getuid())"), network \(context.settings.app.buildNetwork ? "on" : "off"), \(configuration.buildLimits.summary)")
         let buildpacks = try await timer.measure("detect") { try await Detect(resolver: resolver, runner: runner).run(context) }
-        try await timer.measure("restore") { try await cache.restore(context) }
+        let plans = try await timer.measure("restore") { try await cache.restore(context, buildpacks: buildpacks, stack: stack) }
         let release = try await timer.measure("compile") { try await Compile(runner: runner).run(context, buildpacks: buildpacks) }
-        try await timer.measure("save") { try await cache.save(context) }
+        try await timer.measure("save") { try await cache.save(context, plans: plans) }
         let packed = try await timer.measure("pack") { try await Pack().run(context) }
         let signed = try await timer.measure("sign") {
             try await Sign(key: key, stack: stack).run(context, packed: packed, release: release, buildpacks: buildpacks)

@@ -1,6 +1,7 @@
 import Foundation
 import KilnBlobStore
 import KilnBuildLog
+import KilnCache
 import KilnCatalog
 import KilnDatabase
 import KilnQueue
@@ -22,6 +23,7 @@ public struct Worker: Service {
     let blobs: LocalBlobStore
     let key: FarmKey
     let vault: ConfigVault
+    let cache: DependencyCache
     let logger: Logger
 
     public init(configuration: WorkerConfiguration, database: Database, logger: Logger) throws {
@@ -32,6 +34,23 @@ public struct Worker: Service {
         self.blobs = try LocalBlobStore(root: configuration.blobDirectory)
         self.key = try FarmKey.loadOrCreate(at: configuration.keyFile)
         self.vault = try ConfigVault.load(from: configuration.configKeyFile)
+        let rules: [String: CacheRule]
+        do {
+            rules = try CacheRule.load(from: configuration.cacheRulesDirectory)
+        } catch {
+            throw CacheRuleError("\(error); fix the rule in \(configuration.cacheRulesDirectory.path)")
+        }
+        self.cache = DependencyCache(
+            local: try CacheStore(root: configuration.localCacheDirectory), shared: try CacheStore(root: configuration.sharedCacheDirectory),
+            rules: rules, buildersDirectory: configuration.buildersDirectory, scratchDirectory: configuration.cacheDirectory,
+            farmWide: configuration.cacheSharedBetweenApps,
+            recordUse: { [database, logger] use in
+                do {
+                    try await database.bounded(.seconds(5)) { try await Catalog(database: database).recordCacheUse(use) }
+                } catch {
+                    logger.warning("cannot record the build's use of the cache", metadata: ["error": "\(String(reflecting: error))"])
+                }
+            })
         var logger = logger
         logger[metadataKey: "worker"] = "\(configuration.name)"
         self.logger = logger
@@ -46,6 +65,7 @@ public struct Worker: Service {
         try await registry.register(name: configuration.name, host: ProcessInfo.processInfo.hostName, pid: Int(getpid()), capacity: configuration.capacity)
         try await withThrowingTaskGroup(of: Void.self) { background in
             background.addTask { await heartbeat(registry) }
+            background.addTask { await collectCache() }
             defer { background.cancelAll() }
             if configuration.listensForWork {
                 try await database.withListener(channels: [BuildQueue.workChannel]) { wakeups in
@@ -108,6 +128,26 @@ public struct Worker: Service {
         }
     }
 
+    /// Keeps each cache tier within its budget, now and then, while builds run.
+    private func collectCache() async {
+        let tiers = [("local", cache.local, configuration.cacheBudget), ("shared", cache.shared, configuration.sharedCacheBudget)]
+        guard tiers.contains(where: { $0.2 != nil }) else { return }
+        while !Task.isCancelled {
+            for (name, store, budget) in tiers {
+                guard let budget else { continue }
+                do {
+                    let collected = try await onThread { try store.collect(budget: budget) }
+                    if collected.evictedEntries > 0 || collected.freedBytes > 0 {
+                        logger.info("cache collected", metadata: ["tier": "\(name)", "evicted": "\(collected.evictedEntries)", "freed_bytes": "\(collected.freedBytes)"])
+                    }
+                } catch {
+                    logger.warning("cannot collect the cache", metadata: ["tier": "\(name)", "error": "\(String(reflecting: error))"])
+                }
+            }
+            try? await Task.sleep(for: configuration.cacheCollectInterval)
+        }
+    }
+
     private func heartbeat(_ registry: WorkerRegistry) async {
         while !Task.isCancelled {
             try? await Task.sleep(for: configuration.heartbeat)
@@ -144,7 +184,7 @@ public struct Worker: Service {
         }
         defer { workspace.remove() }
         let context = BuildContext(build: build, settings: settings, workspace: workspace, configuration: configuration, blobs: blobs, logWriter: writer)
-        let pipeline = BuildPipeline(configuration: configuration, key: key)
+        let pipeline = BuildPipeline(configuration: configuration, key: key, cache: cache)
 
         let outcome = await supervise(build) { try await pipeline.run(context) }
         let elapsed = ContinuousClock.now - started
@@ -199,6 +239,8 @@ public struct Worker: Service {
     func loadSettings(_ build: Build) async throws -> BuildSettings {
         try await waitingOutOutage { [database, vault] in
             let catalog = Catalog(database: database)
+            // A clean build purges the app's cache on every worker: its keys change.
+            if build.clean { _ = try? await catalog.purgeCache(app: build.app) }
             guard let app = try await catalog.app(named: build.app) else { throw BuildFailure("the app \(build.app) no longer exists") }
             return BuildSettings(app: app, config: try await catalog.config(app: build.app, vault: vault))
         }

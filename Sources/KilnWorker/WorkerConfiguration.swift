@@ -32,16 +32,36 @@ public struct WorkerConfiguration: Sendable {
     public var buildUser: SandboxUser?
     /// What each buildpack script may use.
     public var buildLimits = SandboxLimits()
+    /// The dependency cache's rules (`*.rule`); by default `cache/` beside the builders.
+    public var cacheRulesDirectory: URL
+    /// The farm's shared tier of the dependency cache, which every worker
+    /// reads and writes: by default in the blob store.
+    public var sharedCacheDirectory: URL
+    /// Bytes this worker's local tier may keep; `nil`: no limit.
+    public var cacheBudget: Int64?
+    /// Bytes the shared tier may keep; `nil`: no limit (another worker may collect it).
+    public var sharedCacheBudget: Int64?
+    /// Whether an app may restore dependencies another app saved under the
+    /// same key. Off by default: one tenant's build could otherwise hand
+    /// another altered dependencies (their bytes are stored once either way).
+    public var cacheSharedBetweenApps = false
+    /// How often the cache tiers are collected under their budgets.
+    public var cacheCollectInterval: Duration = .seconds(600)
 
     public init(home: URL, buildersDirectory: URL, capacity: Int, name: String? = nil) {
         self.home = home
         self.buildersDirectory = buildersDirectory
         self.capacity = max(1, capacity)
         self.name = name ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
+        self.cacheRulesDirectory = buildersDirectory.deletingLastPathComponent().appendingPathComponent("cache")
+        self.sharedCacheDirectory = home.appendingPathComponent("blobs/cache")
     }
 
     var workDirectory: URL { home.appendingPathComponent("work") }
+    /// Per-app CACHE_DIRs of buildpacks without a cache rule.
     var cacheDirectory: URL { home.appendingPathComponent("cache/apps") }
+    /// This worker's local tier of the dependency cache.
+    public var localCacheDirectory: URL { home.appendingPathComponent("cache/store") }
     /// Fetched git buildpacks, by URL and ref.
     var buildpackCacheDirectory: URL { home.appendingPathComponent("cache/buildpacks") }
     public var blobDirectory: URL { home.appendingPathComponent("blobs") }

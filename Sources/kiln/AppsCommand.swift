@@ -40,17 +40,24 @@ struct AppsCommand: AsyncParsableCommand {
         @Option(help: "The app.") var app: String
         @Option(help: "on: builds may reach the network (to fetch dependencies); off: they may not.") var buildNetwork: Switch?
         @Option(help: "Build this subdirectory of the pushed tree as the app (a monorepo); \"\" for the whole tree.") var sourceDir: String?
+        @Option(parsing: .upToNextOption, help: "Files of the app whose contents also key its dependency cache (e.g. .tool-versions); \"\" for none.")
+        var cacheKeyFiles: [String] = []
         @Flag(help: "Print JSON.") var json = false
 
         enum Switch: String, ExpressibleByArgument { case on, off }
 
         func run() async throws {
-            guard buildNetwork != nil || sourceDir != nil else { throw ValidationError("give --build-network on|off and/or --source-dir DIR") }
-            struct Body: Encodable { var build_network: Bool?; var source_dir: String? }
-            let data = try await KilnClient.fromEnvironment().send("PATCH", "api/apps/\(app)", json: Body(build_network: buildNetwork.map { $0 == .on }, source_dir: sourceDir))
+            guard buildNetwork != nil || sourceDir != nil || !cacheKeyFiles.isEmpty else {
+                throw ValidationError("give --build-network on|off, --source-dir DIR and/or --cache-key-files FILE...")
+            }
+            struct Body: Encodable { var build_network: Bool?; var source_dir: String?; var cache_key_files: [String]? }
+            let keyFiles = cacheKeyFiles.isEmpty ? nil : cacheKeyFiles.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }.filter { !$0.isEmpty }
+            let body = Body(build_network: buildNetwork.map { $0 == .on }, source_dir: sourceDir, cache_key_files: keyFiles)
+            let data = try await KilnClient.fromEnvironment().send("PATCH", "api/apps/\(app)", json: body)
             let updated = try KilnClient.decoder.decode(App.self, from: data)
             if json { try Output.json(updated); return }
-            emit("\(updated.name): build network \(updated.buildNetwork ? "on" : "off"), source dir \(updated.sourceDir ?? "(the whole tree)")")
+            emit("\(updated.name): build network \(updated.buildNetwork ? "on" : "off"), source dir \(updated.sourceDir ?? "(the whole tree)"), "
+                 + "cache key files \(updated.cacheKeyFiles.isEmpty ? "(the builder's only)" : updated.cacheKeyFiles.joined(separator: ", "))")
         }
     }
 }

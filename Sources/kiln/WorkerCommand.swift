@@ -23,6 +23,11 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "MiB of memory a build's processes may use together (0: no limit).") var buildMemory: Int = 2048
     @Option(help: "Processes a build may have at once (0: no limit).") var buildProcesses: Int = 1024
     @Option(help: "MiB of log a build may print.") var buildLogLimit: Int = 16
+    @Option(help: "Size this worker's local dependency cache is kept under, least recently used first (e.g. 20GB; default: no limit).")
+    var cacheBudget: ByteSize?
+    @Option(help: "Size the farm's shared dependency cache is kept under (e.g. 200GB; default: no limit).") var sharedCacheBudget: ByteSize?
+    @Option(help: "The farm's shared dependency cache, a directory every worker reaches (default: HOME/blobs/cache).") var sharedCache: String?
+    @Flag(help: "Let an app restore dependencies another app saved under the same key (one tenant's farm only).") var shareCacheBetweenApps = false
 
     func run() async throws {
         let logger = KilnLogging.bootstrap()
@@ -38,6 +43,10 @@ struct WorkerCommand: AsyncParsableCommand {
             wallTime: .seconds(max(buildTimeLimit, 1)), memoryBytes: buildMemory > 0 ? buildMemory << 20 : nil,
             processes: buildProcesses > 0 ? buildProcesses : nil, outputBytes: max(buildLogLimit, 1) << 20)
         configuration.buildTimeout = max(configuration.buildTimeout, configuration.buildLimits.wallTime * 2)
+        configuration.cacheBudget = cacheBudget?.bytes
+        configuration.sharedCacheBudget = sharedCacheBudget?.bytes
+        if let sharedCache { configuration.sharedCacheDirectory = URL(fileURLWithPath: sharedCache).standardizedFileURL }
+        configuration.cacheSharedBetweenApps = shareCacheBetweenApps
         let worker = try Worker(configuration: configuration, database: database, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: database.client),

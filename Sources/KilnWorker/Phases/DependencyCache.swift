@@ -1,34 +1,213 @@
 import Foundation
+import KilnBuildpacks
+import KilnCache
+import KilnCatalog
 
-/// Phases 3 and 5: restore the app's dependency cache into the build's
-/// CACHE_DIR, and save it back after a successful compile.
+/// Phases 3 and 5: restore the app's dependencies into CACHE_DIR before
+/// compile, and save them after a successful compile.
 ///
-/// The cache of an app is a directory under the worker's `cache/apps/`,
-/// moved (not copied) in and out, so restoring costs a rename. A failed
-/// build does not save, so a broken compile never poisons the next one.
-struct DependencyCache {
-    func restore(_ context: BuildContext) async throws {
-        let stored = storedCache(context)
-        if context.build.clean {
-            try? FileManager.default.removeItem(at: stored)
-            await context.log("-----> Cache purged (clean build requested)")
+/// A built-in builder's dependencies go through the content-addressed
+/// cache. Its rule (`cache/BUILDER.rule`) makes the key: stack, builder
+/// version, toolchain, lockfiles, the app's own key files and purge epoch.
+/// A key found in this worker's local tier, or else in the farm's shared
+/// tier, is restored by hard links, and the builder takes its dependencies
+/// from CACHE_DIR instead of installing them. Other buildpacks get the
+/// app's CACHE_DIR of the last build on this worker, moved in and out.
+///
+/// A cache fault (a missing or corrupt object, a store that fails) never
+/// fails a build: it is logged and the build goes cold.
+struct DependencyCache: Sendable {
+    let local: CacheStore
+    let shared: CacheStore
+    let rules: [String: CacheRule]
+    let buildersDirectory: URL
+    /// Per-app CACHE_DIRs of buildpacks without a rule, on this worker.
+    let scratchDirectory: URL
+    /// Whether an app may restore a tree another app saved under the same key.
+    let farmWide: Bool
+    let probe = ToolchainProbe()
+    /// Adds a build's use of the cache to the farm's figures (best effort).
+    let recordUse: @Sendable (CacheUse) async -> Void
+
+    func restore(_ context: BuildContext, buildpacks: [Buildpack], stack: String) async throws -> [CachePlan] {
+        try restoreScratch(context)
+        var plans: [CachePlan] = []
+        var use = CacheUse(app: context.build.app)
+        for buildpack in buildpacks {
+            guard let rule = rule(for: buildpack), let plan = await plan(rule, buildpack: buildpack, context, stack: stack) else { continue }
+            plans.append(await restore(plan, context, use: &use))
         }
+        // Directories only: restored files are the store's, which the build may replace but not change.
+        try await context.handOver(context.workspace.cache, files: false)
+        if !plans.isEmpty { await recordUse(use) }
+        return plans
+    }
+
+    func save(_ context: BuildContext, plans: [CachePlan]) async throws {
+        var use = CacheUse(app: context.build.app)
+        for plan in plans where !plan.restored {
+            let started = ContinuousClock.now
+            do {
+                let saved = try await onThread { [self] in try store(plan, from: context.workspace.app, app: context.build.app) }
+                guard let saved else {
+                    await context.log("-----> cache: nothing to save for \(plan.builder) (\(plan.directories.joined(separator: ", ")) not built)")
+                    continue
+                }
+                use.bytesSaved += saved.newBytes
+                await context.log("-----> cache: saved \(Figures.count(saved.files)) files (\(Figures.bytes(saved.bytes)), \(Figures.bytes(saved.newBytes)) new) in \(Figures.seconds(ContinuousClock.now - started))")
+            } catch {
+                await context.log("-----> cache: could not save \(plan.builder) dependencies (\(error)); the next build starts cold")
+                use.faults += 1
+            }
+        }
+        if !plans.isEmpty { await recordUse(use) }
+        try saveScratch(context, plans: plans)
+    }
+
+    // MARK: Keys
+
+    /// The rule of a built-in builder (named by its bare name, never a URL).
+    func rule(for buildpack: Buildpack) -> CacheRule? {
+        guard !buildpack.reference.contains("/"), !buildpack.reference.contains(":") else { return nil }
+        return rules[buildpack.reference]
+    }
+
+    func plan(_ rule: CacheRule, buildpack: Buildpack, _ context: BuildContext, stack: String) async -> CachePlan? {
+        let app = context.workspace.app
+        guard rule.keys.contains(where: { FileManager.default.fileExists(atPath: app.appendingPathComponent($0).path) }) else {
+            await context.log("-----> cache: not used for \(rule.builder): the app has no \(rule.keys.joined(separator: " or "))")
+            return nil
+        }
+        let settings = context.settings
+        let (directories, vars) = rule.resolvedDirectories(vars: settings.config.vars)
+        var parts = [CacheKey.Part("stack", stack), CacheKey.Part("builder \(rule.builder)", await probe.version(ofBuilder: buildersDirectory.appendingPathComponent(rule.builder)))]
+        for command in rule.toolchain { parts.append(.init("toolchain \(command)", await probe.output(of: command))) }
+        for file in rule.keys + settings.app.cacheKeyFiles {
+            parts.append(.init("file \(file)", CacheKey.fileDigest(app.appendingPathComponent(file))))
+        }
+        for (name, value) in vars.sorted(by: { $0.key < $1.key }) { parts.append(.init("var \(name)", value)) }
+        parts.append(.init("directories", directories.joined(separator: ",")))
+        // Salted with the app: a purged app never picks up another app's entry.
+        if settings.app.cacheEpoch > 0 { parts.append(.init("epoch", "\(settings.app.name)#\(settings.app.cacheEpoch)")) }
+        return CachePlan(builder: rule.builder, key: CacheKey(parts: parts), directories: directories)
+    }
+
+    // MARK: Restore
+
+    func restore(_ plan: CachePlan, _ context: BuildContext, use: inout CacheUse) async -> CachePlan {
+        let app = context.build.app
+        if context.build.clean {
+            await context.log("-----> cache: clean build requested: \(plan.builder) dependencies start cold")
+            use.misses += 1
+            return plan
+        }
+        let started = ContinuousClock.now
+        let cache = context.workspace.cache
+        do {
+            let found = try await onThread { [self] in try lookUp(plan, app: app) }
+            guard let (manifest, fetched) = found else {
+                await context.log("-----> cache: miss, \(missReason(plan, app: app))")
+                use.misses += 1
+                return plan
+            }
+            if let fetched, fetched.objects > 0 {
+                await context.log("-----> cache: fetched \(Figures.count(fetched.objects)) objects (\(Figures.bytes(fetched.bytes))) from the shared tier")
+            }
+            let restored: CacheStore.Restored
+            do {
+                restored = try await onThread { [self] in try place(manifest, plan: plan, into: cache) }
+            } catch let fault as CacheFault {
+                // Dropped from the local tier: fetch what is missing again and retry once.
+                await context.log("-----> cache: \(fault); fetching it again from the shared tier")
+                restored = try await onThread { [self] in
+                    try local.pull(manifest, from: shared)
+                    return try place(manifest, plan: plan, into: cache)
+                }
+            }
+            use.hits += 1
+            use.filesRestored += Int64(restored.files)
+            use.bytesRestored += restored.bytes
+            await context.log("-----> cache: restored \(Figures.count(restored.files)) files (\(Figures.bytes(restored.bytes))) in \(Figures.seconds(ContinuousClock.now - started))")
+            var plan = plan
+            plan.restored = true
+            return plan
+        } catch {
+            try? clear(plan, in: cache)
+            use.faults += 1
+            await context.log("-----> cache: \(error); building \(plan.builder) dependencies cold")
+            return plan
+        }
+    }
+
+    /// The manifest the key maps to, from the local tier or else fetched
+    /// (with the objects the local tier lacks) from the shared one.
+    func lookUp(_ plan: CachePlan, app: String) throws -> (String, CacheStore.Transferred?)? {
+        if let manifest = local.entry(plan.digest, app: app, farmWide: farmWide) { return (manifest, nil) }
+        guard let manifest = shared.entry(plan.digest, app: app, farmWide: farmWide) else { return nil }
+        let fetched = try local.pull(manifest, from: shared)
+        try local.setEntry(plan.digest, manifest: manifest, app: app)
+        return (manifest, fetched)
+    }
+
+    func place(_ manifest: String, plan: CachePlan, into cache: URL) throws -> CacheStore.Restored {
+        try clear(plan, in: cache)
+        return try local.restore(manifest, into: cache)
+    }
+
+    /// Removes the plan's directories from CACHE_DIR: a half-done restore,
+    /// or stale copies a builder must not take for restored ones.
+    func clear(_ plan: CachePlan, in cache: URL) throws {
+        for directory in plan.directories {
+            let path = cache.appendingPathComponent(directory)
+            if FileManager.default.fileExists(atPath: path.path) { try FileManager.default.removeItem(at: path) }
+        }
+    }
+
+    func missReason(_ plan: CachePlan, app: String) -> String {
+        guard let previous = local.lastKey(app: app, builder: plan.builder) ?? shared.lastKey(app: app, builder: plan.builder) else {
+            return "no \(plan.builder) dependencies saved for this app yet"
+        }
+        let changes = plan.key.changes(since: previous)
+        return changes.isEmpty ? "the \(plan.builder) dependencies of this key were evicted" : changes.joined(separator: ", ")
+    }
+
+    // MARK: Save
+
+    /// Saves the plan's directories of the app to the local tier, then
+    /// copies what the shared tier lacks to it; `nil` when none was built.
+    func store(_ plan: CachePlan, from app: URL, app name: String) throws -> CacheStore.Saved? {
+        let saved = try local.save(app, paths: plan.directories)
+        guard saved.files > 0 else { return nil }
+        try record(plan, manifest: saved.manifest, app: name, in: local)
+        try shared.pull(saved.manifest, from: local)
+        try record(plan, manifest: saved.manifest, app: name, in: shared)
+        return saved
+    }
+
+    func record(_ plan: CachePlan, manifest: String, app: String, in tier: CacheStore) throws {
+        try tier.setEntry(plan.digest, manifest: manifest, app: app)
+        try tier.setEntry(plan.digest, manifest: manifest, app: nil)
+        try tier.setLastKey(plan.key, app: app, builder: plan.builder)
+    }
+
+    // MARK: Scratch
+
+    func restoreScratch(_ context: BuildContext) throws {
+        let stored = scratchDirectory.appendingPathComponent(context.build.app)
+        if context.build.clean { try? FileManager.default.removeItem(at: stored) }
         if FileManager.default.fileExists(atPath: stored.path) {
             try? FileManager.default.removeItem(at: context.workspace.cache)
             try FileManager.default.moveItem(at: stored, to: context.workspace.cache)
-            await context.log("-----> Restored the dependency cache")
         }
-        try await context.handOver(context.workspace.cache)
     }
 
-    func save(_ context: BuildContext) async throws {
-        let stored = storedCache(context)
-        try FileManager.default.createDirectory(at: stored.deletingLastPathComponent(), withIntermediateDirectories: true)
+    /// Keeps CACHE_DIR for the app's next build here, without the
+    /// dependency directories: those live in the content-addressed store.
+    func saveScratch(_ context: BuildContext, plans: [CachePlan]) throws {
+        for plan in plans { try? clear(plan, in: context.workspace.cache) }
+        let stored = scratchDirectory.appendingPathComponent(context.build.app)
+        try FileManager.default.createDirectory(at: scratchDirectory, withIntermediateDirectories: true)
         try? FileManager.default.removeItem(at: stored)
         try FileManager.default.moveItem(at: context.workspace.cache, to: stored)
-    }
-
-    private func storedCache(_ context: BuildContext) -> URL {
-        context.configuration.cacheDirectory.appendingPathComponent(context.build.app)
     }
 }

@@ -1,0 +1,39 @@
+import Foundation
+import KilnDatabase
+import PostgresNIO
+
+extension Catalog {
+    /// Starts the app's dependency cache over: bumps its cache epoch, which
+    /// every cache key of the app holds, so every worker's next build of it
+    /// is cold. Stored objects stay for other apps; collection removes the rest.
+    @discardableResult
+    public func purgeCache(app: String) async throws -> Int {
+        let rows = try await database.client.query("UPDATE apps SET cache_epoch = cache_epoch + 1 WHERE name = \(app) RETURNING cache_epoch", logger: logger)
+        for try await epoch in rows.decode(Int.self) { return epoch }
+        throw CatalogError(.notFound, "there is no app named \(app)")
+    }
+
+    /// Adds one build's use of the cache to the app's totals.
+    public func recordCacheUse(_ use: CacheUse) async throws {
+        try await database.client.query("""
+            INSERT INTO cache_use (app, hits, misses, faults, files_restored, bytes_restored, bytes_saved)
+            VALUES (\(use.app), \(use.hits), \(use.misses), \(use.faults), \(use.filesRestored), \(use.bytesRestored), \(use.bytesSaved))
+            ON CONFLICT (app) DO UPDATE SET hits = cache_use.hits + excluded.hits, misses = cache_use.misses + excluded.misses,
+                faults = cache_use.faults + excluded.faults, files_restored = cache_use.files_restored + excluded.files_restored,
+                bytes_restored = cache_use.bytes_restored + excluded.bytes_restored, bytes_saved = cache_use.bytes_saved + excluded.bytes_saved,
+                updated_at = now()
+            """, logger: logger)
+    }
+
+    /// Every app's use of the cache, by app.
+    public func cacheUse() async throws -> [CacheUse] {
+        let rows = try await database.client.query("""
+            SELECT app, hits, misses, faults, files_restored, bytes_restored, bytes_saved FROM cache_use ORDER BY app
+            """, logger: logger)
+        var uses: [CacheUse] = []
+        for try await row in rows.decode((String, Int64, Int64, Int64, Int64, Int64, Int64).self) {
+            uses.append(CacheUse(app: row.0, hits: row.1, misses: row.2, faults: row.3, filesRestored: row.4, bytesRestored: row.5, bytesSaved: row.6))
+        }
+        return uses
+    }
+}
