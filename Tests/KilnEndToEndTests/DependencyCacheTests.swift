@@ -151,6 +151,14 @@ import Testing
             #expect(cold.contains("Installing dependencies (npm ci)"), "\(cold)")
             let other = try await Self.push(repo, to: farm.remote("second", key: secondKey))
             #expect(other.contains("cache: restored"), "\(other)")
+
+            // A build from an archive with --clean starts cold too.
+            let archive = try TestEnvironment.temporaryDirectory("archive").appendingPathComponent("app.tar.gz")
+            try await sh("git", ["archive", "--format=tar.gz", "-o", archive.path, "HEAD"], in: repo)
+            let created = try await farm.kiln("builds", "create", "--app", "second", "--source-url", "file://\(archive.path)", "--clean")
+            #expect(created.succeeded, "\(created.output)")
+            #expect(created.output.contains("cache: clean build requested"), "\(created.output)")
+            #expect(created.output.contains("Installing dependencies (npm ci)"), "\(created.output)")
         }
     }
 }
