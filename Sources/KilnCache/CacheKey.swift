@@ -46,7 +46,8 @@ public struct CacheKey: Codable, Sendable, Equatable {
     static func describe(_ name: String, was: String?, now: String?) -> String {
         let (kind, subject) = name.firstIndex(of: " ").map { (String(name[..<$0]), String(name[name.index(after: $0)...])) } ?? (name, "")
         switch kind {
-        case "file" where was == nil || was == "absent": return "\(subject) added"
+        case "file" where was == nil: return "\(subject) became a key file"
+        case "file" where was == "absent": return "\(subject) added"
         case "file" where now == nil || now == "absent": return "\(subject) removed"
         case "file": return "\(subject) changed"
         case "var": return "\(subject) changed (\(was ?? "unset") → \(now ?? "unset"))"

@@ -31,7 +31,16 @@ public struct KilnClient: Sendable {
 
     /// Downloads to `destination`, streamed to disk.
     public func download(_ path: String, to destination: URL) async throws {
-        let (temporary, response) = try await URLSession.shared.download(for: request("GET", path, query: [:], json: nil, timeout: 600))
+        try await Self.download(request("GET", path, query: [:], json: nil, timeout: 600), path: path, to: destination)
+    }
+
+    /// Downloads a URL that carries its own authorisation (a signed slug URL).
+    public static func download(_ url: URL, to destination: URL) async throws {
+        try await download(URLRequest(url: url, timeoutInterval: 600), path: url.path, to: destination)
+    }
+
+    static func download(_ request: URLRequest, path: String, to destination: URL) async throws {
+        let (temporary, response) = try await URLSession.shared.download(for: request)
         guard let http = response as? HTTPURLResponse, (200..<300).contains(http.statusCode) else {
             let data = (try? Data(contentsOf: temporary)) ?? Data()
             try? FileManager.default.removeItem(at: temporary)

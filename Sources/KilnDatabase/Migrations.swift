@@ -131,6 +131,10 @@ public enum Migrations {
             )
             """,
         ]),
+        Migration(version: 6, name: "slugs by digest", statements: [
+            // Signed slug URLs name the slug, not the build.
+            "CREATE INDEX builds_slug_digest ON builds (slug_digest) WHERE slug_digest IS NOT NULL",
+        ]),
     ]
 
     /// Applies every migration not yet applied; returns the versions applied now.

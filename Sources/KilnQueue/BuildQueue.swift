@@ -236,6 +236,14 @@ public struct BuildQueue: Sendable {
         return try await rows.collect().first.map(Build.init(row:))
     }
 
+    /// The newest succeeded build that made the slug `digest` (hex), or `nil`.
+    public func build(slugDigest digest: String) async throws -> Build? {
+        let rows = try await database.client.query("""
+            SELECT \(unescaped: Build.columns) FROM builds WHERE slug_digest = \(digest) AND state = 'succeeded' ORDER BY seq DESC LIMIT 1
+            """, logger: logger)
+        return try await rows.collect().first.map(Build.init(row:))
+    }
+
     /// The newest builds, of one app or of all, newest first.
     public func builds(app: String?, limit: Int = 50) async throws -> [Build] {
         let rows: PostgresRowSequence

@@ -48,6 +48,8 @@ public enum KilnServer {
         BuildRoutes(queue: queue, log: BuildLog(database: database), blobs: blobs, authorizer: authorizer).register(on: router)
         SourceURLRoutes(queue: queue, blobs: blobs, authorizer: authorizer,
                         importer: SourceArchiveImport(scratch: configuration.home.appendingPathComponent("tmp"))).register(on: router)
+        SlugRoutes(queue: queue, blobs: blobs, signer: try URLSigner.loadOrCreate(at: configuration.urlSecretFile), authorizer: authorizer,
+                   publicURL: configuration.publicURL).register(on: router)
         FarmRoutes(queue: queue, registry: WorkerRegistry(database: database), authorizer: authorizer).register(on: router)
 
         return Application(

@@ -27,4 +27,6 @@ public struct ServerConfiguration: Sendable {
     var cacheTiers: [URL] { [home.appendingPathComponent("blobs/cache"), home.appendingPathComponent("cache/store")] }
     var keyFile: URL { home.appendingPathComponent("keys/farm-ed25519.pem") }
     var configKeyFile: URL { home.appendingPathComponent("keys/config-aes256.key") }
+    /// The secret signed slug URLs are made with; every server of a farm shares it.
+    var urlSecretFile: URL { home.appendingPathComponent("keys/url-hmac.key") }
 }

@@ -6,9 +6,9 @@ import KilnClient
 import KilnSigning
 import KilnSlug
 
-/// `kiln slug get|verify`.
+/// `kiln slug get|url|fetch|verify|pack`.
 struct SlugCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "slug", abstract: "Download and verify slugs.", subcommands: [Get.self, Verify.self, Pack.self])
+    static let configuration = CommandConfiguration(commandName: "slug", abstract: "Download, sign URLs of, fetch and verify slugs.", subcommands: [Get.self, URLCommand.self, Fetch.self, Verify.self, Pack.self])
 
     struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Download a build's slug, manifest and signature into a directory.")

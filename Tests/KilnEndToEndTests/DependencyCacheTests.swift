@@ -95,6 +95,17 @@ import Testing
             let check = try await sh("sh", ["-c", "grep -rl '^edited$' \(farm.home.path)/cache/store/objects \(farm.home.path)/blobs/cache/objects || echo clean"])
             #expect(check.output.trimmingCharacters(in: .whitespacesAndNewlines) == "clean", "\(check.output)")
 
+            // A key file of the app's own: its contents join the key.
+            let set = try await farm.kiln("apps", "set", "--app", "cached", "--cache-key-files", ".tool-versions")
+            #expect(set.output.contains("cache key files .tool-versions"), "\(set.output)")
+            let keyed = try await Self.push(repo, to: remote)
+            #expect(keyed.contains("cache: miss, .tool-versions became a key file"), "\(keyed)")
+            try writeFiles([".tool-versions": "nodejs 20\n"], in: repo)
+            try await sh("git", ["add", "-A"], in: repo)
+            try await sh("git", ["commit", "-qm", "tool versions"], in: repo)
+            let added = try await Self.push(repo, to: remote)
+            #expect(added.contains("cache: miss, .tool-versions added"), "\(added)")
+
             let stats = try await farm.kiln("cache", "stats")
             #expect(stats.output.contains(/builds +\d+ cache lookups: [1-9]\d* hits, [1-9]\d* misses, 0 faults/), "\(stats.output)")
         }

@@ -1,0 +1,82 @@
+import Crypto
+import Foundation
+
+/// Signs and checks expiring URLs, `/slugs/SHA256?expires=T&signature=S`:
+/// the signature is HMAC-SHA256, keyed with the farm's URL secret, over
+/// `METHOD\nPATH\nEXPIRES` (expiry in Unix seconds), in lowercase hex.
+/// Whoever holds such a URL may use it until it expires, and nobody can make
+/// one without the secret. docs/slug-protocol.md is the reference.
+public struct URLSigner: Sendable {
+    private let secret: Data
+
+    public init(secret: Data) {
+        self.secret = secret
+    }
+
+    private var key: SymmetricKey { SymmetricKey(data: secret) }
+
+    /// Reads the secret (32 random bytes) from `file`, creating it (mode 0600) on first use.
+    /// Every server of a farm must share it, as they share the farm's key.
+    public static func loadOrCreate(at file: URL) throws -> URLSigner {
+        if let data = FileManager.default.contents(atPath: file.path) {
+            guard data.count >= 32 else { throw SigningError("\(file.path) holds \(data.count) bytes; a URL secret is 32: remove it to make a new one") }
+            return URLSigner(secret: data)
+        }
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let secret = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
+        let temporary = file.appendingPathExtension("tmp-\(getpid())")
+        guard FileManager.default.createFile(atPath: temporary.path, contents: secret, attributes: [.posixPermissions: 0o600]) else {
+            throw SigningError("cannot write the URL secret at \(file.path)")
+        }
+        // Two servers starting at once: the first rename wins and both read it back.
+        if link(temporary.path, file.path) != 0 && errno != EEXIST {
+            unlink(temporary.path)
+            throw SigningError("cannot store the URL secret at \(file.path): \(String(cString: strerror(errno)))")
+        }
+        unlink(temporary.path)
+        return try loadOrCreate(at: file)
+    }
+
+    /// The hex signature of `method` and `path` until `expires`.
+    public func signature(method: String, path: String, expires: Int) -> String {
+        HMAC<SHA256>.authenticationCode(for: Data(Self.message(method: method, path: path, expires: expires).utf8), using: key)
+            .map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// `path?expires=T&signature=S`.
+    public func signedPath(_ path: String, method: String = "GET", expires: Int) -> String {
+        "\(path)?expires=\(expires)&signature=\(signature(method: method, path: path, expires: expires))"
+    }
+
+    /// What a check found.
+    public enum Verdict: Sendable, Equatable {
+        case valid
+        case expired
+        case badSignature
+    }
+
+    /// Checks a request's signature (in constant time) and then its expiry.
+    public func check(method: String, path: String, expires: Int, signature: String, now: Date = Date()) -> Verdict {
+        guard let given = Self.bytes(hex: signature),
+              HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: Data(Self.message(method: method, path: path, expires: expires).utf8), using: key)
+        else { return .badSignature }
+        return Double(expires) < now.timeIntervalSince1970 ? .expired : .valid
+    }
+
+    static func message(method: String, path: String, expires: Int) -> String {
+        "\(method)\n\(path)\n\(expires)"
+    }
+
+    static func bytes(hex: String) -> Data? {
+        guard hex.utf8.count == 64 else { return nil }
+        var data = Data(capacity: 32)
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2)
+            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
+            data.append(byte)
+            index = next
+        }
+        return data
+    }
+}

@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import KilnClient
+import KilnSigning
+import KilnSlug
+
+extension SlugCommand {
+    /// `kiln slug url BUILD_ID`: a signed, expiring URL of the build's slug.
+    struct URLCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "url", abstract: "Print a signed URL of a build's slug, valid for --ttl.")
+        @Argument(help: "The build id (b-N).") var id: String
+        @Option(help: "How long the URL stays valid: 900, 90s, 15m, 2h, 7d (at most 7d).") var ttl: TimeSpan = TimeSpan(argument: "15m")!
+        @Flag(help: "Print JSON (url, sha256, expires).") var json = false
+
+        func run() async throws {
+            let data = try await KilnClient.fromEnvironment().send("POST", "api/builds/\(id)/slug-url", query: ["ttl": "\(ttl.seconds)"])
+            if json { emit(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)); return }
+            struct Signed: Decodable { var url: String }
+            emit(try KilnClient.decoder.decode(Signed.self, from: data).url)
+        }
+    }
+
+    /// `kiln slug fetch URL`: what a release service does with a hand-off.
+    struct Fetch: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Download a slug by signed URL, with its manifest and signature, and verify all three; nothing is left on a mismatch.")
+        @Argument(help: "A signed slug URL (from `kiln slug url` or a release hand-off).") var url: String
+        @Option(help: "The farm's public key (PEM), obtained once from a trusted place (`kiln keys public`).") var publicKey: String
+        @Option(name: .shortAndLong, help: "Directory to write slug.tar.zst, manifest.json and manifest.json.sig to.") var output: String = "."
+
+        func run() async throws {
+            guard let slugURL = URL(string: url), let components = URLComponents(url: slugURL, resolvingAgainstBaseURL: false),
+                  components.path.hasPrefix("/slugs/"), let query = components.percentEncodedQuery else {
+                throw ValidationError("\(url) is not a signed slug URL (http(s)://HOST/slugs/SHA256?expires=…&signature=…)")
+            }
+            let digest = String(components.path.dropFirst("/slugs/".count))
+            let key = try FarmPublicKey(pem: try String(contentsOfFile: publicKey, encoding: .utf8))
+            let directory = URL(fileURLWithPath: output)
+            let created = !FileManager.default.fileExists(atPath: directory.path)
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let names = ["slug.tar.zst", "manifest.json", "manifest.json.sig"]
+            let partial = names.map { directory.appendingPathComponent(".\($0).partial-\(getpid())") }
+            do {
+                var base = components
+                for (index, suffix) in ["", "/manifest.json", "/manifest.json.sig"].enumerated() {
+                    base.path = components.path + suffix
+                    base.percentEncodedQuery = query
+                    try await KilnClient.download(base.url!, to: partial[index])
+                }
+                let manifest = try SignedSlug.verify(manifest: try Data(contentsOf: partial[1]), signature: try Data(contentsOf: partial[2]),
+                                                     slug: partial[0], with: key)
+                guard manifest.sha256 == digest else {
+                    throw SigningError("the URL names slug \(digest) but the signed manifest is of \(manifest.sha256): refusing it")
+                }
+                for (index, name) in names.enumerated() {
+                    let final = directory.appendingPathComponent(name)
+                    try? FileManager.default.removeItem(at: final)
+                    try FileManager.default.moveItem(at: partial[index], to: final)
+                }
+                emit("verified: \(manifest.app) \(manifest.build), sha256 \(manifest.sha256), \(manifest.size) bytes in \(directory.path)")
+            } catch {
+                for file in partial { try? FileManager.default.removeItem(at: file) }
+                if created { try? FileManager.default.removeItem(at: directory) }
+                throw error
+            }
+        }
+    }
+}
