@@ -88,7 +88,7 @@ let package = Package(
         ], swiftSettings: swiftSettings),
         .target(name: "KilnClient", dependencies: [], swiftSettings: swiftSettings),
         .executableTarget(name: "kiln", dependencies: [
-            "KilnServer", "KilnWorker", "KilnClient", "KilnDatabase", "KilnReceiver", "KilnSigning", "KilnSlug", "KilnBlobStore", "KilnCatalog", "KilnQueue", "KilnProcess", "KilnSandbox", "KilnCache",
+            "KilnServer", "KilnWorker", "KilnClient", "KilnDatabase", "KilnReceiver", "KilnSigning", "KilnSlug", "KilnBlobStore", "KilnCatalog", "KilnQueue", "KilnProcess", "KilnSandbox", "KilnCache", "KilnArchive",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: swiftSettings),

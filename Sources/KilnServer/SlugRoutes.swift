@@ -45,7 +45,7 @@ struct SlugRoutes: Sendable {
         }
         router.get("slugs/:digest") { request, context in
             let digest = try authorize(request, context)
-            return try await serve(digest, request: request, context: context, contentType: "application/zstd")
+            return try await serve(digest, request: request, context: context, contentType: "application/octet-stream")
         }
         for (name, keyPath) in [("manifest.json", \Build.manifestDigest), ("manifest.json.sig", \Build.signatureDigest)] {
             router.get("slugs/:digest/\(name)") { request, context in

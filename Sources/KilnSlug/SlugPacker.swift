@@ -24,6 +24,8 @@ public struct SlugPacker: Sendable {
         public var digest: BlobDigest
         public var size: Int64
         public var entries: Int
+        /// The file name suffix of its format, as the manifest records it: "tar.zst" or "tar.gz".
+        public var format: String
     }
 
     /// Packs `directory` into a new blob of `store`.
@@ -35,6 +37,6 @@ public struct SlugPacker: Sendable {
         let entries = try DirectoryArchiver(prefix: "app").archive(directory, into: writer)
         try writer.finish()
         let size = blob.size
-        return Packed(digest: try blob.commit(), size: size, entries: entries)
+        return Packed(digest: try blob.commit(), size: size, entries: entries, format: compression.fileExtension)
     }
 }

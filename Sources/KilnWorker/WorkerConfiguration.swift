@@ -1,4 +1,5 @@
 import Foundation
+import KilnArchive
 import KilnSandbox
 
 /// How a worker runs: where its files are, how many builds at once, and the
@@ -45,6 +46,12 @@ public struct WorkerConfiguration: Sendable {
     /// same key. Off by default: one tenant's build could otherwise hand
     /// another altered dependencies (their bytes are stored once either way).
     public var cacheSharedBetweenApps = false
+    /// How slugs are compressed: zstd, or gzip for consumers of Heroku's `.tgz` slugs.
+    public var slugCompression: ArchiveCompression = .zstd
+    /// A slug bigger than this fails its build, with its biggest directories named.
+    public var slugSizeLimit: Int64 = 1_000_000_000
+    /// A slug bigger than this gets a warning in the build's log.
+    public var slugSizeWarning: Int64 = 300_000_000
     /// How often the cache tiers are collected under their budgets.
     public var cacheCollectInterval: Duration = .seconds(600)
 

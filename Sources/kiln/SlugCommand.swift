@@ -13,16 +13,17 @@ struct SlugCommand: AsyncParsableCommand {
     struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Download a build's slug, manifest and signature into a directory.")
         @Argument(help: "The build id (b-N).") var id: String
-        @Option(name: .shortAndLong, help: "Directory to write slug.tar.zst, manifest.json and manifest.json.sig to.") var output: String = "."
+        @Option(name: .shortAndLong, help: "Directory to write the slug (slug.tar.zst or slug.tar.gz), manifest.json and manifest.json.sig to.") var output: String = "."
 
         func run() async throws {
             let client = try KilnClient.fromEnvironment()
             let directory = URL(fileURLWithPath: output)
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            try await client.download("api/builds/\(id)/slug", to: directory.appendingPathComponent("slug.tar.zst"))
             try await client.download("api/builds/\(id)/manifest", to: directory.appendingPathComponent("manifest.json"))
             try await client.download("api/builds/\(id)/signature", to: directory.appendingPathComponent("manifest.json.sig"))
-            emit("\(directory.path)/slug.tar.zst, manifest.json, manifest.json.sig")
+            let name = try SlugFile.name(manifest: directory.appendingPathComponent("manifest.json"))
+            try await client.download("api/builds/\(id)/slug", to: directory.appendingPathComponent(name))
+            emit("\(directory.path)/\(name), manifest.json, manifest.json.sig")
         }
     }
 
@@ -46,7 +47,7 @@ struct SlugCommand: AsyncParsableCommand {
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Verify a downloaded slug against its signed manifest and the farm's public key.")
-        @Argument(help: "Directory holding slug.tar.zst, manifest.json and manifest.json.sig.") var directory: String = "."
+        @Argument(help: "Directory holding the slug (slug.tar.zst or slug.tar.gz), manifest.json and manifest.json.sig.") var directory: String = "."
         @Option(help: "The farm's public key (PEM); by default fetched from KILN_SERVER.") var key: String?
 
         func run() async throws {
@@ -60,7 +61,7 @@ struct SlugCommand: AsyncParsableCommand {
             let manifest = try SignedSlug.verify(
                 manifest: try Data(contentsOf: base.appendingPathComponent("manifest.json")),
                 signature: try Data(contentsOf: base.appendingPathComponent("manifest.json.sig")),
-                slug: base.appendingPathComponent("slug.tar.zst"),
+                slug: base.appendingPathComponent(try SlugFile.name(manifest: base.appendingPathComponent("manifest.json"))),
                 with: try FarmPublicKey(pem: pem))
             emit("verified: \(manifest.app) \(manifest.build), sha256 \(manifest.sha256), \(manifest.size) bytes")
         }

@@ -25,7 +25,7 @@ extension SlugCommand {
         static let configuration = CommandConfiguration(abstract: "Download a slug by signed URL, with its manifest and signature, and verify all three; nothing is left on a mismatch.")
         @Argument(help: "A signed slug URL (from `kiln slug url` or a release hand-off).") var url: String
         @Option(help: "The farm's public key (PEM), obtained once from a trusted place (`kiln keys public`).") var publicKey: String
-        @Option(name: .shortAndLong, help: "Directory to write slug.tar.zst, manifest.json and manifest.json.sig to.") var output: String = "."
+        @Option(name: .shortAndLong, help: "Directory to write the slug (slug.tar.zst or slug.tar.gz), manifest.json and manifest.json.sig to.") var output: String = "."
 
         func run() async throws {
             guard let slugURL = URL(string: url), let components = URLComponents(url: slugURL, resolvingAgainstBaseURL: false),
@@ -37,8 +37,7 @@ extension SlugCommand {
             let directory = URL(fileURLWithPath: output)
             let created = !FileManager.default.fileExists(atPath: directory.path)
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let names = ["slug.tar.zst", "manifest.json", "manifest.json.sig"]
-            let partial = names.map { directory.appendingPathComponent(".\($0).partial-\(getpid())") }
+            let partial = ["slug", "manifest.json", "manifest.json.sig"].map { directory.appendingPathComponent(".\($0).partial-\(getpid())") }
             do {
                 var base = components
                 for (index, suffix) in ["", "/manifest.json", "/manifest.json.sig"].enumerated() {
@@ -51,7 +50,7 @@ extension SlugCommand {
                 guard manifest.sha256 == digest else {
                     throw SigningError("the URL names slug \(digest) but the signed manifest is of \(manifest.sha256): refusing it")
                 }
-                for (index, name) in names.enumerated() {
+                for (index, name) in [SlugFile.name(format: manifest.format), "manifest.json", "manifest.json.sig"].enumerated() {
                     let final = directory.appendingPathComponent(name)
                     try? FileManager.default.removeItem(at: final)
                     try FileManager.default.moveItem(at: partial[index], to: final)

@@ -28,6 +28,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Size the farm's shared dependency cache is kept under (e.g. 200GB; default: no limit).") var sharedCacheBudget: ByteSize?
     @Option(help: "The farm's shared dependency cache, a directory every worker reaches (default: HOME/blobs/cache).") var sharedCache: String?
     @Flag(help: "Let an app restore dependencies another app saved under the same key (one tenant's farm only).") var shareCacheBetweenApps = false
+    @OptionGroup var slugs: SlugOptions
 
     func run() async throws {
         let logger = KilnLogging.bootstrap()
@@ -47,6 +48,9 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.sharedCacheBudget = sharedCacheBudget?.bytes
         if let sharedCache { configuration.sharedCacheDirectory = URL(fileURLWithPath: sharedCache).standardizedFileURL }
         configuration.cacheSharedBetweenApps = shareCacheBetweenApps
+        configuration.slugCompression = slugs.slugFormat.compression
+        configuration.slugSizeLimit = slugs.slugSizeLimit.bytes
+        configuration.slugSizeWarning = slugs.slugSizeWarning.bytes
         let worker = try Worker(configuration: configuration, database: database, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: database.client),

@@ -99,4 +99,37 @@ import Testing
             }
         }
     }
+
+    @Test func tgzSlugsAndTheSlugSizeLimits() async throws {
+        try await KilnFarm.with(workers: 1, options: ["--slug-format", "tgz", "--slug-size-limit", "2MB", "--slug-size-warning", "100KB"]) { farm in
+            let key = try await farm.createApp("sized")
+            let repo = try await makeGitRepository(["Procfile": "web: ./run\n", "index.html": "<p>sized</p>\n"])
+            // Random bytes do not compress: the slug is as big as they are.
+            try await sh("python3", ["-c", "import os; os.makedirs('assets', exist_ok=True); open('assets/noise', 'wb').write(os.urandom(300_000))"], in: repo)
+            try await sh("git", ["add", "-A"], in: repo)
+            try await sh("git", ["commit", "-qm", "noise"], in: repo)
+            let warned = try await sh("git", ["push", farm.remote("sized", key: key), "main"], in: repo)
+            #expect(warned.succeeded, "\(warned.output)")
+            #expect(warned.output.contains(/Slug packed: \d+ bytes, \d+ entries, tar.gz/), "\(warned.output)")
+            #expect(warned.output.contains("Warning: the slug is 0.3 MB, over 0.1 MB"), "\(warned.output)")
+
+            // A Heroku-style gzip slug, fetched and verified like any other.
+            let pem = try TestEnvironment.temporaryDirectory("pem").appendingPathComponent("farm.pem")
+            try (try await farm.kiln("keys", "public")).output.write(to: pem, atomically: true, encoding: .utf8)
+            let url = try await farm.kiln("slug", "url", "b-1").output.trimmingCharacters(in: .whitespacesAndNewlines)
+            let fetched = try TestEnvironment.temporaryDirectory("fetched")
+            let fetch = try await farm.kiln("slug", "fetch", url, "--public-key", pem.path, "-o", fetched.path)
+            #expect(fetch.succeeded, "\(fetch.output)")
+            let listing = try await sh("tar", ["-tzf", fetched.appendingPathComponent("slug.tar.gz").path])
+            #expect(listing.succeeded && listing.output.contains("app/assets/noise"), "\(listing.output)")
+
+            // Past the limit the build fails and names the biggest directories.
+            try await sh("python3", ["-c", "import os; os.makedirs('vendor/blobs', exist_ok=True); open('vendor/blobs/big', 'wb').write(os.urandom(2_500_000))"], in: repo)
+            try await sh("git", ["add", "-A"], in: repo)
+            try await sh("git", ["commit", "-qm", "too big"], in: repo)
+            let refused = try await sh("git", ["push", farm.remote("sized", key: key), "main"], in: repo)
+            #expect(!refused.succeeded)
+            #expect(refused.output.contains(/the slug is 2\.\d MB compressed, over this farm's limit of 2\.0 MB\. Biggest directories \(uncompressed\): vendor 2\.5 MB, vendor\/blobs 2\.5 MB, assets 0\.3 MB/), "\(refused.output)")
+        }
+    }
 }

@@ -1,14 +1,42 @@
 import Foundation
 import KilnSlug
 
-/// Phase 6a: pack the built app into a deterministic slug in the blob store.
+/// Phase 6a: pack the built app into a deterministic slug in the blob store,
+/// in the farm's slug format, and hold it to the slug size limits.
 struct Pack {
-    let packer = SlugPacker()
-
     func run(_ context: BuildContext) async throws -> SlugPacker.Packed {
-        let packer = packer, app = context.workspace.app, blobs = context.blobs
+        let configuration = context.configuration
+        let packer = SlugPacker(compression: configuration.slugCompression), app = context.workspace.app, blobs = context.blobs
         let packed = try await onThread { try packer.pack(app, into: blobs) }
-        await context.log("-----> Slug packed: \(packed.size) bytes, \(packed.entries) entries, \(packed.digest)")
+        await context.log("-----> Slug packed: \(packed.size) bytes, \(packed.entries) entries, \(packed.format), \(packed.digest)")
+        if packed.size > configuration.slugSizeLimit {
+            // Not kept: no release may use it, and it is big.
+            try? FileManager.default.removeItem(at: blobs.path(for: packed.digest))
+            let biggest = try await onThread { Self.biggestDirectories(in: app) }
+                .map { "\($0.path) \(Figures.bytes($0.bytes))" }.joined(separator: ", ")
+            throw BuildFailure("""
+                the slug is \(Figures.bytes(packed.size)) compressed, over this farm's limit of \(Figures.bytes(configuration.slugSizeLimit)). \
+                Biggest directories (uncompressed): \(biggest.isEmpty ? "none" : biggest). Leave build-only files out of the app directory
+                """)
+        }
+        if packed.size > configuration.slugSizeWarning {
+            await context.log(" !     Warning: the slug is \(Figures.bytes(packed.size)), over \(Figures.bytes(configuration.slugSizeWarning)): big slugs are slow to fetch and to start")
+        }
         return packed
+    }
+
+    /// The five biggest directories one or two levels down, by the bytes of their files.
+    static func biggestDirectories(in root: URL) -> [(path: String, bytes: Int64)] {
+        var sizes: [String: Int64] = [:]
+        let enumerator = FileManager.default.enumerator(atPath: root.path)
+        while let relative = enumerator?.nextObject() as? String {
+            var info = stat()
+            guard lstat(root.path + "/" + relative, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { continue }
+            let components = relative.split(separator: "/").dropLast()
+            for depth in 1...2 where components.count >= depth {
+                sizes[components.prefix(depth).joined(separator: "/"), default: 0] += Int64(info.st_size)
+            }
+        }
+        return sizes.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }.prefix(5).map { ($0.key, $0.value) }
     }
 }

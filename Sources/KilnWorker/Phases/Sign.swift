@@ -11,7 +11,7 @@ struct Sign {
     func run(_ context: BuildContext, packed: SlugPacker.Packed, release: ReleaseDeclaration, buildpacks: [Buildpack]) async throws -> SignedSlug {
         var manifest = SlugManifest(
             app: context.build.app, build: context.build.id, commit: context.build.commit,
-            sha256: packed.digest.hex, size: packed.size, format: SlugPacker().compression.fileExtension,
+            sha256: packed.digest.hex, size: packed.size, format: packed.format,
             processTypes: release.processTypes.commands, buildpacks: buildpacks.map(\.reference), stack: stack, created: Date())
         manifest.addons = release.addons.isEmpty ? nil : release.addons
         manifest.configVars = release.configVars.isEmpty ? nil : release.configVars
