@@ -14,9 +14,11 @@ public struct App: Codable, Sendable, Equatable {
     public var cacheKeyFiles: [String]
     /// Bumped by each purge of the app's cache: part of its cache keys, so every worker starts it cold.
     public var cacheEpoch: Int
+    /// Where each release is handed off to the release service (its secret is never shown).
+    public var releaseWebhook: String?
 
     public init(name: String, deployBranch: String, createdAt: Date, buildNetwork: Bool = false, sourceDir: String? = nil,
-                cacheKeyFiles: [String] = [], cacheEpoch: Int = 0) {
+                cacheKeyFiles: [String] = [], cacheEpoch: Int = 0, releaseWebhook: String? = nil) {
         self.name = name
         self.deployBranch = deployBranch
         self.createdAt = createdAt
@@ -24,6 +26,7 @@ public struct App: Codable, Sendable, Equatable {
         self.sourceDir = sourceDir
         self.cacheKeyFiles = cacheKeyFiles
         self.cacheEpoch = cacheEpoch
+        self.releaseWebhook = releaseWebhook
     }
 
     enum CodingKeys: String, CodingKey {
@@ -34,6 +37,7 @@ public struct App: Codable, Sendable, Equatable {
         case sourceDir = "source_dir"
         case cacheKeyFiles = "cache_key_files"
         case cacheEpoch = "cache_epoch"
+        case releaseWebhook = "release_webhook"
     }
 
     /// Whether `path` may name a subdirectory of a pushed tree: relative,

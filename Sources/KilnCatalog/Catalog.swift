@@ -52,10 +52,11 @@ public struct Catalog: Sendable {
         return apps
     }
 
-    typealias AppRow = (String, String, Date, Bool, String?, [String], Int)
-    static let appColumns = "name, deploy_branch, created_at, build_network, source_dir, cache_key_files, cache_epoch"
+    typealias AppRow = (String, String, Date, Bool, String?, [String], Int, String?)
+    static let appColumns = "name, deploy_branch, created_at, build_network, source_dir, cache_key_files, cache_epoch, release_webhook"
     static func app(_ row: AppRow) -> App {
-        App(name: row.0, deployBranch: row.1, createdAt: row.2, buildNetwork: row.3, sourceDir: row.4, cacheKeyFiles: row.5, cacheEpoch: row.6)
+        App(name: row.0, deployBranch: row.1, createdAt: row.2, buildNetwork: row.3, sourceDir: row.4, cacheKeyFiles: row.5, cacheEpoch: row.6,
+            releaseWebhook: row.7)
     }
 
     /// Changes an app's build settings; `nil` leaves one as it is, and an
@@ -131,26 +132,62 @@ public struct Catalog: Sendable {
 
     /// Records the next release of `app` for a succeeded build, on the
     /// connection of the transaction that marks the build succeeded.
-    public static func recordRelease(app: String, buildSeq: Int64, slugDigest: String, configVersion: Int = 0,
-                                     on connection: PostgresConnection, logger: Logger) async throws {
+    @discardableResult
+    public static func recordRelease(app: String, buildSeq: Int64, slugDigest: String, configVersion: Int = 0, description: String = "",
+                                     idempotencyKey: String? = nil, on connection: PostgresConnection, logger: Logger) async throws -> Int {
         // Lock the app row: concurrent releases of one app get consecutive versions.
         try await connection.query("SELECT 1 FROM apps WHERE name = \(app) FOR UPDATE", logger: logger)
-        try await connection.query("""
-            INSERT INTO releases (app, version, build_seq, slug_digest, config_version)
-            SELECT \(app), coalesce(max(version), 0) + 1, \(buildSeq), \(slugDigest), \(configVersion) FROM releases WHERE app = \(app)
+        let rows = try await connection.query("""
+            INSERT INTO releases (app, version, build_seq, slug_digest, config_version, description)
+            SELECT \(app), coalesce(max(version), 0) + 1, \(buildSeq), \(slugDigest), \(configVersion), \(description) FROM releases WHERE app = \(app)
+            RETURNING version
             """, logger: logger)
+        var version = 0
+        for try await value in rows.decode(Int.self) { version = value }
+        // The hand-off is recorded with the release, or neither is: a sender delivers it after the commit.
+        let key = idempotencyKey ?? "\(app)-v\(version)"
+        try await connection.query("""
+            INSERT INTO release_handoffs (app, version, idempotency_key)
+            SELECT \(app), \(version), \(key) FROM apps WHERE name = \(app) AND release_webhook IS NOT NULL
+            """, logger: logger)
+        try await connection.query("SELECT pg_notify('kiln_handoffs', \(app))", logger: logger)
+        return version
     }
 
     /// The releases of `app`, newest first.
     public func releases(app: String) async throws -> [Release] {
         let rows = try await database.client.query("""
-            SELECT r.app, r.version, b.id, r.slug_digest, r.config_version, r.created_at FROM releases r JOIN builds b ON b.seq = r.build_seq
+            SELECT r.app, r.version, b.id, r.slug_digest, r.config_version, r.created_at, r.description,
+                   CASE WHEN h.app IS NULL THEN 'none' WHEN h.delivered_at IS NOT NULL THEN 'delivered'
+                        WHEN h.attempts = 0 THEN 'pending'
+                        ELSE 'pending (attempt ' || h.attempts || ': ' || coalesce(h.last_error, 'HTTP ' || h.last_status) || ')' END
+            FROM releases r JOIN builds b ON b.seq = r.build_seq LEFT JOIN release_handoffs h ON h.app = r.app AND h.version = r.version
             WHERE r.app = \(app) ORDER BY r.version DESC
             """, logger: logger)
         var releases: [Release] = []
-        for try await (app, version, build, digest, config, created) in rows.decode((String, Int, String, String, Int, Date).self) {
-            releases.append(Release(app: app, version: version, build: build, slugDigest: digest, configVersion: config, createdAt: created))
+        for try await row in rows.decode((String, Int, String, String, Int, Date, String, String).self) {
+            releases.append(Release(app: row.0, version: row.1, build: row.2, slugDigest: row.3, configVersion: row.4, createdAt: row.5,
+                                    description: row.6, handoff: row.7))
         }
         return releases
+    }
+
+    /// Records a new release of `app` pointing at version `version`'s slug
+    /// and config, handed off like any release; returns it.
+    public func rollback(app: String, to version: Int) async throws -> Release {
+        let created = try await database.transaction { connection -> Int in
+            let rows = try await connection.query("SELECT build_seq, slug_digest, config_version FROM releases WHERE app = \(app) AND version = \(version)", logger: logger)
+            var found: (Int64, String, Int)?
+            for try await row in rows.decode((Int64, String, Int).self) { found = row }
+            guard let (buildSeq, slug, config) = found else {
+                throw CatalogError(.notFound, "\(app) has no release v\(version): see `kiln releases --app \(app)`")
+            }
+            return try await Self.recordRelease(app: app, buildSeq: buildSeq, slugDigest: slug, configVersion: config,
+                                                description: "Rollback to v\(version)", on: connection, logger: logger)
+        }
+        guard let release = try await releases(app: app).first(where: { $0.version == created }) else {
+            throw CatalogError(.notFound, "the rollback of \(app) was not recorded")
+        }
+        return release
     }
 }

@@ -9,9 +9,24 @@ public struct Release: Codable, Sendable, Equatable {
     /// The config version the build compiled with (0: none set).
     public var configVersion: Int
     public var createdAt: Date
+    /// "Deploy b-12 (abc123def456)", "Rollback to v3".
+    public var description: String
+    /// The release service's hand-off: "delivered", "pending (attempt N: ERROR)", or "none" (no webhook then).
+    public var handoff: String
+
+    public init(app: String, version: Int, build: String, slugDigest: String, configVersion: Int, createdAt: Date, description: String, handoff: String) {
+        self.app = app
+        self.version = version
+        self.build = build
+        self.slugDigest = slugDigest
+        self.configVersion = configVersion
+        self.createdAt = createdAt
+        self.description = description
+        self.handoff = handoff
+    }
 
     enum CodingKeys: String, CodingKey {
-        case app, version, build
+        case app, version, build, description, handoff
         case slugDigest = "slug_digest"
         case configVersion = "config_version"
         case createdAt = "created_at"

@@ -135,6 +135,28 @@ public enum Migrations {
             // Signed slug URLs name the slug, not the build.
             "CREATE INDEX builds_slug_digest ON builds (slug_digest) WHERE slug_digest IS NOT NULL",
         ]),
+        Migration(version: 7, name: "release hand-offs", statements: [
+            // The secret is sealed with the config key, as config vars are.
+            "ALTER TABLE apps ADD COLUMN release_webhook text, ADD COLUMN release_webhook_secret bytea",
+            "ALTER TABLE releases ADD COLUMN description text NOT NULL DEFAULT ''",
+            // The outbox: written in the transaction that records the release, sent by the servers.
+            """
+            CREATE TABLE release_handoffs (
+                app text NOT NULL,
+                version integer NOT NULL,
+                idempotency_key text NOT NULL,
+                attempts integer NOT NULL DEFAULT 0,
+                next_attempt_at timestamptz NOT NULL DEFAULT now(),
+                delivered_at timestamptz,
+                last_status integer,
+                last_error text,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (app, version),
+                FOREIGN KEY (app, version) REFERENCES releases (app, version) ON DELETE CASCADE
+            )
+            """,
+            "CREATE INDEX release_handoffs_due ON release_handoffs (next_attempt_at) WHERE delivered_at IS NULL",
+        ]),
     ]
 
     /// Applies every migration not yet applied; returns the versions applied now.

@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import KilnCatalog
 
-/// `/api/apps`: create and list apps, create their keys, list their releases.
+/// `/api/apps`: create and list apps, create their keys, list their releases, roll back.
 struct AppRoutes: Sendable {
     let configuration: ServerConfiguration
     let catalog: Catalog
@@ -52,6 +52,13 @@ struct AppRoutes: Sendable {
             let app = try context.parameters.require("app")
             _ = try await authorizer.requireApp(request, app: app)
             return try JSONResponse.make(try await catalog.releases(app: app))
+        }
+        router.post("api/apps/:app/rollback") { request, context in
+            struct Body: Decodable { var version: Int }
+            let app = try context.parameters.require("app")
+            _ = try await authorizer.requireApp(request, app: app)
+            let body = try await request.decode(as: Body.self, context: context)
+            return try await ConfigRoutes.mapping { try JSONResponse.make(try await catalog.rollback(app: app, to: body.version), status: .created) }
         }
     }
 }

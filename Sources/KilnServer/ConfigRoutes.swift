@@ -13,7 +13,11 @@ struct ConfigRoutes: Sendable {
         var buildNetwork: Bool?
         var sourceDir: String?
         var cacheKeyFiles: [String]?
+        var releaseWebhook: String?
+        var releaseWebhookSecret: String?
         enum CodingKeys: String, CodingKey {
+            case releaseWebhook = "release_webhook"
+            case releaseWebhookSecret = "release_webhook_secret"
             case buildNetwork = "build_network"
             case sourceDir = "source_dir"
             case cacheKeyFiles = "cache_key_files"
@@ -37,7 +41,14 @@ struct ConfigRoutes: Sendable {
             try await authorizer.requireAdmin(request)
             let app = try context.parameters.require("app")
             let body = try await request.decode(as: ChangeApp.self, context: context)
-            return try await Self.mapping { try JSONResponse.make(try await catalog.updateApp(app, buildNetwork: body.buildNetwork, sourceDir: body.sourceDir, cacheKeyFiles: body.cacheKeyFiles)) }
+            return try await Self.mapping {
+                var updated = try await catalog.updateApp(app, buildNetwork: body.buildNetwork, sourceDir: body.sourceDir, cacheKeyFiles: body.cacheKeyFiles)
+                if body.releaseWebhook != nil || body.releaseWebhookSecret != nil {
+                    updated = try await catalog.setReleaseWebhook(app: app, url: body.releaseWebhook ?? updated.releaseWebhook ?? "",
+                                                                  secret: body.releaseWebhookSecret, vault: vault)
+                }
+                return try JSONResponse.make(updated)
+            }
         }
         router.get("api/apps/:app/config") { request, context in
             let app = try context.parameters.require("app")

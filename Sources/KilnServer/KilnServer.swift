@@ -13,12 +13,15 @@ import ServiceLifecycle
 /// Kiln's HTTP server: the git receiver, the REST API, health.
 public enum KilnServer {
     /// Everything the server runs, in start order (they stop in reverse):
-    /// the database pool, the HTTP application, the retention pruner.
+    /// the database pool, the HTTP application, the retention pruner, the release hand-off sender.
     public static func services(configuration: ServerConfiguration, database: Database, logger: Logger) throws -> [any Service] {
         [
             database.client,
             try makeApplication(configuration: configuration, database: database, logger: logger),
             RetentionService(queue: BuildQueue(database: database), retention: configuration.retention, logger: logger),
+            HandoffSender(database: database, vault: try ConfigVault.load(from: configuration.configKeyFile),
+                          signer: try URLSigner.loadOrCreate(at: configuration.urlSecretFile), blobs: try LocalBlobStore(root: configuration.blobs),
+                          publicURL: configuration.publicURL, logger: logger),
         ]
     }
 

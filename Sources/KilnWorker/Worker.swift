@@ -209,8 +209,10 @@ public struct Worker: Service {
             await writer.flush()
             await record("success", of: build, logger: logger) {
                 try await queue.succeed(build, worker: configuration.name, result: result) { connection, logger in
+                    let source = build.commit.map { " (\($0.prefix(12)))" } ?? ""
                     try await Catalog.recordRelease(app: build.app, buildSeq: build.seq, slugDigest: result.slugDigest,
-                                                    configVersion: settings.config.version, on: connection, logger: logger)
+                                                    configVersion: settings.config.version, description: "Deploy \(build.id)\(source)",
+                                                    idempotencyKey: build.id, on: connection, logger: logger)
                 }
             }
         case .failure(let error as BuildSupervisionError) where error == .leaseLost:

@@ -42,22 +42,29 @@ struct AppsCommand: AsyncParsableCommand {
         @Option(help: "Build this subdirectory of the pushed tree as the app (a monorepo); \"\" for the whole tree.") var sourceDir: String?
         @Option(parsing: .upToNextOption, help: "Files of the app whose contents also key its dependency cache (e.g. .tool-versions); \"\" for none.")
         var cacheKeyFiles: [String] = []
+        @Option(help: "Where each release is handed off (POST, signed); \"\" to stop.") var releaseWebhook: String?
+        @Option(help: "The secret hand-offs are signed with (HMAC-SHA256, X-Kiln-Signature-256); at least 16 characters.") var releaseWebhookSecret: String?
         @Flag(help: "Print JSON.") var json = false
 
         enum Switch: String, ExpressibleByArgument { case on, off }
 
         func run() async throws {
-            guard buildNetwork != nil || sourceDir != nil || !cacheKeyFiles.isEmpty else {
-                throw ValidationError("give --build-network on|off, --source-dir DIR and/or --cache-key-files FILE...")
+            guard buildNetwork != nil || sourceDir != nil || !cacheKeyFiles.isEmpty || releaseWebhook != nil || releaseWebhookSecret != nil else {
+                throw ValidationError("give --build-network on|off, --source-dir DIR, --cache-key-files FILE... and/or --release-webhook URL --release-webhook-secret S")
             }
-            struct Body: Encodable { var build_network: Bool?; var source_dir: String?; var cache_key_files: [String]? }
+            struct Body: Encodable {
+                var build_network: Bool?; var source_dir: String?; var cache_key_files: [String]?
+                var release_webhook: String?; var release_webhook_secret: String?
+            }
             let keyFiles = cacheKeyFiles.isEmpty ? nil : cacheKeyFiles.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }.filter { !$0.isEmpty }
-            let body = Body(build_network: buildNetwork.map { $0 == .on }, source_dir: sourceDir, cache_key_files: keyFiles)
+            let body = Body(build_network: buildNetwork.map { $0 == .on }, source_dir: sourceDir, cache_key_files: keyFiles,
+                            release_webhook: releaseWebhook, release_webhook_secret: releaseWebhookSecret)
             let data = try await KilnClient.fromEnvironment().send("PATCH", "api/apps/\(app)", json: body)
             let updated = try KilnClient.decoder.decode(App.self, from: data)
             if json { try Output.json(updated); return }
             emit("\(updated.name): build network \(updated.buildNetwork ? "on" : "off"), source dir \(updated.sourceDir ?? "(the whole tree)"), "
-                 + "cache key files \(updated.cacheKeyFiles.isEmpty ? "(the builder's only)" : updated.cacheKeyFiles.joined(separator: ", "))")
+                 + "cache key files \(updated.cacheKeyFiles.isEmpty ? "(the builder's only)" : updated.cacheKeyFiles.joined(separator: ", ")), "
+                 + "release webhook \(updated.releaseWebhook ?? "(none)")")
         }
     }
 }

@@ -11,7 +11,7 @@ struct Kiln: AsyncParsableCommand {
         subcommands: [
             UpCommand.self, ServerCommand.self, WorkerCommand.self, MigrateCommand.self,
             AppsCommand.self, KeysCommand.self, BuildsCommand.self, LogsCommand.self,
-            ConfigCommand.self, CacheCommand.self, SlugCommand.self, ReleasesCommand.self, WorkersCommand.self, QueueCommand.self, HookCommand.self,
+            ConfigCommand.self, CacheCommand.self, SlugCommand.self, ReleasesCommand.self, RollbackCommand.self, WorkersCommand.self, QueueCommand.self, HookCommand.self,
         ])
 }
 

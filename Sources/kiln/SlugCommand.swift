@@ -77,6 +77,24 @@ struct ReleasesCommand: AsyncParsableCommand {
     func run() async throws {
         let releases = try await KilnClient.fromEnvironment().get([Release].self, "api/apps/\(app)/releases")
         if json { try Output.json(releases); return }
-        Output.table(["VERSION", "BUILD", "SLUG", "CREATED"], releases.map { ["v\($0.version)", $0.build, String($0.slugDigest.prefix(12)), Output.time($0.createdAt)] })
+        Output.table(["VERSION", "BUILD", "SLUG", "CONFIG", "CREATED", "HANDOFF", "DESCRIPTION"], releases.map {
+            ["v\($0.version)", $0.build, String($0.slugDigest.prefix(12)), "v\($0.configVersion)", Output.time($0.createdAt), $0.handoff, $0.description]
+        })
+    }
+}
+
+/// `kiln rollback --app A vN`.
+struct RollbackCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rollback", abstract: "Release an earlier version's slug and config again, as a new release (handed off like any).")
+    @Option(help: "The app.") var app: String
+    @Argument(help: "The release to return to: vN or N.") var version: String
+
+    func run() async throws {
+        guard let number = Int(version.hasPrefix("v") ? String(version.dropFirst()) : version) else {
+            throw ValidationError("'\(version)' is not a release version: give vN, as `kiln releases --app \(app)` lists them")
+        }
+        struct Body: Encodable { var version: Int }
+        let release = try KilnClient.decoder.decode(Release.self, from: try await KilnClient.fromEnvironment().send("POST", "api/apps/\(app)/rollback", json: Body(version: number)))
+        emit("\(app) v\(release.version): \(release.description) (slug \(release.slugDigest.prefix(12)), config v\(release.configVersion))")
     }
 }

@@ -1,0 +1,113 @@
+import Foundation
+import KilnBlobStore
+import KilnCatalog
+import KilnDatabase
+import KilnSigning
+import KilnSlug
+import KilnWebhook
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// Delivers the release hand-offs the outbox (`release_handoffs`) holds:
+/// each is POSTed to its app's webhook, signed, until a 2xx answer, with
+/// back-off between attempts (2 s, 4 s, … 5 min). A row is held with
+/// `FOR UPDATE SKIP LOCKED` while it is sent, so several servers never send
+/// one at once; a crash between the answer and the commit sends it again,
+/// which the idempotency key lets the receiver ignore.
+struct HandoffSender: Service {
+    let database: Database
+    let vault: ConfigVault
+    let signer: URLSigner
+    let blobs: LocalBlobStore
+    let publicURL: String
+    let logger: Logger
+    var pollInterval: Duration = .milliseconds(500)
+    /// How long the slug URL of a hand-off stays valid.
+    var urlLifetime = 3600
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    while try await sendOne() {}
+                } catch {
+                    logger.warning("cannot send release hand-offs", metadata: ["error": "\(String(reflecting: error))"])
+                }
+                try? await Task.sleep(for: pollInterval)
+            }
+        }
+    }
+
+    typealias Row = (String, Int, String, Int, String, ByteBuffer, String, Int, String, Date, String, String?, Int64, String, String)
+
+    /// Sends the oldest due hand-off, if any; returns whether there was one.
+    func sendOne() async throws -> Bool {
+        try await database.transaction { connection in
+            let rows = try await connection.query("""
+                SELECT h.app, h.version, h.idempotency_key, h.attempts, a.release_webhook, a.release_webhook_secret,
+                       r.slug_digest, r.config_version, r.description, r.created_at, b.id, b.commit, b.slug_size, b.manifest_digest, b.signature_digest
+                FROM release_handoffs h JOIN apps a ON a.name = h.app
+                    JOIN releases r ON r.app = h.app AND r.version = h.version JOIN builds b ON b.seq = r.build_seq
+                WHERE h.delivered_at IS NULL AND h.next_attempt_at <= now() AND a.release_webhook IS NOT NULL
+                ORDER BY h.next_attempt_at LIMIT 1 FOR UPDATE OF h SKIP LOCKED
+                """, logger: logger)
+            var found: Row?
+            for try await row in rows.decode(Row.self) { found = row }
+            guard let row = found else { return false }
+            let (app, version, key, attempts) = (row.0, row.1, row.2, row.3)
+            var status: Int?
+            var failure: String?
+            do {
+                let body = try payload(row)
+                let secret = try vault.unseal(Data(buffer: row.5), app: app)["secret"] ?? ""
+                let webhook = Webhook(url: row.4, secret: secret)
+                status = try await Self.onThread { try webhook.post(body, idempotencyKey: key, event: "release") }
+                if let status, !(200..<300).contains(status) { failure = "HTTP \(status)" }
+            } catch {
+                failure = "\(error)"
+            }
+            if failure == nil {
+                try await connection.query("""
+                    UPDATE release_handoffs SET delivered_at = now(), attempts = attempts + 1, last_status = \(status), last_error = NULL
+                    WHERE app = \(app) AND version = \(version)
+                    """, logger: logger)
+                logger.info("release handed off", metadata: ["app": "\(app)", "version": "\(version)", "attempt": "\(attempts + 1)"])
+            } else {
+                let delay = min(1 << min(attempts + 1, 9), 300)
+                try await connection.query("""
+                    UPDATE release_handoffs SET attempts = attempts + 1, last_status = \(status), last_error = \(failure),
+                        next_attempt_at = now() + make_interval(secs => \(delay))
+                    WHERE app = \(app) AND version = \(version)
+                    """, logger: logger)
+                logger.warning("release hand-off failed; will retry", metadata: [
+                    "app": "\(app)", "version": "\(version)", "attempt": "\(attempts + 1)", "retry_in_s": "\(delay)", "error": "\(failure ?? "")"])
+            }
+            return true
+        }
+    }
+
+    func payload(_ row: Row) throws -> Data {
+        guard let manifestDigest = BlobDigest(row.13), let signatureDigest = BlobDigest(row.14) else {
+            throw BlobStoreError("the release's build has no manifest")
+        }
+        let manifestBytes = try blobs.data(for: manifestDigest)
+        let manifest = try SlugManifest.decode(manifestBytes)
+        let expires = Int(Date().timeIntervalSince1970) + urlLifetime
+        let base = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+        let handoff = ReleaseHandoff(
+            app: row.0, version: row.1, description: row.8, build: row.10, commit: row.11, configVersion: row.7, createdAt: row.9,
+            slug: .init(sha256: row.6, size: row.12, url: base + signer.signedPath("/slugs/\(row.6)", expires: expires),
+                        urlExpiresAt: Date(timeIntervalSince1970: TimeInterval(expires))),
+            manifest: manifestBytes.base64EncodedString(), manifestSignature: try blobs.data(for: signatureDigest).base64EncodedString(),
+            processTypes: manifest.processTypes)
+        return try JSONResponse.encoder.encode(handoff)
+    }
+
+    /// Runs a blocking call (libcurl) on a thread of its own, off the cooperative pool.
+    static func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try body() }) }.start()
+        }
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+
+/// The JSON a release webhook receives for each release (docs/slug-protocol.md).
+struct ReleaseHandoff: Encodable {
+    struct Slug: Encodable {
+        var sha256: String
+        var size: Int64
+        /// A signed URL of the slug, fresh for each delivery attempt.
+        var url: String
+        var urlExpiresAt: Date
+        enum CodingKeys: String, CodingKey {
+            case sha256, size, url
+            case urlExpiresAt = "url_expires_at"
+        }
+    }
+
+    var event = "release"
+    var app: String
+    var version: Int
+    var description: String
+    var build: String
+    var commit: String?
+    var configVersion: Int
+    var createdAt: Date
+    var slug: Slug
+    /// The manifest's exact bytes, base64: its signature covers them.
+    var manifest: String
+    /// The Ed25519 signature of the manifest, base64.
+    var manifestSignature: String
+    var processTypes: [String: String]
+
+    enum CodingKeys: String, CodingKey {
+        case event, app, version, description, build, commit, slug, manifest
+        case configVersion = "config_version"
+        case createdAt = "created_at"
+        case manifestSignature = "manifest_signature"
+        case processTypes = "process_types"
+    }
+}

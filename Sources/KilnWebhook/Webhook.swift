@@ -1,0 +1,53 @@
+import CKilnCurl
+import Crypto
+import Foundation
+
+/// A signed JSON POST to a receiver's URL, with libcurl: the body's
+/// HMAC-SHA256 with the shared secret in `X-Kiln-Signature-256: sha256=HEX`
+/// (as GitHub's `X-Hub-Signature-256`), and an `Idempotency-Key` so that the
+/// receiver can drop a delivery it already took.
+public struct Webhook: Sendable {
+    public var url: String
+    public var secret: String
+    public var timeout: Duration
+
+    public init(url: String, secret: String, timeout: Duration = .seconds(15)) {
+        self.url = url
+        self.secret = secret
+        self.timeout = timeout
+    }
+
+    /// `sha256=HEX` of `body`.
+    public static func signature(of body: Data, secret: String) -> String {
+        let code = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(secret.utf8)))
+        return "sha256=" + code.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Sends `body`; returns the answer's HTTP status. Throws when no answer
+    /// came (refused, timed out). Blocks the calling thread.
+    public func post(_ body: Data, idempotencyKey: String, event: String) throws -> Int {
+        guard url.lowercased().hasPrefix("http://") || url.lowercased().hasPrefix("https://") else {
+            throw WebhookError("\(url) is not an http(s) URL")
+        }
+        let headers = [
+            "Content-Type: application/json",
+            "X-Kiln-Event: \(event)",
+            "X-Kiln-Signature-256: \(Self.signature(of: body, secret: secret))",
+            "Idempotency-Key: \(idempotencyKey)",
+        ].joined(separator: "\n")
+        let result = body.withUnsafeBytes { bytes in
+            kiln_curl_post(url, headers, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), body.count, Int(timeout.components.seconds))
+        }
+        guard result.code == 0 else {
+            let message = withUnsafeBytes(of: result.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            throw WebhookError("no answer from \(url): \(message)")
+        }
+        return result.http_status
+    }
+}
+
+/// A delivery that got no answer; the message names the URL and the cause.
+public struct WebhookError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
