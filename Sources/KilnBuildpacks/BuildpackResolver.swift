@@ -125,7 +125,14 @@ public struct BuildpackResolver: Sendable {
         let git: @Sendable ([String]) async throws -> Command.Outcome = { arguments in
             try await Command("git", ["-C", directory.path] + arguments, environment: ["GIT_TERMINAL_PROMPT": "0"]).run()
         }
-        let fresh = !FileManager.default.fileExists(atPath: directory.appendingPathComponent(".git").path)
+        // A worker killed mid-fetch leaves git's lock files and perhaps no
+        // checkout: under our lock nobody else uses the directory, so its
+        // locks are stale, and a copy without a HEAD is no copy at all.
+        _ = try? await Command("find", [directory.appendingPathComponent(".git").path, "-name", "*.lock", "-type", "f", "-delete"]).run()
+        var fresh = true
+        if FileManager.default.fileExists(atPath: directory.appendingPathComponent(".git").path) {
+            fresh = !((try? await git(["rev-parse", "--verify", "--quiet", "HEAD"]))?.succeeded ?? false)
+        }
         if fresh {
             try? FileManager.default.removeItem(at: directory)
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -8,8 +8,8 @@ import Testing
             let key = try await farm.createApp("racy")
             let buildpack = try await makeGitRepository([
                 "bin/detect*": "#!/bin/sh\necho Slow\n",
-                // The first push holds the app's one build slot long enough for the next two to queue.
-                "bin/compile*": "#!/bin/sh\ngrep -q one \"$1/Procfile\" && sleep 8\necho compiled\n",
+                // The first push holds the app's one build slot long enough for the next two to queue, even on a loaded machine.
+                "bin/compile*": "#!/bin/sh\ngrep -q one \"$1/Procfile\" && sleep 20\necho compiled\n",
             ])
             func push(_ marker: String) async throws -> URL {
                 try await makeGitRepository(["Procfile": "web: ./run \(marker)\n", ".buildpacks": "file://\(buildpack.path)\n"])
