@@ -37,6 +37,10 @@ public final class ArchiveWriter {
         case .zstd:
             archive_write_add_filter_zstd(handle)
             if let level { archive_write_set_filter_option(handle, "zstd", "compression-level", "\(level)") }
+            // zstd's multi-threaded mode writes the same bytes for any number of
+            // threads (not the single-threaded mode's): every core, and the same
+            // slug digest on hosts with any number of them.
+            archive_write_set_filter_option(handle, "zstd", "threads", "\(max(1, ProcessInfo.processInfo.activeProcessorCount))")
         case .gzip:
             archive_write_add_filter_gzip(handle)
             // No timestamp in the gzip header, or the same tree would not give the same bytes.

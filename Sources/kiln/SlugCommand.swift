@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KilnArchive
 import KilnBlobStore
 import KilnCatalog
 import KilnClient
@@ -8,7 +9,7 @@ import KilnSlug
 
 /// `kiln slug get|url|fetch|verify|pack`.
 struct SlugCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "slug", abstract: "Download, sign URLs of, fetch and verify slugs.", subcommands: [Get.self, URLCommand.self, Fetch.self, Verify.self, Pack.self])
+    static let configuration = CommandConfiguration(commandName: "slug", abstract: "Download, sign URLs of, fetch and verify slugs.", subcommands: [Get.self, URLCommand.self, Fetch.self, Verify.self, Pack.self, Unpack.self])
 
     struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Download a build's slug, manifest and signature into a directory.")
@@ -31,6 +32,7 @@ struct SlugCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Pack a directory into a slug file, as a worker does (deterministic tar.zst under app/).")
         @Argument(help: "The built app's directory.") var directory: String
         @Option(name: .shortAndLong, help: "The slug file to write.") var output: String
+        @Option(help: "zstd, or tgz as Heroku's slugs.") var format: SlugOptions.Format = .zstd
 
         func run() async throws {
             let destination = URL(fileURLWithPath: output)
@@ -38,10 +40,23 @@ struct SlugCommand: AsyncParsableCommand {
             let scratch = destination.deletingLastPathComponent().appendingPathComponent(".kiln-pack-\(getpid())")
             defer { try? FileManager.default.removeItem(at: scratch) }
             let store = try LocalBlobStore(root: scratch)
-            let packed = try SlugPacker().pack(URL(fileURLWithPath: directory), into: store)
+            let packed = try SlugPacker(compression: format.compression).pack(URL(fileURLWithPath: directory), into: store)
             try? FileManager.default.removeItem(at: destination)
             try FileManager.default.moveItem(at: store.path(for: packed.digest), to: destination)
             emit("\(packed.digest) \(packed.size) bytes, \(packed.entries) entries")
+        }
+    }
+
+    struct Unpack: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Unpack a slug (tar.zst or tar.gz) safely: no entry may leave the directory.")
+        @Argument(help: "The slug file.") var slug: String
+        @Option(name: .customShort("C"), help: "The directory to unpack into (created).") var directory: String
+
+        func run() async throws {
+            let destination = URL(fileURLWithPath: directory)
+            try FileManager.default.createDirectory(at: destination, withIntermediateDirectories: true)
+            let summary = try ArchiveExtractor().extract(archive: URL(fileURLWithPath: slug), into: destination)
+            emit("\(summary.entries) entries, \(summary.bytes) bytes in \(destination.path)")
         }
     }
 
