@@ -150,7 +150,6 @@ public struct Catalog: Sendable {
             INSERT INTO release_handoffs (app, version, idempotency_key)
             SELECT \(app), \(version), \(key) FROM apps WHERE name = \(app) AND release_webhook IS NOT NULL
             """, logger: logger)
-        try await connection.query("SELECT pg_notify('kiln_handoffs', \(app))", logger: logger)
         return version
     }
 

@@ -56,7 +56,7 @@ struct DependencyCache: Sendable {
                 use.bytesSaved += saved.newBytes
                 await context.log("-----> cache: saved \(Figures.count(saved.files)) files (\(Figures.bytes(saved.bytes)), \(Figures.bytes(saved.newBytes)) new) in \(Figures.seconds(ContinuousClock.now - started))")
             } catch {
-                await context.log("-----> cache: could not save \(plan.builder) dependencies (\(error)); the next build starts cold")
+                await context.log("-----> cache: could not save \(plan.builder) dependencies: \(error)")
                 use.faults += 1
             }
         }
