@@ -94,10 +94,9 @@ struct HandoffSender: Service {
         let manifestBytes = try blobs.data(for: manifestDigest)
         let manifest = try SlugManifest.decode(manifestBytes)
         let expires = Int(Date().timeIntervalSince1970) + urlLifetime
-        let base = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
         let handoff = ReleaseHandoff(
             app: row.0, version: row.1, description: row.8, build: row.10, commit: row.11, configVersion: row.7, createdAt: row.9,
-            slug: .init(sha256: row.6, size: row.12, url: base + signer.signedPath("/slugs/\(row.6)", expires: expires),
+            slug: .init(sha256: row.6, size: row.12, url: publicURL + signer.signedPath("/slugs/\(row.6)", expires: expires),
                         urlExpiresAt: Date(timeIntervalSince1970: TimeInterval(expires))),
             manifest: manifestBytes.base64EncodedString(), manifestSignature: try blobs.data(for: signatureDigest).base64EncodedString(),
             processTypes: manifest.processTypes)

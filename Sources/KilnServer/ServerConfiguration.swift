@@ -6,7 +6,7 @@ public struct ServerConfiguration: Sendable {
     public var home: URL
     public var host: String
     public var port: Int
-    /// The URL pushers use, printed by `kiln apps create` (default `http://HOST:PORT`).
+    /// The URL pushers and release services use, printed by `kiln apps create` and in slug URLs (default `http://HOST:PORT`).
     public var publicURL: String
     /// The database URL, handed to the pre-receive hook.
     public var databaseURL: String
@@ -17,7 +17,10 @@ public struct ServerConfiguration: Sendable {
         self.home = home
         self.host = host
         self.port = port
-        self.publicURL = publicURL ?? "http://\(host):\(port)"
+        // Without a trailing slash: paths are appended to it (`/APP.git`, `/slugs/…`).
+        var url = publicURL ?? "http://\(host):\(port)"
+        while url.hasSuffix("/") { url.removeLast() }
+        self.publicURL = url
         self.databaseURL = databaseURL
     }
 

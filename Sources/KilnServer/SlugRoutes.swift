@@ -39,8 +39,7 @@ struct SlugRoutes: Sendable {
             let ttl = request.uri.queryParameters.get("ttl", as: Int.self) ?? 900
             guard (1...Self.maximumTTL).contains(ttl) else { throw HTTPError(.badRequest, message: "ttl must be 1 to \(Self.maximumTTL) seconds, not \(ttl)") }
             let expires = Int(Date().timeIntervalSince1970) + ttl
-            let base = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
-            let url = base + signer.signedPath("/slugs/\(digest)", expires: expires)
+            let url = publicURL + signer.signedPath("/slugs/\(digest)", expires: expires)
             return try JSONResponse.make(SignedURL(url: url, sha256: digest, expires: expires, expiresAt: Date(timeIntervalSince1970: TimeInterval(expires))))
         }
         router.get("slugs/:digest") { request, context in
