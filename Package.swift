@@ -43,6 +43,9 @@ let package = Package(
         .target(name: "KilnBlobStore", dependencies: [
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: swiftSettings),
+        .target(name: "KilnS3", dependencies: [
+            "CKilnCurl", "KilnBlobStore", .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: swiftSettings),
         .target(name: "KilnSigning", dependencies: [
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: swiftSettings),
@@ -70,26 +73,26 @@ let package = Package(
         ], swiftSettings: swiftSettings),
         .target(name: "KilnWorker", dependencies: [
             "KilnDatabase", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnBlobStore", "KilnArchive",
-            "KilnBuildpacks", "KilnSlug", "KilnSigning", "KilnSandbox", "KilnCache", "KilnProcess",
+            "KilnBuildpacks", "KilnSlug", "KilnSigning", "KilnSandbox", "KilnCache", "KilnProcess", "KilnS3",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: swiftSettings),
 
         // The edge: git over HTTP, the REST API, the command line.
         .target(name: "KilnReceiver", dependencies: [
-            "KilnGit", "KilnArchive", "KilnBlobStore", "KilnDatabase", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnProcess", "KilnDownload",
+            "KilnGit", "KilnArchive", "KilnBlobStore", "KilnS3", "KilnDatabase", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnProcess", "KilnDownload",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Subprocess", package: "swift-subprocess"),
         ], swiftSettings: swiftSettings),
         .target(name: "KilnWebhook", dependencies: ["CKilnCurl", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
         .target(name: "KilnServer", dependencies: [
-            "KilnWebhook", "KilnReceiver", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnBlobStore", "KilnSigning", "KilnSlug", "KilnCache",
+            "KilnWebhook", "KilnReceiver", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnBlobStore", "KilnS3", "KilnSigning", "KilnSlug", "KilnCache",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: swiftSettings),
         .target(name: "KilnClient", dependencies: [], swiftSettings: swiftSettings),
         .executableTarget(name: "kiln", dependencies: [
-            "KilnServer", "KilnWorker", "KilnClient", "KilnDatabase", "KilnReceiver", "KilnSigning", "KilnSlug", "KilnBlobStore", "KilnCatalog", "KilnQueue", "KilnProcess", "KilnSandbox", "KilnCache", "KilnArchive",
+            "KilnServer", "KilnWorker", "KilnClient", "KilnDatabase", "KilnReceiver", "KilnSigning", "KilnSlug", "KilnBlobStore", "KilnCatalog", "KilnQueue", "KilnProcess", "KilnSandbox", "KilnCache", "KilnArchive", "KilnS3",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: swiftSettings),
@@ -104,6 +107,7 @@ let package = Package(
         ], path: "Tests/KilnTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "KilnArchiveTests", dependencies: ["KilnArchive", "KilnGit", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnSlugTests", dependencies: ["KilnSlug", "KilnSigning", "KilnBlobStore", "KilnTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KilnS3Tests", dependencies: ["KilnS3", "KilnBlobStore", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnCacheTests", dependencies: ["KilnCache", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnSandboxTests", dependencies: ["KilnSandbox", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnBuildpacksTests", dependencies: ["KilnBuildpacks", "KilnSandbox", "KilnTestSupport"], swiftSettings: swiftSettings),

@@ -46,10 +46,20 @@ public final class BlobWriter {
     /// Closes the file and stores it under its digest. Storing a blob that is
     /// already there is a no-op: identical content is kept once.
     public func commit() throws -> BlobDigest {
+        try commit(expecting: nil)
+    }
+
+    /// Commits only when the content's digest is `expected` (else the bytes
+    /// are dropped); returns the content's digest either way.
+    func commit(expecting expected: BlobDigest?) throws -> BlobDigest {
         finished = true
         try handle.synchronize()
         try handle.close()
         let digest = BlobDigest(hasher.finalize())
+        guard expected == nil || expected == digest else {
+            try? FileManager.default.removeItem(at: temporary)
+            return digest
+        }
         try store.adopt(temporary, as: digest)
         return digest
     }

@@ -1,12 +1,14 @@
 import Crypto
 import Foundation
 
-/// A content-addressed blob store in a local directory.
+/// A content-addressed blob store in a local directory: the farm's store
+/// when it has one host (or a shared file system), and every process's
+/// staging area and read-through copy in front of an object store.
 ///
 /// Blobs live at `ROOT/sha256/AB/ABCDEF…`, named by the SHA-256 of their
 /// bytes, written once and never modified. Several processes on one host may
 /// share a root: writes are atomic renames. Methods block on file I/O.
-public struct LocalBlobStore: Sendable {
+public struct LocalBlobStore: BlobStore {
     /// The store's directory.
     public let root: URL
 
@@ -19,6 +21,8 @@ public struct LocalBlobStore: Sendable {
     }
 
     var temporaryDirectory: URL { root.appendingPathComponent("tmp") }
+
+    public var location: String { root.path }
 
     /// Where a blob is, or would be, stored.
     public func path(for digest: BlobDigest) -> URL {
@@ -49,28 +53,58 @@ public struct LocalBlobStore: Sendable {
         do {
             return try Data(contentsOf: path(for: digest))
         } catch {
-            throw BlobStoreError("blob \(digest) is not in the store at \(root.path)")
+            throw BlobStoreError.missing(digest, in: location)
         }
     }
 
     /// Copies a blob to `destination`, checking its digest on the way.
     public func copy(_ digest: BlobDigest, to destination: URL) throws {
+        try retrieve(digest, to: destination)
+    }
+
+    public func retrieve(_ digest: BlobDigest, to destination: URL) throws {
         let source = path(for: digest)
         guard let input = FileHandle(forReadingAtPath: source.path) else {
-            throw BlobStoreError("blob \(digest) is not in the store at \(root.path)")
+            throw BlobStoreError.missing(digest, in: location)
         }
         defer { try? input.close() }
-        _ = FileManager.default.createFile(atPath: destination.path, contents: nil)
-        let output = try FileHandle(forWritingTo: destination)
-        defer { try? output.close() }
-        var hasher = SHA256()
+        do {
+            _ = FileManager.default.createFile(atPath: destination.path, contents: nil)
+            let output = try FileHandle(forWritingTo: destination)
+            defer { try? output.close() }
+            var hasher = SHA256()
+            while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty {
+                hasher.update(data: chunk)
+                try output.write(contentsOf: chunk)
+            }
+            guard BlobDigest(hasher.finalize()) == digest else {
+                throw BlobStoreError("blob \(digest) in \(root.path) is corrupt: its content no longer matches its digest")
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: destination)
+            throw error
+        }
+    }
+
+    public func store(_ file: URL, as digest: BlobDigest) throws {
+        guard !contains(digest) else { return }
+        let writer = try makeWriter()
+        guard let input = FileHandle(forReadingAtPath: file.path) else { throw BlobStoreError("cannot read \(file.path)") }
+        defer { try? input.close() }
         while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty {
-            hasher.update(data: chunk)
-            try output.write(contentsOf: chunk)
+            try writer.write(chunk)
         }
-        guard BlobDigest(hasher.finalize()) == digest else {
-            throw BlobStoreError("blob \(digest) in \(root.path) is corrupt: its content no longer matches its digest")
+        guard try writer.commit(expecting: digest) == digest else {
+            throw BlobStoreError("\(file.path) is not blob \(digest): its content has another digest")
         }
+    }
+
+    /// Takes a blob from another store into this directory, checked on the way.
+    public func ingest(_ digest: BlobDigest, from other: any BlobStore) throws {
+        guard !contains(digest) else { return }
+        let temporary = temporaryDirectory.appendingPathComponent(UUID().uuidString)
+        try other.retrieve(digest, to: temporary)
+        try adopt(temporary, as: digest)
     }
 
     func adopt(_ file: URL, as digest: BlobDigest) throws {

@@ -26,4 +26,54 @@ kiln_curl_result kiln_curl_download(const char *url, int fd, long long max_bytes
 /// discarded. `code` is 0 whenever an answer came: its status is `http_status`.
 kiln_curl_result kiln_curl_post(const char *url, const char *headers, const char *body, size_t body_length, long timeout_seconds);
 
+/// One HTTP request for an object store: what to send and where the answer goes.
+typedef struct {
+    /// GET, HEAD, PUT, POST or DELETE.
+    const char *method;
+    const char *url;
+    /// One "Name: value" per line.
+    const char *headers;
+    /// CURLOPT_AWS_SIGV4's parameter ("aws:amz:REGION:s3"), or NULL for an unsigned request.
+    const char *aws_sigv4;
+    /// "ACCESS_KEY:SECRET" for the signature, or NULL.
+    const char *user_password;
+    /// An in-memory body (POST), or NULL.
+    const char *body;
+    size_t body_length;
+    /// A body read from this file descriptor (PUT), from `upload_offset` for
+    /// `upload_length` bytes; -1 for none.
+    int upload_fd;
+    long long upload_offset;
+    long long upload_length;
+    /// A 2xx answer's body goes to this descriptor; -1 keeps it in memory
+    /// (up to 1 MiB). Other answers' bodies are always kept in memory.
+    int download_fd;
+    long connect_timeout_seconds;
+    /// Aborts when fewer than 1024 bytes a second pass for this long.
+    long stall_seconds;
+} kiln_curl_request;
+
+/// What came back from kiln_curl_perform.
+typedef struct {
+    /// 0 whenever an answer came (its status is `http_status`), else the libcurl error code.
+    int code;
+    long http_status;
+    /// Body bytes written to `download_fd`.
+    long long bytes;
+    /// The answer's body when it was not written to `download_fd`; free with kiln_curl_release.
+    char *answer;
+    size_t answer_length;
+    /// The ETag header, quotes included; empty when there was none.
+    char etag[160];
+    /// The Content-Length header, -1 when there was none.
+    long long content_length;
+    char message[512];
+} kiln_curl_response;
+
+/// Performs `request`. Blocks the calling thread.
+kiln_curl_response kiln_curl_perform(const kiln_curl_request *request);
+
+/// Frees a response's `answer`.
+void kiln_curl_release(kiln_curl_response *response);
+
 #endif
