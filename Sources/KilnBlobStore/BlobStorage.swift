@@ -22,6 +22,12 @@ public struct BlobStorage: Sendable {
     /// The store every host reads from: a directory or `s3://BUCKET/PREFIX`.
     public var location: String { shared?.location ?? local.location }
 
+    /// Checks both stores (see ``BlobStore/check()``).
+    public func check() throws {
+        try local.check()
+        try shared?.check()
+    }
+
     /// Starts writing a new blob in the local directory; ``publish(_:)`` it once committed.
     public func makeWriter() throws -> BlobWriter {
         try local.makeWriter()

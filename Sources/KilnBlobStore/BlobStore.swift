@@ -11,6 +11,10 @@ public protocol BlobStore: Sendable {
     /// Where the store is, for messages: a directory or `s3://BUCKET/PREFIX`.
     var location: String { get }
 
+    /// Fails with an error that says what to fix unless the store can be
+    /// used: run at start-up, so that a wrong key stops a process, not its first build.
+    func check() throws
+
     /// Whether the blob is stored.
     func contains(_ digest: BlobDigest) throws -> Bool
 

@@ -24,6 +24,12 @@ public struct LocalBlobStore: BlobStore {
 
     public var location: String { root.path }
 
+    public func check() throws {
+        guard access(temporaryDirectory.path, W_OK) == 0 else {
+            throw BlobStoreError("the blob store \(root.path) is not writable by this user: fix its owner or choose another --home")
+        }
+    }
+
     /// Where a blob is, or would be, stored.
     public func path(for digest: BlobDigest) -> URL {
         root.appendingPathComponent("sha256")

@@ -72,7 +72,7 @@ public struct PushHook: Sendable {
     }
 
     func enqueue(update: Update, app: App, repository: String, quarantine: String?) async throws -> Build {
-        let blobs = try LocalBlobStore(root: URL(fileURLWithPath: environment.home).appendingPathComponent("blobs"))
+        let blobs = try environment.blobStorage()
         // A short-lived process of its own: blocking libgit2 and libarchive calls are fine here.
         let repo = try GitRepository(path: repository, quarantine: quarantine)
         let blob = try blobs.makeWriter()
@@ -85,6 +85,8 @@ public struct PushHook: Sendable {
         }
         try writer.finish()
         let digest = try blob.commit()
+        // Before the build names it: a worker on another host fetches it from the farm's store.
+        try blobs.publish(digest)
         return try await BuildQueue(database: database).enqueue(BuildRequest(
             app: app.name, commit: update.new, branch: app.deployBranch, sourceDigest: digest.hex,
             clean: environment.clean, hot: environment.hot))

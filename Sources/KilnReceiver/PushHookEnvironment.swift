@@ -1,4 +1,6 @@
 import Foundation
+import KilnBlobStore
+import KilnS3
 
 /// What the receiver hands to the pre-receive hook through git, as
 /// environment variables: the hook runs in a process git starts.
@@ -10,19 +12,29 @@ public struct PushHookEnvironment: Sendable, Equatable {
     public var clean: Bool
     /// `KILN-HOT: true` (or `GIGALIXIR-HOT`) on the push.
     public var hot: Bool
+    /// The farm's object store, when it has one (its credentials are the
+    /// server's own AWS_* variables, which the hook inherits).
+    public var s3: S3Settings?
 
-    public init(app: String, databaseURL: String, home: String, clean: Bool, hot: Bool) {
+    public init(app: String, databaseURL: String, home: String, clean: Bool, hot: Bool, s3: S3Settings? = nil) {
         self.app = app
         self.databaseURL = databaseURL
         self.home = home
         self.clean = clean
         self.hot = hot
+        self.s3 = s3
     }
 
     /// The variables to set for git.
     public var variables: [String: String] {
         ["KILN_APP": app, "KILN_DATABASE_URL": databaseURL, "KILN_HOME": home,
-         "KILN_CLEAN": clean ? "true" : "false", "KILN_HOT": hot ? "true" : "false"]
+         "KILN_CLEAN": clean ? "true" : "false", "KILN_HOT": hot ? "true" : "false",
+         "KILN_BLOB_STORE": s3?.url ?? "", "KILN_S3_ENDPOINT": s3?.endpoint ?? "", "KILN_S3_REGION": s3?.region ?? ""]
+    }
+
+    /// Where the hook writes the pushed source.
+    public func blobStorage() throws -> BlobStorage {
+        try BlobStorage.open(directory: URL(fileURLWithPath: home).appendingPathComponent("blobs"), s3: s3)
     }
 
     /// Reads them back in the hook; the error says which is missing.
@@ -38,5 +50,9 @@ public struct PushHookEnvironment: Sendable, Equatable {
         home = try value("KILN_HOME")
         clean = environment["KILN_CLEAN"] == "true"
         hot = environment["KILN_HOT"] == "true"
+        if let store = environment["KILN_BLOB_STORE"], !store.isEmpty {
+            s3 = try S3Settings(url: store, endpoint: environment["KILN_S3_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 },
+                                region: environment["KILN_S3_REGION"].flatMap { $0.isEmpty ? nil : $0 }, environment: environment)
+        }
     }
 }

@@ -8,7 +8,7 @@ import KilnQueue
 struct BuildRoutes: Sendable {
     let queue: BuildQueue
     let log: BuildLog
-    let blobs: LocalBlobStore
+    let blobs: BlobStorage
     let authorizer: Authorizer
 
     struct LogPage: Encodable {
@@ -60,7 +60,7 @@ struct BuildRoutes: Sendable {
                 guard let hex = build[keyPath: column], let digest = BlobDigest(hex) else {
                     throw HTTPError(.notFound, message: "build \(build.id) has no \(name): it is \(build.state.rawValue)")
                 }
-                let body = try await FileIO().loadFile(path: blobs.path(for: digest).path, context: context)
+                let body = try await FileIO().loadFile(path: try await localFile(digest, blobs: blobs), context: context)
                 var headers = HTTPFields()
                 headers[.contentType] = name == "manifest" ? "application/json" : "application/octet-stream"
                 headers[.eTag] = "\"\(hex)\""

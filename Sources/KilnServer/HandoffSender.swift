@@ -19,7 +19,7 @@ struct HandoffSender: Service {
     let database: Database
     let vault: ConfigVault
     let signer: URLSigner
-    let blobs: LocalBlobStore
+    let blobs: BlobStorage
     let publicURL: String
     let logger: Logger
     var pollInterval: Duration = .milliseconds(500)
@@ -59,10 +59,10 @@ struct HandoffSender: Service {
             var status: Int?
             var failure: String?
             do {
-                let body = try payload(row)
+                let body = try await onThread { try payload(row) }
                 let secret = try vault.unseal(Data(buffer: row.5), app: app)["secret"] ?? ""
                 let webhook = Webhook(url: row.4, secret: secret)
-                status = try await Self.onThread { try webhook.post(body, idempotencyKey: key, event: "release") }
+                status = try await onThread { try webhook.post(body, idempotencyKey: key, event: "release") }
                 if let status, !(200..<300).contains(status) { failure = "HTTP \(status)" }
             } catch {
                 failure = "\(error)"
@@ -101,12 +101,5 @@ struct HandoffSender: Service {
             manifest: manifestBytes.base64EncodedString(), manifestSignature: try blobs.data(for: signatureDigest).base64EncodedString(),
             processTypes: manifest.processTypes)
         return try JSONResponse.encoder.encode(handoff)
-    }
-
-    /// Runs a blocking call (libcurl) on a thread of its own, off the cooperative pool.
-    static func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try body() }) }.start()
-        }
     }
 }

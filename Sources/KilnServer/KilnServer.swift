@@ -6,6 +6,7 @@ import KilnCatalog
 import KilnDatabase
 import KilnQueue
 import KilnReceiver
+import KilnS3
 import KilnSigning
 import Logging
 import ServiceLifecycle
@@ -20,7 +21,7 @@ public enum KilnServer {
             try makeApplication(configuration: configuration, database: database, logger: logger),
             RetentionService(queue: BuildQueue(database: database), retention: configuration.retention, logger: logger),
             HandoffSender(database: database, vault: try ConfigVault.load(from: configuration.configKeyFile),
-                          signer: try URLSigner.loadOrCreate(at: configuration.urlSecretFile), blobs: try LocalBlobStore(root: configuration.blobs),
+                          signer: try URLSigner.loadOrCreate(at: configuration.urlSecretFile), blobs: try BlobStorage.open(directory: configuration.blobs, s3: configuration.s3),
                           publicURL: configuration.publicURL, logger: logger),
         ]
     }
@@ -31,7 +32,8 @@ public enum KilnServer {
         let catalog = Catalog(database: database)
         let authorizer = Authorizer(catalog: catalog)
         let repositories = RepositoryStore(root: configuration.repositories)
-        let blobs = try LocalBlobStore(root: configuration.blobs)
+        let blobs = try BlobStorage.open(directory: configuration.blobs, s3: configuration.s3)
+        try blobs.check()
         let key = try FarmKey.loadOrCreate(at: configuration.keyFile)
 
         let router = Router(context: BasicRequestContext.self)

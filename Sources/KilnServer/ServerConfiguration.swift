@@ -1,4 +1,5 @@
 import Foundation
+import KilnS3
 
 /// Where the server listens and keeps its files.
 public struct ServerConfiguration: Sendable {
@@ -12,6 +13,8 @@ public struct ServerConfiguration: Sendable {
     public var databaseURL: String
     /// How long finished builds that made no release, and all build logs, are kept.
     public var retention: Duration = .seconds(30 * 24 * 3600)
+    /// The farm's object store; `nil`: the blob directory under the home is the farm's store.
+    public var s3: S3Settings?
 
     public init(home: URL, host: String, port: Int, publicURL: String? = nil, databaseURL: String) {
         self.home = home

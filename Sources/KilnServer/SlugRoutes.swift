@@ -11,7 +11,7 @@ import KilnSigning
 /// under the same signature (the slug's).
 struct SlugRoutes: Sendable {
     let queue: BuildQueue
-    let blobs: LocalBlobStore
+    let blobs: BlobStorage
     let signer: URLSigner
     let authorizer: Authorizer
     let publicURL: String
@@ -75,7 +75,7 @@ struct SlugRoutes: Sendable {
 
     /// Streams a blob, whole or the one byte range asked for.
     func serve(_ digest: BlobDigest, request: Request, context: BasicRequestContext, contentType: String) async throws -> Response {
-        let path = blobs.path(for: digest).path
+        let path = try await localFile(digest, blobs: blobs)
         var info = stat()
         guard stat(path, &info) == 0 else { throw HTTPError(.notFound, message: "the blob \(digest.hex) is not in this farm's store") }
         let size = Int(info.st_size)

@@ -9,7 +9,7 @@ import KilnReceiver
 /// release tarball).
 struct SourceURLRoutes: Sendable {
     let queue: BuildQueue
-    let blobs: LocalBlobStore
+    let blobs: BlobStorage
     let authorizer: Authorizer
     let importer: SourceArchiveImport
 
@@ -30,7 +30,11 @@ struct SourceURLRoutes: Sendable {
             let digest: BlobDigest
             do {
                 let importer = self.importer, blobs = self.blobs
-                digest = try await Task.detached { try importer.run(body.sourceURL, into: blobs) }.value
+                digest = try await onThread {
+                    let digest = try importer.run(body.sourceURL, into: blobs.local)
+                    try blobs.publish(digest)
+                    return digest
+                }
             } catch let error as SourceImportError {
                 throw HTTPError(.unprocessableContent, message: error.description)
             }

@@ -10,7 +10,7 @@ struct BuildContext: Sendable {
     let settings: BuildSettings
     let workspace: BuildWorkspace
     let configuration: WorkerConfiguration
-    let blobs: LocalBlobStore
+    let blobs: BlobStorage
     let logWriter: BuildLogWriter
 
     /// Appends a line to the build's log.

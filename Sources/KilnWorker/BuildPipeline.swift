@@ -37,6 +37,7 @@ struct BuildPipeline: Sendable {
         let signed = try await timer.measure("sign") {
             try await Sign(key: key, stack: stack).run(context, packed: packed, release: release, buildpacks: buildpacks)
         }
+        try await timer.measure("upload") { try await Upload().run(context, packed: packed, signed: signed) }
         await context.log("-----> Timings: \(timer.summary)")
         let result = BuildResult(slugDigest: packed.digest.hex, manifestDigest: signed.manifestDigest.hex,
                                  signatureDigest: signed.signatureDigest.hex, slugSize: packed.size)

@@ -5,6 +5,7 @@ import KilnCache
 import KilnCatalog
 import KilnDatabase
 import KilnQueue
+import KilnS3
 import KilnSigning
 import Logging
 import ServiceLifecycle
@@ -20,7 +21,7 @@ public struct Worker: Service {
     let database: Database
     let queue: BuildQueue
     let log: BuildLog
-    let blobs: LocalBlobStore
+    let blobs: BlobStorage
     let key: FarmKey
     let vault: ConfigVault
     let cache: DependencyCache
@@ -31,7 +32,7 @@ public struct Worker: Service {
         self.database = database
         self.queue = BuildQueue(database: database)
         self.log = BuildLog(database: database)
-        self.blobs = try LocalBlobStore(root: configuration.blobDirectory)
+        self.blobs = try BlobStorage.open(directory: configuration.blobDirectory, s3: configuration.s3)
         self.key = try FarmKey.loadOrCreate(at: configuration.keyFile)
         self.vault = try ConfigVault.load(from: configuration.configKeyFile)
         let rules: [String: CacheRule]
@@ -60,7 +61,8 @@ public struct Worker: Service {
     /// claims, running builds get up to the drain timeout to finish, and
     /// those still running after it are handed back to the queue.
     public func run() async throws {
-        logger.info("worker started", metadata: ["capacity": "\(configuration.capacity)"])
+        try await onThread { [blobs] in try blobs.check() }
+        logger.info("worker started", metadata: ["capacity": "\(configuration.capacity)", "blob_store": "\(blobs.location)"])
         let registry = WorkerRegistry(database: database)
         try await registry.register(name: configuration.name, host: ProcessInfo.processInfo.hostName, pid: Int(getpid()), capacity: configuration.capacity)
         try await withThrowingTaskGroup(of: Void.self) { background in

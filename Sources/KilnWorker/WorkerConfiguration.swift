@@ -1,5 +1,6 @@
 import Foundation
 import KilnArchive
+import KilnS3
 import KilnSandbox
 
 /// How a worker runs: where its files are, how many builds at once, and the
@@ -54,6 +55,8 @@ public struct WorkerConfiguration: Sendable {
     public var slugSizeWarning: Int64 = 300_000_000
     /// How often the cache tiers are collected under their budgets.
     public var cacheCollectInterval: Duration = .seconds(600)
+    /// The farm's object store; `nil`: the blob directory under the home is the farm's store.
+    public var s3: S3Settings?
 
     public init(home: URL, buildersDirectory: URL, capacity: Int, name: String? = nil) {
         self.home = home

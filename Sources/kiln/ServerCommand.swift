@@ -14,6 +14,7 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on.") var port: Int = 8750
     @Option(help: "URL pushers reach this server at (default http://HOST:PORT).") var publicURL: String?
     @Option(help: "Days to keep finished builds that made no release, and build logs.") var retentionDays: Int = 30
+    @OptionGroup var blobs: BlobStoreOptions
 
     func run() async throws {
         let logger = KilnLogging.bootstrap()
@@ -22,6 +23,7 @@ struct ServerCommand: AsyncParsableCommand {
         let database = Database(url: url, logger: logger)
         var configuration = ServerConfiguration(home: home.homeURL, host: host, port: port, publicURL: publicURL, databaseURL: databaseURL)
         configuration.retention = .seconds(retentionDays * 24 * 3600)
+        configuration.s3 = try blobs.settings()
         let services = try KilnServer.services(configuration: configuration, database: database, logger: logger)
         try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
     }

@@ -21,6 +21,7 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "Use this PostgreSQL instead of starting a private one.") var databaseURL: String?
     @Option(help: "Size the dependency cache is kept under, least recently used first (e.g. 20GB; default: no limit).") var cacheBudget: ByteSize?
     @OptionGroup var slugs: SlugOptions
+    @OptionGroup var blobs: BlobStoreOptions
 
     func run() async throws {
         let logger = KilnLogging.bootstrap()
@@ -55,7 +56,8 @@ struct UpCommand: AsyncParsableCommand {
         try Self.writeEnvironment(to: environmentFile, server: server, token: token)
 
         let database = Database(url: url, logger: logger)
-        let configuration = ServerConfiguration(home: home, host: host, port: port, databaseURL: databaseURL)
+        var configuration = ServerConfiguration(home: home, host: host, port: port, databaseURL: databaseURL)
+        configuration.s3 = try blobs.settings()
         let services = ServiceGroup(services: try KilnServer.services(configuration: configuration, database: database, logger: logger),
                                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
 
@@ -68,7 +70,7 @@ struct UpCommand: AsyncParsableCommand {
             group.addTask { try await services.run() }
             for index in 0..<workers {
                 group.addTask {
-                    try await Self.runWorker(index: index, home: home, databaseURL: databaseURL, capacity: capacity, cacheBudget: cacheBudget, slugs: slugs, logger: logger)
+                    try await Self.runWorker(index: index, home: home, databaseURL: databaseURL, capacity: capacity, cacheBudget: cacheBudget, options: slugs.arguments + blobs.arguments, logger: logger)
                 }
             }
             // The service group ends on SIGTERM/SIGINT; then the workers are stopped.
@@ -79,12 +81,12 @@ struct UpCommand: AsyncParsableCommand {
     }
 
     /// Runs one `kiln worker` child, restarting it if it dies, until cancelled.
-    static func runWorker(index: Int, home: URL, databaseURL: String, capacity: Int, cacheBudget: ByteSize?, slugs: SlugOptions, logger: Logger) async throws {
+    static func runWorker(index: Int, home: URL, databaseURL: String, capacity: Int, cacheBudget: ByteSize?, options: [String], logger: Logger) async throws {
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         // `kiln up` is for one machine: a stopping worker gets 5 s to finish its
         // builds, then hands them back; it is killed if it takes 10 s in all.
         var command = Command(executable, ["worker", "--home", home.path, "--database-url", databaseURL, "--concurrency", "\(capacity)", "--drain-timeout", "5", "--parent-pid", "\(getpid())"])
-        command.arguments += slugs.arguments
+        command.arguments += options
         if let cacheBudget {
             // One host, one disk: the same budget for each tier.
             command.arguments += ["--cache-budget", "\(cacheBudget.bytes)", "--shared-cache-budget", "\(cacheBudget.bytes)"]

@@ -29,6 +29,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "The farm's shared dependency cache, a directory every worker reaches (default: HOME/blobs/cache).") var sharedCache: String?
     @Flag(help: "Let an app restore dependencies another app saved under the same key (one tenant's farm only).") var shareCacheBetweenApps = false
     @OptionGroup var slugs: SlugOptions
+    @OptionGroup var blobs: BlobStoreOptions
 
     func run() async throws {
         let logger = KilnLogging.bootstrap()
@@ -51,6 +52,7 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.slugCompression = slugs.slugFormat.compression
         configuration.slugSizeLimit = slugs.slugSizeLimit.bytes
         configuration.slugSizeWarning = slugs.slugSizeWarning.bytes
+        configuration.s3 = try blobs.settings()
         let worker = try Worker(configuration: configuration, database: database, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: database.client),

@@ -42,6 +42,21 @@ public struct ObjectStoreServer: Sendable {
         }
     }
 
+    /// Creates a bucket with the curl command line (its own SigV4), apart from Kiln's client.
+    public func createBucket(_ name: String) async throws {
+        let outcome = try await sh("curl", ["-sf", "-X", "PUT", "--aws-sigv4", "aws:amz:us-east-1:s3", "-u", "\(accessKey):\(secretKey)",
+                                            "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD", "\(endpoint)/\(name)"])
+        guard outcome.succeeded else { throw TestSetupError("cannot create the bucket \(name): \(outcome.output)") }
+    }
+
+    /// The keys in `bucket` (up to 1000), listed with the curl command line.
+    public func keys(in bucket: String) async throws -> [String] {
+        let outcome = try await sh("curl", ["-sf", "--aws-sigv4", "aws:amz:us-east-1:s3", "-u", "\(accessKey):\(secretKey)",
+                                            "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD", "\(endpoint)/\(bucket)?list-type=2"])
+        guard outcome.succeeded else { throw TestSetupError("cannot list the bucket \(bucket): \(outcome.output)") }
+        return outcome.output.components(separatedBy: "<Key>").dropFirst().compactMap { $0.components(separatedBy: "</Key>").first }
+    }
+
     /// The AWS variables that sign for this server's user.
     public var environment: [String: String] {
         ["AWS_ACCESS_KEY_ID": accessKey, "AWS_SECRET_ACCESS_KEY": secretKey]

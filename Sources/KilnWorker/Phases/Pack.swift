@@ -7,11 +7,11 @@ struct Pack {
     func run(_ context: BuildContext) async throws -> SlugPacker.Packed {
         let configuration = context.configuration
         let packer = SlugPacker(compression: configuration.slugCompression), app = context.workspace.app, blobs = context.blobs
-        let packed = try await onThread { try packer.pack(app, into: blobs) }
+        let packed = try await onThread { try packer.pack(app, into: blobs.local) }
         await context.log("-----> Slug packed: \(packed.size) bytes, \(packed.entries) entries, \(packed.format), \(packed.digest)")
         if packed.size > configuration.slugSizeLimit {
             // Not kept: no release may use it, and it is big.
-            try? FileManager.default.removeItem(at: blobs.path(for: packed.digest))
+            try? FileManager.default.removeItem(at: blobs.local.path(for: packed.digest))
             let biggest = try await onThread { Self.biggestDirectories(in: app) }
                 .map { "\($0.path) \(Figures.bytes($0.bytes))" }.joined(separator: ", ")
             throw BuildFailure("""

@@ -16,7 +16,7 @@ struct Sign {
         manifest.addons = release.addons.isEmpty ? nil : release.addons
         manifest.configVars = release.configVars.isEmpty ? nil : release.configVars
         manifest.configVersion = context.settings.config.version
-        let signed = try SignedSlug.sign(manifest, with: key, into: context.blobs)
+        let signed = try SignedSlug.sign(manifest, with: key, into: context.blobs.local)
         await context.log("-----> Manifest signed with the farm's key")
         return signed
     }
