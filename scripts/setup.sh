@@ -22,6 +22,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+# The tests' S3-compatible server, moto, comes from PyPI when it is not installed.
+if ! command -v moto_server >/dev/null; then
+  echo "setup: installing moto_server from PyPI into /opt/kiln-moto"
+  python3 -m venv /opt/kiln-moto
+  /opt/kiln-moto/bin/pip install -q 'moto[server]'
+  ln -sf /opt/kiln-moto/bin/moto_server /usr/local/bin/moto_server
+fi
 # Builds run as this unprivileged user inside the sandbox.
 id kiln-build >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin kiln-build
 # Debian starts a cluster of its own on install; Kiln runs private ones instead.

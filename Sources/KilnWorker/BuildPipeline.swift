@@ -38,6 +38,7 @@ struct BuildPipeline: Sendable {
             try await Sign(key: key, stack: stack).run(context, packed: packed, release: release, buildpacks: buildpacks)
         }
         try await timer.measure("upload") { try await Upload().run(context, packed: packed, signed: signed) }
+        Failpoint.hit(Failpoint.afterUpload)
         await context.log("-----> Timings: \(timer.summary)")
         let result = BuildResult(slugDigest: packed.digest.hex, manifestDigest: signed.manifestDigest.hex,
                                  signatureDigest: signed.signatureDigest.hex, slugSize: packed.size)

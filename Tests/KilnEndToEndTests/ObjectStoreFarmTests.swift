@@ -93,3 +93,69 @@ import Testing
         }
     }
 }
+
+/// The release hand-off when a worker dies between uploading a slug and
+/// recording the build: the build is rescued, and the release service hears
+/// of the release once.
+@Suite struct HandoffAfterCrashTests {
+    @Test func aWorkerKilledRightAfterTheUploadLeadsToOneReleaseHandedOffOnce() async throws {
+        try await ObjectStoreServer.with { s3 in
+            try await s3.createBucket("farm-blobs")
+            let database = try await TestEnvironment.freshDatabase()
+            let serverHome = try TestEnvironment.temporaryDirectory("crash-server"), workerHome = try TestEnvironment.temporaryDirectory("crash-worker")
+            let inbox = try TestEnvironment.temporaryDirectory("crash-inbox"), failpoints = try TestEnvironment.temporaryDirectory("failpoints")
+            let port = try KilnFarm.freePort(), receiverPort = try KilnFarm.freePort()
+            let store = ["--blob-store", "s3://farm-blobs", "--s3-endpoint", s3.endpoint]
+            let environment = s3.environment.merging(["KILN_BUILDERS": TestEnvironment.repositoryRoot.appendingPathComponent("builders").path]) { $1 }
+            let server = Command(TestEnvironment.binary, ["server", "--database-url", database.text, "--home", serverHome.path, "--port", "\(port)"] + store,
+                                 environment: environment)
+            let secret = "the-release-service-shared-secret"
+            try await withRunning([server, ReleaseHandoffTests.receiver(port: receiverPort, directory: inbox)]) {
+                try await KilnFarm.waitForHealth("http://127.0.0.1:\(port)", log: serverHome.appendingPathComponent("none"))
+                let keys = workerHome.appendingPathComponent("keys")
+                try FileManager.default.createDirectory(at: keys, withIntermediateDirectories: true)
+                for name in ["farm-ed25519.pem", "config-aes256.key"] {
+                    try FileManager.default.copyItem(at: serverHome.appendingPathComponent("keys/\(name)"), to: keys.appendingPathComponent(name))
+                }
+                let token = "kiln_admin_test_\(UUID().uuidString)"
+                try await Database.with(url: database, logger: TestEnvironment.logger) { try await Catalog(database: $0).registerAdminKey(token) }
+                let farm = KilnFarm(home: serverHome, port: port, server: "http://127.0.0.1:\(port)", token: token)
+                let key = try await farm.createApp("crashy")
+                _ = try await farm.kiln("apps", "set", "--app", "crashy", "--release-webhook", "http://127.0.0.1:\(receiverPort)/releases",
+                                        "--release-webhook-secret", secret)
+                let repo = try await makeGitRepository(["Procfile": "web: ./run\n", "run*": "#!/bin/sh\necho run\n"])
+
+                // The first worker dies by SIGKILL right after its upload.
+                FileManager.default.createFile(atPath: failpoints.appendingPathComponent("after-upload").path, contents: nil)
+                let worker = { (name: String, failing: Bool) in
+                    Command(TestEnvironment.binary, ["worker", "--database-url", database.text, "--home", workerHome.path, "--name", name, "--lease", "3"] + store,
+                            environment: environment.merging(failing ? ["KILN_FAILPOINTS": failpoints.path] : [:]) { $1 })
+                }
+                let remote = farm.remote("crashy", key: key)
+                let push = Task { try await sh("git", ["push", remote, "main"], in: repo) }
+                let doomed = try await worker("doomed", true).run()
+                #expect(doomed.status == 128 + SIGKILL, "\(doomed.output)")
+                let before = try #require(try JSONSerialization.jsonObject(with: Data(try await farm.kiln("builds", "show", "b-1", "--json").output.utf8)) as? [String: Any])
+                #expect(before["state"] as? String == "running")
+                let slugKeys = try await s3.keys(in: "farm-blobs")
+                #expect(slugKeys.count >= 4, "the source, slug, manifest and signature were uploaded: \(slugKeys)")
+
+                // Another worker rescues the build once the lease runs out.
+                try await withRunning([worker("survivor", false)]) {
+                    let pushed = try await push.value
+                    #expect(pushed.succeeded, "\(pushed.output)")
+                    let delivered = try await ReleaseHandoffTests.waitFor(1, in: inbox, secret: secret, seconds: 30)
+                    // Time for a second delivery, were there one to come.
+                    try await Task.sleep(for: .seconds(3))
+                    let deliveries = try await ReleaseHandoffTests.deliveries(inbox, secret: secret)
+                    #expect(delivered.count == 1 && deliveries.count == 1, "\(deliveries.map(\.key))")
+                    #expect(deliveries.first?.key == "b-1" && deliveries.first?.signed == true)
+                    let after = try #require(try JSONSerialization.jsonObject(with: Data(try await farm.kiln("builds", "show", "b-1", "--json").output.utf8)) as? [String: Any])
+                    #expect(after["state"] as? String == "succeeded" && after["attempts"] as? Int == 2, "\(after)")
+                    let releases = try await farm.kiln("releases", "--app", "crashy", "--json")
+                    #expect(releases.output.components(separatedBy: "\"version\"").count == 2, "one release: \(releases.output)")
+                }
+            }
+        }
+    }
+}
