@@ -87,14 +87,8 @@ static size_t discard_block(char *data, size_t size, size_t count, void *context
     return *seen > (1 << 20) ? 0 : size * count;
 }
 
-kiln_curl_result kiln_curl_post(const char *url, const char *headers, const char *body, size_t body_length, long timeout_seconds) {
-    kiln_curl_result result = {0};
-    CURL *curl = curl_easy_init();
-    if (!curl) {
-        result.code = CURLE_FAILED_INIT;
-        snprintf(result.message, sizeof result.message, "libcurl could not start");
-        return result;
-    }
+/* One "Name: value" per line, into libcurl's list. */
+static struct curl_slist *header_list(const char *headers) {
     struct curl_slist *list = NULL;
     char line[2048];
     const char *start = headers;
@@ -108,6 +102,18 @@ kiln_curl_result kiln_curl_post(const char *url, const char *headers, const char
         }
         start = end ? end + 1 : NULL;
     }
+    return list;
+}
+
+kiln_curl_result kiln_curl_post(const char *url, const char *headers, const char *body, size_t body_length, long timeout_seconds) {
+    kiln_curl_result result = {0};
+    CURL *curl = curl_easy_init();
+    if (!curl) {
+        result.code = CURLE_FAILED_INIT;
+        snprintf(result.message, sizeof result.message, "libcurl could not start");
+        return result;
+    }
+    struct curl_slist *list = header_list(headers);
     long long seen = 0;
     char error[CURL_ERROR_SIZE] = {0};
     curl_easy_setopt(curl, CURLOPT_URL, url);
@@ -143,23 +149,6 @@ typedef struct {
     int write_errno;
     int read_errno;
 } exchange;
-
-static struct curl_slist *header_list(const char *headers) {
-    struct curl_slist *list = NULL;
-    char line[2048];
-    const char *start = headers;
-    while (start && *start) {
-        const char *end = strchr(start, '\n');
-        size_t length = end ? (size_t)(end - start) : strlen(start);
-        if (length > 0 && length < sizeof line) {
-            memcpy(line, start, length);
-            line[length] = 0;
-            list = curl_slist_append(list, line);
-        }
-        start = end ? end + 1 : NULL;
-    }
-    return list;
-}
 
 static size_t keep_answer(exchange *state, const char *data, size_t length) {
     kiln_curl_response *response = state->response;

@@ -46,7 +46,7 @@ public struct DirectoryArchiver: Sendable {
                 try walk(path, relative: relative.isEmpty ? name : relative + "/" + name, writer: writer, count: &count)
             case S_IFREG:
                 let entry = ArchiveEntry(path: entryPath, kind: .file, permissions: executable ? 0o755 : 0o644, size: Int64(info.st_size))
-                try writer.write(entry, contentsOf: URL(fileURLWithPath: path))
+                try writer.write(entry, contentsOfFile: path)
                 count += 1
             case S_IFLNK:
                 var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)

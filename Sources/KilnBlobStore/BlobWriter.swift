@@ -9,7 +9,7 @@ import Foundation
 public final class BlobWriter {
     private let store: LocalBlobStore
     private let temporary: URL
-    private let handle: FileHandle
+    private let descriptor: Int32
     private var hasher = SHA256()
     private var finished = false
     /// Bytes written so far.
@@ -18,15 +18,15 @@ public final class BlobWriter {
     init(store: LocalBlobStore) throws {
         self.store = store
         temporary = store.temporaryDirectory.appendingPathComponent(UUID().uuidString)
-        guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
-            throw BlobStoreError("cannot create \(temporary.path): is the blob store's directory writable?")
+        descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw BlobStoreError("cannot create \(temporary.path): \(String(cString: strerror(errno))); is the blob store's directory writable?")
         }
-        handle = try FileHandle(forWritingTo: temporary)
     }
 
     deinit {
         if !finished {
-            try? handle.close()
+            close(descriptor)
             try? FileManager.default.removeItem(at: temporary)
         }
     }
@@ -34,7 +34,13 @@ public final class BlobWriter {
     /// Appends bytes.
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         hasher.update(bufferPointer: bytes)
-        try handle.write(contentsOf: Data(bytes))
+        var done = 0
+        while done < bytes.count {
+            let count = Foundation.write(descriptor, bytes.baseAddress! + done, bytes.count - done)
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { throw BlobStoreError("cannot write \(temporary.path): \(String(cString: strerror(errno)))") }
+            done += count
+        }
         size += Int64(bytes.count)
     }
 
@@ -53,8 +59,12 @@ public final class BlobWriter {
     /// are dropped); returns the content's digest either way.
     func commit(expecting expected: BlobDigest?) throws -> BlobDigest {
         finished = true
-        try handle.synchronize()
-        try handle.close()
+        let synced = fsync(descriptor) == 0 ? 0 : errno
+        close(descriptor)
+        guard synced == 0 else {
+            try? FileManager.default.removeItem(at: temporary)
+            throw BlobStoreError("cannot write \(temporary.path): \(String(cString: strerror(synced)))")
+        }
         let digest = BlobDigest(hasher.finalize())
         guard expected == nil || expected == digest else {
             try? FileManager.default.removeItem(at: temporary)

@@ -9,6 +9,16 @@ import Testing
 /// S3-compatible store (moto on loopback, checking signatures): the pushed
 /// source and the slug can only travel through the bucket.
 @Suite struct ObjectStoreFarmTests {
+    /// One farm, one key: a worker on another host signs with the key the
+    /// server publishes, and opens config sealed with the server's key.
+    static func shareKeys(from serverHome: URL, to workerHome: URL) throws {
+        let keys = workerHome.appendingPathComponent("keys")
+        try FileManager.default.createDirectory(at: keys, withIntermediateDirectories: true)
+        for name in ["farm-ed25519.pem", "config-aes256.key"] {
+            try FileManager.default.copyItem(at: serverHome.appendingPathComponent("keys/\(name)"), to: keys.appendingPathComponent(name))
+        }
+    }
+
     @Test func aPushIsBuiltAndItsSlugServedThroughTheBucketAlone() async throws {
         try await ObjectStoreServer.with { s3 in
             try await s3.createBucket("farm-blobs")
@@ -21,12 +31,7 @@ import Testing
                                  environment: environment)
             try await withRunning([server]) {
                 try await KilnFarm.waitForHealth("http://127.0.0.1:\(port)", log: serverHome.appendingPathComponent("none"))
-                // One farm, one key: the worker signs with the key the server publishes.
-                let keys = workerHome.appendingPathComponent("keys")
-                try FileManager.default.createDirectory(at: keys, withIntermediateDirectories: true)
-                for name in ["farm-ed25519.pem", "config-aes256.key"] {
-                    try FileManager.default.copyItem(at: serverHome.appendingPathComponent("keys/\(name)"), to: keys.appendingPathComponent(name))
-                }
+                try ObjectStoreFarmTests.shareKeys(from: serverHome, to: workerHome)
                 let worker = Command(TestEnvironment.binary, ["worker", "--database-url", database.text, "--home", workerHome.path] + store, environment: environment)
                 try await withRunning([worker]) {
                     let token = "kiln_admin_test_\(UUID().uuidString)"
@@ -112,11 +117,7 @@ import Testing
             let secret = "the-release-service-shared-secret"
             try await withRunning([server, ReleaseHandoffTests.receiver(port: receiverPort, directory: inbox)]) {
                 try await KilnFarm.waitForHealth("http://127.0.0.1:\(port)", log: serverHome.appendingPathComponent("none"))
-                let keys = workerHome.appendingPathComponent("keys")
-                try FileManager.default.createDirectory(at: keys, withIntermediateDirectories: true)
-                for name in ["farm-ed25519.pem", "config-aes256.key"] {
-                    try FileManager.default.copyItem(at: serverHome.appendingPathComponent("keys/\(name)"), to: keys.appendingPathComponent(name))
-                }
+                try ObjectStoreFarmTests.shareKeys(from: serverHome, to: workerHome)
                 let token = "kiln_admin_test_\(UUID().uuidString)"
                 try await Database.with(url: database, logger: TestEnvironment.logger) { try await Catalog(database: $0).registerAdminKey(token) }
                 let farm = KilnFarm(home: serverHome, port: port, server: "http://127.0.0.1:\(port)", token: token)
