@@ -25,12 +25,15 @@ let package = Package(
         // C libraries, each behind one thin system-library target.
         .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev", "libzstd-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // libcurl's setopt is variadic, which Swift cannot call: a small C shim drives it.
         .target(name: "CKilnCurl", dependencies: ["CCurl"]),
+        // sync_file_range, which glibc declares only under _GNU_SOURCE.
+        .target(name: "CKilnFile"),
 
         // Wrappers around the C libraries: nothing else sees an OpaquePointer.
-        .target(name: "KilnArchive", dependencies: ["CArchive"], swiftSettings: swiftSettings),
+        .target(name: "KilnArchive", dependencies: ["CArchive", "CZstd"], swiftSettings: swiftSettings),
         .target(name: "KilnGit", dependencies: ["CGit2", "KilnArchive"], swiftSettings: swiftSettings),
         .target(name: "KilnDownload", dependencies: ["CKilnCurl"], swiftSettings: swiftSettings),
 
@@ -41,7 +44,7 @@ let package = Package(
 
         // Storage, keys and the database.
         .target(name: "KilnBlobStore", dependencies: [
-            .product(name: "Crypto", package: "swift-crypto"),
+            "CKilnFile", .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: swiftSettings),
         .target(name: "KilnS3", dependencies: [
             "CKilnCurl", "KilnBlobStore", .product(name: "Crypto", package: "swift-crypto"),

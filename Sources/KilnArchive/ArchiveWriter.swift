@@ -13,6 +13,8 @@ public final class ArchiveWriter {
 
     private let handle: OpaquePointer
     private let box: SinkBox
+    /// zstd runs outside libarchive, on whole blocks (see ``ZstdWriter``).
+    private let zstd: ZstdWriter?
     private var closed = false
     /// File content passes through this one buffer: no allocation per file or per read.
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
@@ -26,23 +28,21 @@ public final class ArchiveWriter {
     ///   - mtime: seconds since the epoch stamped on every entry.
     ///   - sink: called with each block of output; an error it throws aborts the write.
     public init(compression: ArchiveCompression, level: Int? = nil, mtime: Int = 0, sink: @escaping Sink) throws {
+        // zstd's multi-threaded mode, on every core; the same bytes for any number of threads.
+        let zstd = compression == .zstd ? try ZstdWriter(level: level ?? 3, threads: ProcessInfo.processInfo.activeProcessorCount, sink: sink) : nil
         guard let handle = archive_write_new() else {
             throw ArchiveError(.writeFailed, "libarchive could not allocate a writer")
         }
         self.handle = handle
-        self.box = SinkBox(sink)
         self.mtime = mtime
+        self.zstd = zstd
+        self.box = zstd.map { zstd in SinkBox { try zstd.write($0) } } ?? SinkBox(sink)
         // pax_restricted writes plain ustar headers and adds pax records only
         // where ustar cannot express an entry (long paths): no pids, no atimes.
         archive_write_set_format_pax_restricted(handle)
         switch compression {
         case .zstd:
-            archive_write_add_filter_zstd(handle)
-            if let level { archive_write_set_filter_option(handle, "zstd", "compression-level", "\(level)") }
-            // zstd's multi-threaded mode writes the same bytes for any number of
-            // threads (not the single-threaded mode's): every core, and the same
-            // slug digest on hosts with any number of them.
-            archive_write_set_filter_option(handle, "zstd", "threads", "\(max(1, ProcessInfo.processInfo.activeProcessorCount))")
+            archive_write_add_filter_none(handle)
         case .gzip:
             archive_write_add_filter_gzip(handle)
             // No timestamp in the gzip header, or the same tree would not give the same bytes.
@@ -152,6 +152,7 @@ public final class ArchiveWriter {
         guard !closed else { return }
         closed = true
         try check(archive_write_close(handle), "cannot finish the archive")
+        try zstd?.finish()
     }
 
     private func check(_ status: Int32, _ what: String) throws {

@@ -1,3 +1,4 @@
+import CKilnFile
 import Crypto
 import Foundation
 
@@ -14,6 +15,8 @@ public final class BlobWriter {
     private var finished = false
     /// Bytes written so far.
     public private(set) var size: Int64 = 0
+    /// Bytes whose write-back has been started.
+    private var flushed: Int64 = 0
 
     init(store: LocalBlobStore) throws {
         self.store = store
@@ -42,6 +45,13 @@ public final class BlobWriter {
             done += count
         }
         size += Int64(bytes.count)
+        if size - flushed >= 8 << 20 {
+            // Start writing back what is done, without waiting: the fsync of
+            // the commit then has little left to do (a slug's commit would
+            // otherwise wait a tenth of a second for its whole file).
+            _ = kiln_start_writeback(descriptor, flushed, size - flushed)
+            flushed = size
+        }
     }
 
     /// Appends bytes.
