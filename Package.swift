@@ -58,7 +58,7 @@ let package = Package(
             "KilnProcess",
         ], swiftSettings: swiftSettings),
         .target(name: "KilnCatalog", dependencies: [
-            "KilnDatabase",
+            "KilnDatabase", "KilnSigning",
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: swiftSettings),
         .target(name: "KilnQueue", dependencies: ["KilnDatabase"], swiftSettings: swiftSettings),

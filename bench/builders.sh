@@ -38,6 +38,6 @@ for builder in static node python elixir; do
 import json, sys, datetime
 b = json.load(sys.stdin); p = lambda k: datetime.datetime.fromisoformat(b[k].replace("Z", "+00:00"))
 print(int((p("finished_at") - p("started_at")).total_seconds() * 1000))')
-    printf '%-8s %-5s %10d %10d  %s\n' "$builder" "$run" $(( (e - s) / 1000000 )) "$build_ms" "$("$kiln" logs "$id" | sed -n 's/^-----> Timings: //p')"
+    printf '%-8s %-5s %10d %10d  %s\n' "$builder" "$run" $(( (e - s) / 1000000 )) "$build_ms" "$("$kiln" builds show "$id" | sed -n 's/^timings *//p')"
   done
 done

@@ -45,5 +45,5 @@ for b in sorted(json.load(sys.stdin), key=lambda b: b["seq"]):
 echo "worker phase timings per build:"
 for i in 1 2 3 4 5; do
   id="b-$i"
-  echo "  $id: $("$kiln" logs "$id" | sed -n 's/^-----> Timings: //p')"
+  echo "  $id: $("$kiln" builds show "$id" | sed -n 's/^timings *//p')"
 done

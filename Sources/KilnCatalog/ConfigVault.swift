@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import KilnSigning
 
 /// Seals app config with AES-256-GCM under a key kept in the farm's home
 /// (`keys/config-aes256.key`, owner-only), so that a database dump or
@@ -15,24 +16,12 @@ public struct ConfigVault: Sendable {
 
     /// Loads the key from `file`, creating it (0600, in a 0700 directory) on first use.
     public static func load(from file: URL) throws -> ConfigVault {
-        if let data = FileManager.default.contents(atPath: file.path) {
-            guard data.count == 32 else {
-                throw CatalogError(.invalid, "\(file.path) is not a config key (expected 32 bytes, found \(data.count)); restore it from a backup")
-            }
-            return ConfigVault(key: SymmetricKey(data: data))
+        // Owner-only, and created once when processes start together (see SecretFile).
+        let data = try SecretFile.readOrCreate(at: file) { SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) } }
+        guard data.count == 32 else {
+            throw CatalogError(.invalid, "\(file.path) is not a config key (expected 32 bytes, found \(data.count)); restore it from a backup")
         }
-        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let key = SymmetricKey(size: .bits256)
-        let data = key.withUnsafeBytes { Data($0) }
-        // Created owner-only and exclusively: two processes starting at once do not overwrite each other's key.
-        let descriptor = open(file.path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        if descriptor < 0 {
-            if errno == EEXIST { return try load(from: file) }
-            throw CatalogError(.invalid, "cannot create the config key \(file.path): \(String(cString: strerror(errno)))")
-        }
-        defer { close(descriptor) }
-        _ = data.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-        return ConfigVault(key: key)
+        return ConfigVault(key: SymmetricKey(data: data))
     }
 
     public func seal(_ vars: [String: String], app: String) throws -> Data {

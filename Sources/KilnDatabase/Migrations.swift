@@ -157,6 +157,10 @@ public enum Migrations {
             """,
             "CREATE INDEX release_handoffs_due ON release_handoffs (next_attempt_at) WHERE delivered_at IS NULL",
         ]),
+        Migration(version: 8, name: "build timings", statements: [
+            // Milliseconds per phase, written with the build's outcome; `handoff` when the release service took it.
+            "ALTER TABLE builds ADD COLUMN timings jsonb",
+        ]),
     ]
 
     /// Applies every migration not yet applied; returns the versions applied now.

@@ -39,6 +39,10 @@ public struct Build: Codable, Sendable, Equatable {
     public var createdAt: Date
     public var startedAt: Date?
     public var finishedAt: Date?
+    /// Milliseconds per phase (see ``phases``): `queue` from enqueue to the
+    /// last claim, the pipeline's phases as the worker measured them, and
+    /// `handoff` from the end of the build to the release service's 2xx.
+    public var timings: [String: Int64]?
 
     enum CodingKeys: String, CodingKey {
         case id, seq, app, state, commit, branch, clean, hot, attempts, worker, error
@@ -47,6 +51,7 @@ public struct Build: Codable, Sendable, Equatable {
         case manifestDigest = "manifest_digest"
         case signatureDigest = "signature_digest"
         case slugSize = "slug_size"
+        case timings
         case createdAt = "created_at"
         case startedAt = "started_at"
         case finishedAt = "finished_at"
@@ -55,7 +60,8 @@ public struct Build: Codable, Sendable, Equatable {
     /// The columns ``init(row:)`` reads, in a SELECT or RETURNING list.
     static let columns = """
         seq, id, app, state, commit, branch, source_digest, clean, hot, attempts, worker,
-        slug_digest, manifest_digest, signature_digest, slug_size, error, created_at, started_at, finished_at
+        slug_digest, manifest_digest, signature_digest, slug_size, error, created_at, started_at, finished_at,
+        timings::text AS timings
         """
 
     init(row: PostgresRow) throws {
@@ -81,5 +87,27 @@ public struct Build: Codable, Sendable, Equatable {
         createdAt = try r["created_at"].decode(Date.self)
         startedAt = try r["started_at"].decode(Date?.self)
         finishedAt = try r["finished_at"].decode(Date?.self)
+        var timings = try r["timings"].decode(String?.self).flatMap { try? JSONDecoder().decode([String: Int64].self, from: Data($0.utf8)) } ?? [:]
+        if let startedAt {
+            timings["queue"] = Int64((startedAt.timeIntervalSince(createdAt) * 1000).rounded())
+        }
+        self.timings = timings.isEmpty ? nil : timings
+    }
+
+    /// The phases in the order a build goes through them, as `timings` names them.
+    public static let phases = ["queue", "fetch", "detect", "restore", "compile", "save", "pack", "sign", "upload", "handoff"]
+
+    /// `queue 5 ms, fetch 12 ms, …` in phase order; empty without timings.
+    public var timingSummary: String {
+        guard let timings else { return "" }
+        return Self.phases.compactMap { phase in timings[phase].map { "\(phase) \(Self.format($0))" } }.joined(separator: ", ")
+    }
+
+    static func format(_ milliseconds: Int64) -> String {
+        milliseconds < 10_000 ? "\(milliseconds) ms" : String(format: "%.1f s", Double(milliseconds) / 1000)
+    }
+
+    static func encode(_ timings: [String: Int64]) -> String {
+        (try? JSONEncoder().encode(timings)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 }

@@ -152,13 +152,14 @@ public struct BuildQueue: Sendable {
 
     /// Marks a running build succeeded and runs `alongside` in the same
     /// transaction (the release record), so that both happen or neither does.
-    public func succeed(_ build: Build, worker: String, result: BuildResult,
+    public func succeed(_ build: Build, worker: String, result: BuildResult, timings: [String: Int64] = [:],
                         alongside: @Sendable (PostgresConnection, Logger) async throws -> Void) async throws {
         try await database.transaction { connection in
             let rows = try await connection.query("""
                 UPDATE builds SET state = 'succeeded', finished_at = now(), lease_expires_at = NULL,
                     slug_digest = \(result.slugDigest), manifest_digest = \(result.manifestDigest),
-                    signature_digest = \(result.signatureDigest), slug_size = \(result.slugSize)
+                    signature_digest = \(result.signatureDigest), slug_size = \(result.slugSize),
+                    timings = \(Build.encode(timings))::jsonb
                 WHERE seq = \(build.seq) AND state = 'running' AND worker = \(worker) AND attempts = \(build.attempts)
                 RETURNING seq
                 """, logger: logger)
@@ -171,13 +172,14 @@ public struct BuildQueue: Sendable {
     }
 
     /// Marks a running build failed with `reason` (shown to the pusher).
-    public func fail(_ build: Build, worker: String, reason: String) async throws {
-        try await finish(build, worker: worker, state: .failed, reason: reason)
+    public func fail(_ build: Build, worker: String, reason: String, timings: [String: Int64] = [:]) async throws {
+        try await finish(build, worker: worker, state: .failed, reason: reason, timings: timings)
     }
 
-    private func finish(_ build: Build, worker: String, state: BuildState, reason: String?) async throws {
+    private func finish(_ build: Build, worker: String, state: BuildState, reason: String?, timings: [String: Int64] = [:]) async throws {
         try await database.client.query("""
-            UPDATE builds SET state = \(state.rawValue), finished_at = now(), lease_expires_at = NULL, error = \(reason)
+            UPDATE builds SET state = \(state.rawValue), finished_at = now(), lease_expires_at = NULL, error = \(reason),
+                timings = \(Build.encode(timings))::jsonb
             WHERE seq = \(build.seq) AND state = 'running' AND worker = \(worker) AND attempts = \(build.attempts)
             """, logger: logger)
         try await database.client.query("SELECT pg_notify(\(Self.stateChannel), \(build.id)), pg_notify(\(Self.workChannel), \(build.id))", logger: logger)

@@ -126,6 +126,8 @@ public struct PushHook: Sendable {
     }
 
     func report(_ build: Build) async throws -> Int32 {
+        // One line of where the time went, before the verdict (a rejection's reason stays the last line).
+        if !build.timingSummary.isEmpty { print("-----> Timings: \(build.timingSummary)") }
         switch build.state {
         case .succeeded:
             let release = try await Catalog(database: database).releases(app: build.app).first { $0.build == build.id }

@@ -72,6 +72,15 @@ struct HandoffSender: Service {
                     UPDATE release_handoffs SET delivered_at = now(), attempts = attempts + 1, last_status = \(status), last_error = NULL
                     WHERE app = \(app) AND version = \(version)
                     """, logger: logger)
+                // The build's last phase: from its end to the release service's 2xx (a deploy's
+                // release only; a rollback's release is made long after its build).
+                try await connection.query("""
+                    UPDATE builds b SET timings = coalesce(b.timings, '{}'::jsonb)
+                        || jsonb_build_object('handoff', (extract(epoch FROM now() - b.finished_at) * 1000)::bigint)
+                    FROM releases r
+                    WHERE r.app = \(app) AND r.version = \(version) AND b.seq = r.build_seq
+                      AND r.created_at - b.finished_at < interval '1 minute' AND NOT coalesce(b.timings ? 'handoff', false)
+                    """, logger: logger)
                 logger.info("release handed off", metadata: ["app": "\(app)", "version": "\(version)", "attempt": "\(attempts + 1)"])
             } else {
                 let delay = min(1 << min(attempts + 1, 9), 300)

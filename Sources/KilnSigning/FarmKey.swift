@@ -26,16 +26,12 @@ public struct FarmKey: Sendable {
         if FileManager.default.fileExists(atPath: url.path) {
             return try load(from: url)
         }
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let key = FarmKey(Curve25519.Signing.PrivateKey())
-        let pem = PEM.encode(DER.pkcs8Prefix + key.privateKey.rawRepresentation, label: "PRIVATE KEY")
-        // Create with 0600 from the start: no window in which the key is world-readable.
-        let fd = open(url.path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        guard fd >= 0 else { throw SigningError("cannot create the farm key \(url.path): \(String(cString: strerror(errno)))") }
-        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
-        try handle.write(contentsOf: Data(pem.utf8))
-        try handle.close()
-        return key
+        // Created 0600 from the start: no window in which the key is world-readable.
+        _ = try SecretFile.readOrCreate(at: url) {
+            let key = FarmKey(Curve25519.Signing.PrivateKey())
+            return Data(PEM.encode(DER.pkcs8Prefix + key.privateKey.rawRepresentation, label: "PRIVATE KEY").utf8)
+        }
+        return try load(from: url)
     }
 
     /// Loads a PKCS#8 PEM Ed25519 private key.

@@ -18,23 +18,9 @@ public struct URLSigner: Sendable {
     /// Reads the secret (32 random bytes) from `file`, creating it (mode 0600) on first use.
     /// Every server of a farm must share it, as they share the farm's key.
     public static func loadOrCreate(at file: URL) throws -> URLSigner {
-        if let data = FileManager.default.contents(atPath: file.path) {
-            guard data.count >= 32 else { throw SigningError("\(file.path) holds \(data.count) bytes; a URL secret is 32: remove it to make a new one") }
-            return URLSigner(secret: data)
-        }
-        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let secret = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
-        let temporary = file.appendingPathExtension("tmp-\(getpid())")
-        guard FileManager.default.createFile(atPath: temporary.path, contents: secret, attributes: [.posixPermissions: 0o600]) else {
-            throw SigningError("cannot write the URL secret at \(file.path)")
-        }
-        // Two servers starting at once: the first rename wins and both read it back.
-        if link(temporary.path, file.path) != 0 && errno != EEXIST {
-            unlink(temporary.path)
-            throw SigningError("cannot store the URL secret at \(file.path): \(String(cString: strerror(errno)))")
-        }
-        unlink(temporary.path)
-        return try loadOrCreate(at: file)
+        let data = try SecretFile.readOrCreate(at: file) { SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) } }
+        guard data.count >= 32 else { throw SigningError("\(file.path) holds \(data.count) bytes; a URL secret is 32: remove it to make a new one") }
+        return URLSigner(secret: data)
     }
 
     /// The hex signature of `method` and `path` until `expires`.

@@ -12,6 +12,8 @@ struct BuildContext: Sendable {
     let configuration: WorkerConfiguration
     let blobs: BlobStorage
     let logWriter: BuildLogWriter
+    /// How long each phase took.
+    let timer = PhaseTimer()
 
     /// Appends a line to the build's log.
     func log(_ line: String) async {

@@ -22,8 +22,7 @@ struct BuildPipeline: Sendable {
                                      network: context.settings.app.buildNetwork, user: configuration.buildUser, limits: configuration.buildLimits)
         let resolver = BuildpackResolver(buildersDirectory: configuration.buildersDirectory, cacheDirectory: configuration.buildpackCacheDirectory)
 
-        var timer = PhaseTimer()
-
+        let timer = context.timer
         try await timer.measure("fetch") {
             try await FetchSource().run(context)
             try await WriteConfig().run(context)
@@ -39,7 +38,6 @@ struct BuildPipeline: Sendable {
         }
         try await timer.measure("upload") { try await Upload().run(context, packed: packed, signed: signed) }
         Failpoint.hit(Failpoint.afterUpload)
-        await context.log("-----> Timings: \(timer.summary)")
         let result = BuildResult(slugDigest: packed.digest.hex, manifestDigest: signed.manifestDigest.hex,
                                  signatureDigest: signed.signatureDigest.hex, slugSize: packed.size)
         return (result, signed)

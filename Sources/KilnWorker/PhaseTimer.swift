@@ -1,19 +1,30 @@
-/// Measures the phases of one build, for the build log and the operator.
-struct PhaseTimer: Sendable {
-    private(set) var phases: [(name: String, duration: Duration)] = []
+import Foundation
+
+/// Measures the phases of one build attempt, for its log, its record
+/// (`builds.timings`) and the operator. Shared by the phases and read by the
+/// worker afterwards, whether the build succeeded or not.
+final class PhaseTimer: @unchecked Sendable {
+    private let lock = NSLock()
+    private var recorded: [(name: String, duration: Duration)] = []
     private let clock = ContinuousClock()
 
-    /// Runs one phase and records how long it took.
-    mutating func measure<T: Sendable>(_ name: String, _ body: () async throws -> T) async rethrows -> T {
+    /// Runs one phase and records how long it took, even when it fails.
+    func measure<T: Sendable>(_ name: String, _ body: () async throws -> T) async rethrows -> T {
         let start = clock.now
-        let result = try await body()
-        phases.append((name, clock.now - start))
-        return result
+        defer { record(name, clock.now - start) }
+        return try await body()
     }
 
-    /// `fetch 12ms, detect 3ms, …`
-    var summary: String {
-        phases.map { "\($0.name) \(Self.milliseconds($0.duration))ms" }.joined(separator: ", ")
+    private func record(_ name: String, _ duration: Duration) {
+        lock.withLock { recorded.append((name, duration)) }
+    }
+
+    /// The phases in the order they ran.
+    var phases: [(name: String, duration: Duration)] { lock.withLock { recorded } }
+
+    /// Milliseconds per phase, as the build's record keeps them.
+    var milliseconds: [String: Int64] {
+        Dictionary(phases.map { ($0.name, Self.milliseconds($0.duration)) }, uniquingKeysWith: +)
     }
 
     static func milliseconds(_ duration: Duration) -> Int64 {

@@ -210,7 +210,7 @@ public struct Worker: Service {
             await context.log("-----> Build \(build.id) done in \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow))): slug sha256:\(signed.manifest.sha256)")
             await writer.flush()
             await record("success", of: build, logger: logger) {
-                try await queue.succeed(build, worker: configuration.name, result: result) { connection, logger in
+                try await queue.succeed(build, worker: configuration.name, result: result, timings: context.timer.milliseconds) { connection, logger in
                     let source = build.commit.map { " (\($0.prefix(12)))" } ?? ""
                     try await Catalog.recordRelease(app: build.app, buildSeq: build.seq, slugDigest: result.slugDigest,
                                                     configVersion: settings.config.version, description: "Deploy \(build.id)\(source)",
@@ -228,7 +228,9 @@ public struct Worker: Service {
             let reason = Self.describe(error)
             await context.log(" !     \(reason)")
             await writer.flush()
-            await record("failure", of: build, logger: logger) { try await queue.fail(build, worker: configuration.name, reason: reason) }
+            await record("failure", of: build, logger: logger) {
+                try await queue.fail(build, worker: configuration.name, reason: reason, timings: context.timer.milliseconds)
+            }
         }
     }
 

@@ -35,6 +35,7 @@ struct BuildsCommand: AsyncParsableCommand {
                 ("attempts", "\(build.attempts)"), ("worker", build.worker ?? "-"), ("slug", build.slugDigest.map { "sha256:\($0)" } ?? "-"),
                 ("slug size", build.slugSize.map { "\($0) bytes" } ?? "-"), ("error", build.error ?? "-"),
                 ("created", Output.time(build.createdAt)), ("started", Output.time(build.startedAt)), ("finished", Output.time(build.finishedAt)),
+                ("timings", build.timingSummary.isEmpty ? "-" : build.timingSummary),
             ]
             for (name, value) in fields { emit(name.padding(toLength: 10, withPad: " ", startingAt: 0) + value) }
         }

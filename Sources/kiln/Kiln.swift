@@ -17,9 +17,12 @@ struct Kiln: AsyncParsableCommand {
 
 /// Logging to standard error, at `KILN_LOG_LEVEL` (default info).
 enum KilnLogging {
-    static func bootstrap(defaultLevel: Logger.Level = .info) -> Logger {
+    static func bootstrap(defaultLevel: Logger.Level = .info, format: LogOptions.Format = .text) -> Logger {
         let level = ProcessInfo.processInfo.environment["KILN_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? defaultLevel
         LoggingSystem.bootstrap { label in
+            if format == .json {
+                return JSONLogHandler(label: label, logLevel: level)
+            }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler

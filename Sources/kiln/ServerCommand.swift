@@ -15,9 +15,10 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "URL pushers reach this server at (default http://HOST:PORT).") var publicURL: String?
     @Option(help: "Days to keep finished builds that made no release, and build logs.") var retentionDays: Int = 30
     @OptionGroup var blobs: BlobStoreOptions
+    @OptionGroup var logs: LogOptions
 
     func run() async throws {
-        let logger = KilnLogging.bootstrap()
+        let logger = KilnLogging.bootstrap(format: logs.logFormat)
         let url = try DatabaseURL(databaseURL)
         _ = try await Database.with(url: url, logger: logger) { try await Migrations.apply(on: $0) }
         let database = Database(url: url, logger: logger)

@@ -22,9 +22,10 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "Size the dependency cache is kept under, least recently used first (e.g. 20GB; default: no limit).") var cacheBudget: ByteSize?
     @OptionGroup var slugs: SlugOptions
     @OptionGroup var blobs: BlobStoreOptions
+    @OptionGroup var logs: LogOptions
 
     func run() async throws {
-        let logger = KilnLogging.bootstrap()
+        let logger = KilnLogging.bootstrap(format: logs.logFormat)
         let home = home.homeURL
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
 
@@ -70,7 +71,7 @@ struct UpCommand: AsyncParsableCommand {
             group.addTask { try await services.run() }
             for index in 0..<workers {
                 group.addTask {
-                    try await Self.runWorker(index: index, home: home, databaseURL: databaseURL, capacity: capacity, cacheBudget: cacheBudget, options: slugs.arguments + blobs.arguments, logger: logger)
+                    try await Self.runWorker(index: index, home: home, databaseURL: databaseURL, capacity: capacity, cacheBudget: cacheBudget, options: slugs.arguments + blobs.arguments + ["--log-format", logs.logFormat.rawValue], logger: logger)
                 }
             }
             // The service group ends on SIGTERM/SIGINT; then the workers are stopped.
@@ -94,7 +95,8 @@ struct UpCommand: AsyncParsableCommand {
         command.gracePeriod = .seconds(10)
         while !Task.isCancelled {
             let status = try? await command.stream { line in
-                FileHandle.standardError.write(Data("[worker \(index)] \(line)\n".utf8))
+                // JSON lines stay JSON (they name their worker); text lines get a prefix.
+                FileHandle.standardError.write(Data((line.hasPrefix("{") ? "\(line)\n" : "[worker \(index)] \(line)\n").utf8))
             }
             if Task.isCancelled { return }
             logger.warning("worker exited; restarting it", metadata: ["worker": "\(index)", "status": "\(status.map(String.init) ?? "?")"])

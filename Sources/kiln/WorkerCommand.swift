@@ -30,9 +30,10 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(help: "Let an app restore dependencies another app saved under the same key (one tenant's farm only).") var shareCacheBetweenApps = false
     @OptionGroup var slugs: SlugOptions
     @OptionGroup var blobs: BlobStoreOptions
+    @OptionGroup var logs: LogOptions
 
     func run() async throws {
-        let logger = KilnLogging.bootstrap()
+        let logger = KilnLogging.bootstrap(format: logs.logFormat)
         let database = Database(url: try DatabaseURL(databaseURL), logger: logger)
         var configuration = WorkerConfiguration(home: home.homeURL, buildersDirectory: BuiltInBuilders.directory(), capacity: concurrency, name: name)
         configuration.drainTimeout = .seconds(drainTimeout)

@@ -83,6 +83,22 @@ import Testing
                                                   "-o", try TestEnvironment.temporaryDirectory("fetched").path)
                 #expect(fetched.succeeded && fetched.output.contains("sha256 \(slug["sha256"] as? String ?? "?")"), "\(fetched.output)")
 
+                // Where the time went: one line in the push's output, every phase in the build's record, the hand-off included.
+                let summary = try #require(pushed.output.split(separator: "\n").first { $0.contains("-----> Timings: ") }, "\(pushed.output)")
+                #expect(summary.contains("queue ") && summary.contains("compile ") && summary.contains("pack "), "\(summary)")
+                var timings: [String: Int] = [:]
+                for _ in 0..<50 where timings["handoff"] == nil {
+                    // The sender records the hand-off's time once the receiver's answer is in.
+                    let record = try await farm.kiln("builds", "list", "--app", "shipped", "--json")
+                    let builds = try #require(try JSONSerialization.jsonObject(with: Data(record.output.utf8)) as? [[String: Any]])
+                    timings = try #require(builds.first?["timings"] as? [String: Int], "\(record.output)")
+                    if timings["handoff"] == nil { try await Task.sleep(for: .milliseconds(100)) }
+                }
+                for phase in ["queue", "fetch", "detect", "restore", "compile", "save", "pack", "sign", "upload", "handoff"] {
+                    #expect(timings[phase] != nil, "\(phase) in \(timings)")
+                }
+                #expect(try await farm.kiln("builds", "show", "b-1").output.contains("handoff "))
+
                 // The receiver is down: the hand-off waits, is retried, and arrives once when it is back.
                 FileManager.default.createFile(atPath: inbox.appendingPathComponent("down").path, contents: nil)
                 try await sh("git", ["commit", "-q", "--allow-empty", "-m", "second"], in: repo)
