@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // C libraries, each behind one thin system-library target.
@@ -47,7 +49,7 @@ let package = Package(
             "CKilnFile", .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: swiftSettings),
         .target(name: "KilnS3", dependencies: [
-            "CKilnCurl", "KilnBlobStore", .product(name: "Crypto", package: "swift-crypto"),
+            "CKilnCurl", "KilnBlobStore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Metrics", package: "swift-metrics"),
         ], swiftSettings: swiftSettings),
         .target(name: "KilnSigning", dependencies: [
             .product(name: "Crypto", package: "swift-crypto"),
@@ -78,6 +80,7 @@ let package = Package(
             "KilnDatabase", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnBlobStore", "KilnArchive",
             "KilnBuildpacks", "KilnSlug", "KilnSigning", "KilnSandbox", "KilnCache", "KilnProcess", "KilnS3",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Metrics", package: "swift-metrics"),
         ], swiftSettings: swiftSettings),
 
         // The edge: git over HTTP, the REST API, the command line.
@@ -92,12 +95,16 @@ let package = Package(
             "KilnWebhook", "KilnReceiver", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnBlobStore", "KilnS3", "KilnSigning", "KilnSlug", "KilnCache",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ], swiftSettings: swiftSettings),
         .target(name: "KilnClient", dependencies: [], swiftSettings: swiftSettings),
         .executableTarget(name: "kiln", dependencies: [
             "KilnServer", "KilnWorker", "KilnClient", "KilnDatabase", "KilnReceiver", "KilnSigning", "KilnSlug", "KilnBlobStore", "KilnCatalog", "KilnQueue", "KilnProcess", "KilnSandbox", "KilnCache", "KilnArchive", "KilnS3",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ], swiftSettings: swiftSettings),
         // Measurements for bench/: prints figures, never run by the tests.
         .executableTarget(name: "kiln-bench", dependencies: [

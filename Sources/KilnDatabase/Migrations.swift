@@ -163,6 +163,16 @@ public enum Migrations {
         ]),
     ]
 
+    /// The versions this binary knows that the database has not applied: empty when its schema is current.
+    public static func pending(on database: Database) async throws -> [Int] {
+        var done = Set<Int>()
+        let rows = try await database.client.query("SELECT version FROM schema_migrations", logger: database.logger)
+        for try await version in rows.decode(Int.self) {
+            done.insert(version)
+        }
+        return all.map(\.version).filter { !done.contains($0) }
+    }
+
     /// Applies every migration not yet applied; returns the versions applied now.
     @discardableResult
     public static func apply(on database: Database) async throws -> [Int] {

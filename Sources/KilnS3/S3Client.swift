@@ -1,6 +1,7 @@
 import CKilnCurl
 import Crypto
 import Foundation
+import Metrics
 
 /// Signed requests to an S3-compatible store with libcurl's built-in AWS
 /// SigV4, retried with backoff on 5xx answers, throttling and transport
@@ -65,6 +66,8 @@ public struct S3Client: Sendable {
         let headerText = headers.joined(separator: "\n")
         var payload = Data()
         if case .data(let data) = body { payload = data }
+        let started = ContinuousClock.now
+        defer { Metrics.Timer(label: "kiln_blob_store_seconds", dimensions: [("operation", method)]).record(duration: ContinuousClock.now - started) }
         var response = payload.withUnsafeBytes { bytes in
             method.withCString { method in
                 url.withCString { url in
@@ -97,6 +100,9 @@ public struct S3Client: Sendable {
         }
         defer { kiln_curl_release(&response) }
         let answerBody = response.answer.map { Data(bytes: $0, count: response.answer_length) } ?? Data()
+        if response.code != 0 || response.http_status >= 500 {
+            Counter(label: "kiln_blob_store_errors_total", dimensions: [("operation", method)]).increment()
+        }
         guard response.code == 0 else {
             let message = withUnsafeBytes(of: response.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             throw TransportFailure(message: "\(method) \(url): \(message)")

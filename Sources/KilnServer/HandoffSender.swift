@@ -6,6 +6,7 @@ import KilnSigning
 import KilnSlug
 import KilnWebhook
 import Logging
+import Metrics
 import PostgresNIO
 import ServiceLifecycle
 
@@ -81,6 +82,7 @@ struct HandoffSender: Service {
                     WHERE r.app = \(app) AND r.version = \(version) AND b.seq = r.build_seq
                       AND r.created_at - b.finished_at < interval '1 minute' AND NOT coalesce(b.timings ? 'handoff', false)
                     """, logger: logger)
+                Counter(label: "kiln_handoffs_total", dimensions: [("outcome", "delivered")]).increment()
                 logger.info("release handed off", metadata: ["app": "\(app)", "version": "\(version)", "attempt": "\(attempts + 1)"])
             } else {
                 let delay = min(1 << min(attempts + 1, 9), 300)
@@ -89,6 +91,7 @@ struct HandoffSender: Service {
                         next_attempt_at = now() + make_interval(secs => \(delay))
                     WHERE app = \(app) AND version = \(version)
                     """, logger: logger)
+                Counter(label: "kiln_handoffs_total", dimensions: [("outcome", "failed")]).increment()
                 logger.warning("release hand-off failed; will retry", metadata: [
                     "app": "\(app)", "version": "\(version)", "attempt": "\(attempts + 1)", "retry_in_s": "\(delay)", "error": "\(failure ?? "")"])
             }

@@ -56,6 +56,8 @@ public enum KilnServer {
         SlugRoutes(queue: queue, blobs: blobs, signer: try URLSigner.loadOrCreate(at: configuration.urlSecretFile), authorizer: authorizer,
                    publicURL: configuration.publicURL).register(on: router)
         FarmRoutes(queue: queue, registry: WorkerRegistry(database: database), authorizer: authorizer).register(on: router)
+        let workers = WorkerRegistry(database: database)
+        MetricsRoutes(database: database, refresh: { try await MetricsRoutes.queueGauges(queue: queue, registry: workers) }).register(on: router)
 
         return Application(
             router: router,

@@ -8,6 +8,7 @@ import KilnQueue
 import KilnS3
 import KilnSigning
 import Logging
+import Metrics
 import ServiceLifecycle
 
 /// A build worker: claims builds from the queue, up to its capacity at once,
@@ -26,6 +27,8 @@ public struct Worker: Service {
     let vault: ConfigVault
     let cache: DependencyCache
     let logger: Logger
+    /// Builds running now, and this worker's capacity, for metrics.
+    let busySlots = Gauge(label: "kiln_worker_busy_slots")
 
     public init(configuration: WorkerConfiguration, database: Database, logger: Logger) throws {
         self.configuration = configuration
@@ -46,6 +49,7 @@ public struct Worker: Service {
             rules: rules, buildersDirectory: configuration.buildersDirectory, scratchDirectory: configuration.cacheDirectory,
             farmWide: configuration.cacheSharedBetweenApps,
             recordUse: { [database, logger] use in
+                WorkerMetrics.record(use)
                 do {
                     try await database.bounded(.seconds(5)) { try await Catalog(database: database).recordCacheUse(use) }
                 } catch {
@@ -62,6 +66,8 @@ public struct Worker: Service {
     /// those still running after it are handed back to the queue.
     public func run() async throws {
         try await onThread { [blobs] in try blobs.check() }
+        Gauge(label: "kiln_worker_slots").record(configuration.capacity)
+        busySlots.record(0)
         logger.info("worker started", metadata: ["capacity": "\(configuration.capacity)", "blob_store": "\(blobs.location)"])
         let registry = WorkerRegistry(database: database)
         try await registry.register(name: configuration.name, host: ProcessInfo.processInfo.hostName, pid: Int(getpid()), capacity: configuration.capacity)
@@ -107,6 +113,7 @@ public struct Worker: Service {
                     }
                     guard let build else { break }
                     running += 1
+                    busySlots.record(running)
                     group.addTask {
                         await execute(build)
                         await wakeups.signal("done")
@@ -114,6 +121,7 @@ public struct Worker: Service {
                 }
                 let events = await wakeups.wait(timeout: configuration.pollInterval)
                 running -= events.filter { $0 == "done" }.count
+                busySlots.record(running)
             }
             // Draining: running builds have until the deadline, then go back to the queue.
             let deadline = ContinuousClock.now + configuration.drainTimeout
@@ -169,6 +177,10 @@ public struct Worker: Service {
         logger[metadataKey: "build"] = "\(build.id)"
         logger[metadataKey: "app"] = "\(build.app)"
         logger.info("build claimed")
+        if let claimed = build.startedAt {
+            // Enqueue to this claim (a rescued build's wait includes its first attempt).
+            Metrics.Timer(label: "kiln_build_claim_wait_seconds").recordNanoseconds(Int64(max(0, claimed.timeIntervalSince(build.createdAt)) * 1e9))
+        }
         let started = ContinuousClock.now
         let workspace: BuildWorkspace
         let writer: BuildLogWriter
@@ -205,6 +217,7 @@ public struct Worker: Service {
         }
         // Every line stored before the build is final: followers stop reading then.
         await writer.flush()
+        WorkerMetrics.record(outcome: outcome, phases: context.timer.phases, elapsed: elapsed)
         switch outcome {
         case .success(let (result, signed)):
             await context.log("-----> Build \(build.id) done in \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow))): slug sha256:\(signed.manifest.sha256)")

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 
 /// `kiln`: the build farm's one command.
 @main
@@ -16,6 +18,13 @@ struct Kiln: AsyncParsableCommand {
 }
 
 /// Logging to standard error, at `KILN_LOG_LEVEL` (default info).
+/// Metrics go through swift-metrics into Prometheus' default registry, which `/metrics` serves.
+enum KilnMetrics {
+    static func bootstrap() {
+        MetricsSystem.bootstrap(PrometheusMetricsFactory())
+    }
+}
+
 enum KilnLogging {
     static func bootstrap(defaultLevel: Logger.Level = .info, format: LogOptions.Format = .text) -> Logger {
         let level = ProcessInfo.processInfo.environment["KILN_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? defaultLevel

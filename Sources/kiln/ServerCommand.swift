@@ -19,6 +19,7 @@ struct ServerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = KilnLogging.bootstrap(format: logs.logFormat)
+        KilnMetrics.bootstrap()
         let url = try DatabaseURL(databaseURL)
         _ = try await Database.with(url: url, logger: logger) { try await Migrations.apply(on: $0) }
         let database = Database(url: url, logger: logger)

@@ -26,6 +26,7 @@ struct UpCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = KilnLogging.bootstrap(format: logs.logFormat)
+        KilnMetrics.bootstrap()
         let home = home.homeURL
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KilnDatabase
 import KilnSandbox
+import KilnServer
 import KilnWorker
 import ServiceLifecycle
 
@@ -31,9 +32,12 @@ struct WorkerCommand: AsyncParsableCommand {
     @OptionGroup var slugs: SlugOptions
     @OptionGroup var blobs: BlobStoreOptions
     @OptionGroup var logs: LogOptions
+    @Option(help: "Serve /metrics, /health and /ready on this port (default: none).") var metricsPort: Int?
+    @Option(help: "The address the metrics port listens on.") var metricsHost = "0.0.0.0"
 
     func run() async throws {
         let logger = KilnLogging.bootstrap(format: logs.logFormat)
+        KilnMetrics.bootstrap()
         let database = Database(url: try DatabaseURL(databaseURL), logger: logger)
         var configuration = WorkerConfiguration(home: home.homeURL, buildersDirectory: BuiltInBuilders.directory(), capacity: concurrency, name: name)
         configuration.drainTimeout = .seconds(drainTimeout)
@@ -60,6 +64,9 @@ struct WorkerCommand: AsyncParsableCommand {
             .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup),
         ]
         if let parentPid { services.append(.init(service: ParentWatch(parent: parentPid))) }
+        if let metricsPort {
+            services.append(.init(service: KilnServer.workerEndpoint(host: metricsHost, port: metricsPort, database: database, logger: logger)))
+        }
         let group = ServiceGroup(configuration: .init(
             services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
