@@ -111,13 +111,14 @@ struct TCPPostgres: Sendable {
     let data: URL
     let url: String
 
-    static func start(in scratch: URL, address: String, allowing subnet: String) async throws -> TCPPostgres {
+    /// Starts it listening on `address`, in the network namespace `namespace` when one is named.
+    static func start(in scratch: URL, address: String, allowing subnet: String, namespace: String? = nil) async throws -> TCPPostgres {
         let bin = LocalPostgres.defaultBinDirectory()
         let data = scratch.appendingPathComponent("pgdata")
         let port = try KilnFarm.freePort()
         let asPostgres = getuid() == 0 ? ["runuser", "-u", "postgres", "--"] : []
-        func run(_ arguments: [String]) async throws {
-            let all = asPostgres + arguments
+        func run(_ arguments: [String], inNamespace: Bool = false) async throws {
+            let all = (inNamespace ? namespace.map { ["ip", "netns", "exec", $0] } ?? [] : []) + asPostgres + arguments
             let outcome = try await sh(all[0], Array(all.dropFirst()))
             guard outcome.succeeded else { throw TestSetupError("\(arguments.joined(separator: " ")): \(outcome.output)") }
         }
@@ -127,7 +128,7 @@ struct TCPPostgres: Sendable {
         let rules = try String(contentsOf: hba, encoding: .utf8) + "host all all \(subnet) trust\n"
         try rules.write(to: hba, atomically: false, encoding: .utf8)
         try await run(["\(bin)/pg_ctl", "-D", data.path, "-l", scratch.appendingPathComponent("pg.log").path, "-w", "-o",
-                       "-c listen_addresses='\(address)' -p \(port) -c unix_socket_directories='' -c fsync=off", "start"])
+                       "-c listen_addresses='\(address)' -p \(port) -c unix_socket_directories='' -c fsync=off", "start"], inNamespace: true)
         return TCPPostgres(data: data, url: "postgres://kiln@\(address):\(port)/postgres")
     }
 

@@ -63,7 +63,7 @@ public struct KilnFarm: Sendable {
 
     /// The push URL of `app` with `key` as the password.
     public func remote(_ app: String, key: String) -> String {
-        "http://kiln:\(key)@127.0.0.1:\(port)/\(app).git"
+        server.replacingOccurrences(of: "http://", with: "http://kiln:\(key)@") + "/\(app).git"
     }
 
     public static func waitForHealth(_ server: String, log: URL) async throws {

@@ -12,10 +12,14 @@ public struct ObjectStoreServer: Sendable {
     public let secretKey: String
 
     /// Runs `body` with a fresh server; it stops when `body` returns.
-    public static func with<T: Sendable>(_ body: @escaping @Sendable (ObjectStoreServer) async throws -> T) async throws -> T {
+    /// Listens on `host`, inside the network namespace `namespace` when one is named.
+    public static func with<T: Sendable>(host: String = "127.0.0.1", namespace: String? = nil,
+                                         _ body: @escaping @Sendable (ObjectStoreServer) async throws -> T) async throws -> T {
         let port = try KilnFarm.freePort()
-        let endpoint = "http://127.0.0.1:\(port)"
-        let moto = Command("moto_server", ["-H", "127.0.0.1", "-p", "\(port)"], environment: ["INITIAL_NO_AUTH_ACTION_COUNT": "3"])
+        let endpoint = "http://\(host):\(port)"
+        let arguments = ["moto_server", "-H", host, "-p", "\(port)"]
+        let moto = Command(namespace == nil ? arguments[0] : "ip", (namespace.map { ["netns", "exec", $0] } ?? []) + (namespace == nil ? Array(arguments.dropFirst()) : arguments),
+                           environment: ["INITIAL_NO_AUTH_ACTION_COUNT": "3"])
         return try await withRunning([moto]) {
             var ready = false
             for _ in 0..<150 where !ready {
