@@ -44,6 +44,10 @@ public enum KilnServer {
         router.get("api/farm/public-key") { _, _ in
             key.publicKey.pem
         }
+        router.get("api/farm/public-keys") { _, _ in
+            // Current first; retired keys still verify the slugs they signed.
+            FarmKeyring.publicKeys(current: key, keyFile: configuration.keyFile).map(\.pem).joined()
+        }
         GitRoutes(configuration: configuration, catalog: catalog, authorizer: authorizer,
                   backend: GitHTTPBackend(repositories: repositories, logger: logger), repositories: repositories).register(on: router)
         AppRoutes(configuration: configuration, catalog: catalog, authorizer: authorizer).register(on: router)

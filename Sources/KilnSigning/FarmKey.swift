@@ -27,11 +27,13 @@ public struct FarmKey: Sendable {
             return try load(from: url)
         }
         // Created 0600 from the start: no window in which the key is world-readable.
-        _ = try SecretFile.readOrCreate(at: url) {
-            let key = FarmKey(Curve25519.Signing.PrivateKey())
-            return Data(PEM.encode(DER.pkcs8Prefix + key.privateKey.rawRepresentation, label: "PRIVATE KEY").utf8)
-        }
+        _ = try SecretFile.readOrCreate(at: url) { Data(FarmKey(Curve25519.Signing.PrivateKey()).pem.utf8) }
         return try load(from: url)
+    }
+
+    /// PKCS#8 PEM of the private key.
+    var pem: String {
+        PEM.encode(DER.pkcs8Prefix + privateKey.rawRepresentation, label: "PRIVATE KEY")
     }
 
     /// Loads a PKCS#8 PEM Ed25519 private key.

@@ -10,6 +10,8 @@ public struct SignedSlug: Sendable {
 
     /// Encodes `manifest`, signs the bytes with `key` and stores both.
     public static func sign(_ manifest: SlugManifest, with key: FarmKey, into store: LocalBlobStore) throws -> SignedSlug {
+        var manifest = manifest
+        manifest.keyID = key.publicKey.id
         let bytes = try manifest.encoded()
         let signature = try key.sign(bytes)
         return SignedSlug(manifest: manifest, manifestDigest: try store.put(bytes), signatureDigest: try store.put(signature))
@@ -18,7 +20,19 @@ public struct SignedSlug: Sendable {
     /// Checks a manifest, its signature and, when given, the slug file it names.
     /// Throws a ``SigningError`` that says which of the three does not match.
     public static func verify(manifest: Data, signature: Data, slug: URL?, with key: FarmPublicKey) throws -> SlugManifest {
-        guard key.isValidSignature(signature, for: manifest) else {
+        try verify(manifest: manifest, signature: signature, slug: slug, with: [key])
+    }
+
+    /// The same with several keys (the farm's current and retired ones): the
+    /// manifest's `key_id` picks one; a manifest without it is tried with each.
+    public static func verify(manifest: Data, signature: Data, slug: URL?, with keys: [FarmPublicKey]) throws -> SlugManifest {
+        // Read before it is trusted, only to choose a key: the signature decides.
+        let claimed = (try? SlugManifest.decode(manifest))?.keyID
+        let candidates = claimed.map { id in keys.filter { $0.id == id } } ?? keys
+        if let claimed, candidates.isEmpty {
+            throw SigningError("the manifest was signed with farm key \(claimed), which is not among the \(keys.count) key(s) given (\(keys.map(\.id).joined(separator: ", "))): get them all with `kiln keys public --all`")
+        }
+        guard candidates.contains(where: { $0.isValidSignature(signature, for: manifest) }) else {
             throw SigningError("the manifest's signature does not verify with the farm's public key: the manifest or the signature was altered, or they come from another farm")
         }
         let decoded = try SlugManifest.decode(manifest)

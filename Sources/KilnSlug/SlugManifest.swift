@@ -23,12 +23,16 @@ public struct SlugManifest: Codable, Sendable, Equatable {
     public var configVars: [String: String]?
     /// The version of the app's config the build compiled with.
     public var configVersion: Int?
+    /// The ID of the farm key that signed it (``FarmPublicKey/id``), so that
+    /// a verifier holding several keys (`kiln keys public --all`) picks the right one.
+    public var keyID: String?
 
     enum CodingKeys: String, CodingKey {
         case schema, app, build, commit, sha256, size, format, buildpacks, stack, created, addons
         case processTypes = "process_types"
         case configVars = "config_vars"
         case configVersion = "config_version"
+        case keyID = "key_id"
     }
 
     public init(app: String, build: String, commit: String?, sha256: String, size: Int64, format: String,

@@ -1,10 +1,11 @@
 import ArgumentParser
 import Foundation
 import KilnClient
+import KilnSigning
 
 /// `kiln keys create|public`.
 struct KeysCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "keys", abstract: "API keys and the farm's public key.", subcommands: [Create.self, Public.self])
+    static let configuration = CommandConfiguration(commandName: "keys", abstract: "API keys and the farm's public key.", subcommands: [Create.self, Public.self, Rotate.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an API key for pushing to an app; the key is on the last line.")
@@ -19,11 +20,24 @@ struct KeysCommand: AsyncParsableCommand {
     }
 
     struct Public: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the farm's Ed25519 public key (PEM), which verifies every slug.")
+        static let configuration = CommandConfiguration(abstract: "Print the farm's Ed25519 public key (PEM), which verifies every slug it signs.")
+        @Flag(help: "Also the keys it replaced, which verify the slugs signed before each rotation.") var all = false
 
         func run() async throws {
-            let data = try await KilnClient.fromEnvironment().send("GET", "api/farm/public-key")
+            let data = try await KilnClient.fromEnvironment().send("GET", all ? "api/farm/public-keys" : "api/farm/public-key")
             FileHandle.standardOutput.write(data)
+        }
+    }
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Replace the farm's signing key in a home (run where the server's home is); the old public key is kept for verifying.")
+        @OptionGroup var home: HomeOptions
+
+        func run() async throws {
+            let keyFile = home.homeURL.appendingPathComponent("keys/farm-ed25519.pem")
+            let (retired, current) = try FarmKeyring.rotate(at: keyFile)
+            emit("Farm key \(retired.id) retired (its public key: \(FarmKeyring.retiredDirectory(beside: keyFile).path)/\(retired.id).pub.pem)")
+            emit("Farm key \(current.publicKey.id) signs from now on: copy \(keyFile.path) to every worker's home, then restart the servers and the workers")
         }
     }
 }

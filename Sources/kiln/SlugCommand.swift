@@ -63,21 +63,21 @@ struct SlugCommand: AsyncParsableCommand {
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Verify a downloaded slug against its signed manifest and the farm's public key.")
         @Argument(help: "Directory holding the slug (slug.tar.zst or slug.tar.gz), manifest.json and manifest.json.sig.") var directory: String = "."
-        @Option(help: "The farm's public key (PEM); by default fetched from KILN_SERVER.") var key: String?
+        @Option(help: "The farm's public keys (PEM, one or several: `kiln keys public --all`); by default fetched from KILN_SERVER.") var key: String?
 
         func run() async throws {
             let pem: String
             if let key {
                 pem = try String(contentsOfFile: key, encoding: .utf8)
             } else {
-                pem = String(decoding: try await KilnClient.fromEnvironment().send("GET", "api/farm/public-key"), as: UTF8.self)
+                pem = String(decoding: try await KilnClient.fromEnvironment().send("GET", "api/farm/public-keys"), as: UTF8.self)
             }
             let base = URL(fileURLWithPath: directory)
             let manifest = try SignedSlug.verify(
                 manifest: try Data(contentsOf: base.appendingPathComponent("manifest.json")),
                 signature: try Data(contentsOf: base.appendingPathComponent("manifest.json.sig")),
                 slug: base.appendingPathComponent(try SlugFile.name(manifest: base.appendingPathComponent("manifest.json"))),
-                with: try FarmPublicKey(pem: pem))
+                with: try FarmPublicKey.all(pem: pem))
             emit("verified: \(manifest.app) \(manifest.build), sha256 \(manifest.sha256), \(manifest.size) bytes")
         }
     }

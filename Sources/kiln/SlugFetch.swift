@@ -33,7 +33,7 @@ extension SlugCommand {
                 throw ValidationError("\(url) is not a signed slug URL (http(s)://HOST/slugs/SHA256?expires=…&signature=…)")
             }
             let digest = String(components.path.dropFirst("/slugs/".count))
-            let key = try FarmPublicKey(pem: try String(contentsOfFile: publicKey, encoding: .utf8))
+            let key = try FarmPublicKey.all(pem: try String(contentsOfFile: publicKey, encoding: .utf8))
             let directory = URL(fileURLWithPath: output)
             let created = !FileManager.default.fileExists(atPath: directory.path)
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
