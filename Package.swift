@@ -123,6 +123,6 @@ let package = Package(
         .testTarget(name: "KilnBuildpacksTests", dependencies: ["KilnBuildpacks", "KilnSandbox", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnQueueTests", dependencies: ["KilnQueue", "KilnCatalog", "KilnDatabase", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnFarmTests", dependencies: ["KilnTestSupport", "KilnQueue", "KilnCatalog", "KilnDatabase"], swiftSettings: swiftSettings),
-        .testTarget(name: "KilnEndToEndTests", dependencies: ["KilnTestSupport", "KilnProcess", "KilnDatabase", "KilnCatalog", .product(name: "PostgresNIO", package: "postgres-nio")], swiftSettings: swiftSettings),
+        .testTarget(name: "KilnEndToEndTests", dependencies: ["KilnTestSupport", "KilnProcess", "KilnDatabase", "KilnCatalog", "KilnQueue", .product(name: "PostgresNIO", package: "postgres-nio")], swiftSettings: swiftSettings),
     ]
 )

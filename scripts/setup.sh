@@ -7,7 +7,7 @@ packages=(
   git pkg-config zstd openssl curl
   libgit2-dev libarchive-dev libzstd-dev libcurl4-openssl-dev
   postgresql postgresql-client
-  bubblewrap busybox-static
+  bubblewrap busybox-static systemd
   python3 python3-venv erlang-base erlang-dev erlang-tools erlang-syntax-tools elixir
 )
 missing=()
@@ -28,6 +28,12 @@ if ! command -v moto_server >/dev/null; then
   python3 -m venv /opt/kiln-moto
   /opt/kiln-moto/bin/pip install -q 'moto[server]'
   ln -sf /opt/kiln-moto/bin/moto_server /usr/local/bin/moto_server
+fi
+# The deployment files' offline validators (tests only), from PyPI.
+if [ ! -x /opt/kiln-tools/bin/checkov ] || [ ! -x /opt/kiln-tools/bin/kubernetes-validate ]; then
+  echo "setup: installing checkov and kubernetes-validate from PyPI into /opt/kiln-tools"
+  python3 -m venv /opt/kiln-tools
+  /opt/kiln-tools/bin/pip install -q checkov kubernetes-validate
 fi
 # Builds run as this unprivileged user inside the sandbox.
 id kiln-build >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin kiln-build

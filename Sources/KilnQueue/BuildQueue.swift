@@ -258,6 +258,11 @@ public struct BuildQueue: Sendable {
     }
 
     /// Counts per state, the oldest queued build's wait, running builds per worker.
+    /// The farm's demand for build slots, as one number: builds queued or
+    /// running. `kiln queue` shows it, and workers/kubernetes/keda.yaml scales
+    /// workers on exactly this query (a test holds the two together).
+    public static let demandQuery = "SELECT count(*) FROM builds WHERE state IN ('queued', 'running')"
+
     public func stats() async throws -> QueueStats {
         var counts = Dictionary(uniqueKeysWithValues: BuildState.allCases.map { ($0.rawValue, 0) })
         for try await (state, count) in try await database.client.query("SELECT state, count(*) FROM builds GROUP BY state", logger: logger).decode((String, Int).self) {
@@ -275,7 +280,11 @@ public struct BuildQueue: Sendable {
             """, logger: logger).decode((String, Int).self) {
             perWorker[worker] = count
         }
-        return QueueStats(counts: counts, oldestQueuedSeconds: oldest, runningPerWorker: perWorker)
+        var demand = 0
+        for try await count in try await database.client.query(PostgresQuery(unsafeSQL: Self.demandQuery), logger: logger).decode(Int.self) {
+            demand = count
+        }
+        return QueueStats(counts: counts, oldestQueuedSeconds: oldest, runningPerWorker: perWorker, demand: demand)
     }
 
     /// Deletes builds that ended before `cutoff` and made no release, and the

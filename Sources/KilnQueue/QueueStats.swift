@@ -8,10 +8,13 @@ public struct QueueStats: Codable, Sendable {
     public var oldestQueuedSeconds: Double?
     /// Running builds per worker.
     public var runningPerWorker: [String: Int]
+    /// Builds queued or running (``BuildQueue/demandQuery``): what an autoscaler sizes the workers by.
+    public var demand: Int?
 
     enum CodingKeys: String, CodingKey {
         case counts
         case oldestQueuedSeconds = "oldest_queued_seconds"
         case runningPerWorker = "running_per_worker"
+        case demand
     }
 }

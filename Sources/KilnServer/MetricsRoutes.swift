@@ -43,6 +43,7 @@ struct MetricsRoutes: Sendable {
             Gauge(label: "kiln_builds", dimensions: [("state", state)]).record(count)
         }
         Gauge(label: "kiln_queue_oldest_seconds").record(stats.oldestQueuedSeconds ?? 0)
+        Gauge(label: "kiln_build_demand").record(stats.demand ?? 0)
         let workers = try await registry.workers()
         Gauge(label: "kiln_workers", dimensions: [("state", "alive")]).record(workers.filter { !$0.lost }.count)
         Gauge(label: "kiln_workers", dimensions: [("state", "lost")]).record(workers.filter(\.lost).count)

@@ -7,5 +7,5 @@ struct KilnBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kiln-bench",
         abstract: "Measure Kiln's parts and print the figures.",
-        subcommands: [QueueBench.self, CacheBench.self])
+        subcommands: [QueueBench.self, CacheBench.self, ScaleBench.self])
 }

@@ -83,24 +83,24 @@ struct QueueBenchRun: Sendable {
         var seconds: Double
     }
 
-    /// `builds` empty builds, one per app, enqueued at once to `workers`
-    /// listening workers: how fast the farm turns them into releases.
-    func endToEnd(builds: Int, workers: Int) async throws -> Throughput {
-        let prefix = "e2e"
+    /// `builds` builds, one per app, enqueued at once to `workers` listening
+    /// workers: how fast the farm turns them into releases. The source is an
+    /// empty Procfile app, or `source` (a blob digest) when given.
+    func endToEnd(builds: Int, workers: Int, prefix: String = "e2e", source: String? = nil, workerArguments: [String] = []) async throws -> Throughput {
         let apps = try await createApps(prefix: prefix, count: builds)
-        let digest = try sourceBlob()
-        return try await withWorkers(prefix: prefix, count: workers, arguments: []) {
+        let digest = try source ?? sourceBlob()
+        return try await withWorkers(prefix: prefix, count: workers, arguments: workerArguments) {
             for app in apps {
                 _ = try await queue.enqueue(BuildRequest(app: app, commit: nil, branch: "main", sourceDigest: digest))
             }
             try await waitUntilEnded(prefix: prefix, count: builds)
-            let failed = try await doubles("SELECT count(*)::float8 FROM builds WHERE app LIKE 'e2e-%' AND state <> 'succeeded'")
+            let failed = try await doubles("SELECT count(*)::float8 FROM builds WHERE app LIKE \(prefix + "-%") AND state <> 'succeeded'")
             if let count = failed.first, count > 0 {
                 print("  warning: \(Int(count)) of \(builds) builds did not succeed")
             }
-            let span = try await doubles("SELECT extract(epoch FROM max(finished_at) - min(created_at))::float8 FROM builds WHERE app LIKE 'e2e-%'")
-            let waits = try await doubles("SELECT extract(epoch FROM started_at - created_at)::float8 * 1000 FROM builds WHERE app LIKE 'e2e-%'")
-            let runs = try await doubles("SELECT extract(epoch FROM finished_at - started_at)::float8 * 1000 FROM builds WHERE app LIKE 'e2e-%'")
+            let span = try await doubles("SELECT extract(epoch FROM max(finished_at) - min(created_at))::float8 FROM builds WHERE app LIKE \(prefix + "-%")")
+            let waits = try await doubles("SELECT extract(epoch FROM started_at - created_at)::float8 * 1000 FROM builds WHERE app LIKE \(prefix + "-%")")
+            let runs = try await doubles("SELECT extract(epoch FROM finished_at - started_at)::float8 * 1000 FROM builds WHERE app LIKE \(prefix + "-%")")
             let seconds = span.first ?? 0
             return Throughput(buildsPerSecond: Double(builds) / max(seconds, 0.001), waitP50: percentile(waits, 0.5),
                               runP50: percentile(runs, 0.5), seconds: seconds)
@@ -120,11 +120,15 @@ struct QueueBenchRun: Sendable {
 
     /// A Procfile app's source in the blob store the workers read: the
     /// smallest real build (the built-in procfile builder, a slug, a signature).
-    private func sourceBlob() throws -> String {
+    /// `files` are added to it (a `.buildpacks` naming another buildpack).
+    func sourceBlob(_ files: [String: String] = [:]) throws -> String {
         let blobs = try LocalBlobStore(root: home.appendingPathComponent("blobs"))
         let blob = try blobs.makeWriter()
         let writer = try ArchiveWriter(compression: .zstd) { try blob.write($0) }
         try writer.write(ArchiveEntry(path: "Procfile", kind: .file, permissions: 0o644), contents: Data("web: sleep infinity\n".utf8))
+        for (path, text) in files.sorted(by: { $0.key < $1.key }) {
+            try writer.write(ArchiveEntry(path: path, kind: .file, permissions: 0o644), contents: Data(text.utf8))
+        }
         try writer.finish()
         return try blob.commit().hex
     }

@@ -27,6 +27,7 @@ struct QueueCommand: AsyncParsableCommand {
         if json { try Output.json(stats); return }
         Output.table(["STATE", "BUILDS"], BuildState.allCases.map { [$0.rawValue, "\(stats.counts[$0.rawValue] ?? 0)"] })
         emit("oldest queued: " + (stats.oldestQueuedSeconds.map { String(format: "%.1f s ago", $0) } ?? "none"))
+        emit("demand (queued + running, what KEDA scales workers on): \(stats.demand ?? 0)")
         for (worker, count) in stats.runningPerWorker.sorted(by: { $0.key < $1.key }) { emit("running on \(worker): \(count)") }
     }
 }
