@@ -87,18 +87,23 @@ static size_t discard_block(char *data, size_t size, size_t count, void *context
     return *seen > (1 << 20) ? 0 : size * count;
 }
 
-/* One "Name: value" per line, into libcurl's list. */
-static struct curl_slist *header_list(const char *headers) {
+/* One "Name: value" per line, into libcurl's list; *failed is set when memory ran out. */
+static struct curl_slist *header_list(const char *headers, int *failed) {
     struct curl_slist *list = NULL;
-    char line[2048];
     const char *start = headers;
+    *failed = 0;
     while (start && *start) {
         const char *end = strchr(start, '\n');
         size_t length = end ? (size_t)(end - start) : strlen(start);
-        if (length > 0 && length < sizeof line) {
-            memcpy(line, start, length);
-            line[length] = 0;
-            list = curl_slist_append(list, line);
+        if (length > 0) {
+            char *line = strndup(start, length);
+            struct curl_slist *grown = line ? curl_slist_append(list, line) : NULL;
+            free(line);
+            if (!grown) {
+                *failed = 1;
+                return list;
+            }
+            list = grown;
         }
         start = end ? end + 1 : NULL;
     }
@@ -113,7 +118,15 @@ kiln_curl_result kiln_curl_post(const char *url, const char *headers, const char
         snprintf(result.message, sizeof result.message, "libcurl could not start");
         return result;
     }
-    struct curl_slist *list = header_list(headers);
+    int failed = 0;
+    struct curl_slist *list = header_list(headers, &failed);
+    if (failed) {
+        result.code = CURLE_OUT_OF_MEMORY;
+        snprintf(result.message, sizeof result.message, "out of memory for the request's headers");
+        curl_slist_free_all(list);
+        curl_easy_cleanup(curl);
+        return result;
+    }
     long long seen = 0;
     char error[CURL_ERROR_SIZE] = {0};
     curl_easy_setopt(curl, CURLOPT_URL, url);
@@ -217,9 +230,13 @@ static int rewind_upload(void *context, curl_off_t offset, int origin) {
 static size_t receive_header(char *data, size_t size, size_t count, void *context) {
     exchange *state = context;
     size_t length = size * count;
-    if (length > 5 && strncasecmp(data, "etag:", 5) == 0) {
+    if (length > 5 && strncmp(data, "HTTP/", 5) == 0) {
+        // A new answer (after "100 Continue", or a proxy's): forget the previous one's headers.
+        state->response->etag[0] = 0;
+        state->response->content_length = -1;
+    } else if (length > 5 && strncasecmp(data, "etag:", 5) == 0) {
         const char *value = data + 5;
-        while (*value == ' ' || *value == '\t') value++;
+        while ((size_t)(value - data) < length && (*value == ' ' || *value == '\t')) value++;
         size_t n = length - (size_t)(value - data);
         while (n > 0 && (value[n - 1] == '\r' || value[n - 1] == '\n' || value[n - 1] == ' ')) n--;
         if (n >= sizeof state->response->etag) n = sizeof state->response->etag - 1;
@@ -241,15 +258,27 @@ kiln_curl_response kiln_curl_perform(const kiln_curl_request *request) {
         return response;
     }
     exchange state = {.curl = curl, .request = request, .response = &response};
-    struct curl_slist *list = header_list(request->headers);
+    int failed = 0;
+    struct curl_slist *list = header_list(request->headers, &failed);
+    if (failed) {
+        response.code = CURLE_OUT_OF_MEMORY;
+        response.local_error = 1;
+        snprintf(response.message, sizeof response.message, "out of memory for the request's headers");
+        curl_slist_free_all(list);
+        curl_easy_cleanup(curl);
+        return response;
+    }
     char error[CURL_ERROR_SIZE] = {0};
     curl_easy_setopt(curl, CURLOPT_URL, request->url);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "kiln");
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, request->connect_timeout_seconds);
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, request->stall_seconds);
+    if (request->stall_seconds > 0) {
+        curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+        curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, request->stall_seconds);
+    }
+    if (request->timeout_seconds > 0) curl_easy_setopt(curl, CURLOPT_TIMEOUT, request->timeout_seconds);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
     if (request->aws_sigv4) curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, request->aws_sigv4);
     if (request->user_password) curl_easy_setopt(curl, CURLOPT_USERPWD, request->user_password);
@@ -281,8 +310,10 @@ kiln_curl_response kiln_curl_perform(const kiln_curl_request *request) {
     if (code != CURLE_OK) {
         response.code = (int)code;
         if (state.write_errno) {
+            response.local_error = 1;
             snprintf(response.message, sizeof response.message, "cannot write the download: %s", strerror(state.write_errno));
         } else if (state.read_errno) {
+            response.local_error = 1;
             snprintf(response.message, sizeof response.message, "cannot read the upload: %s", strerror(state.read_errno));
         } else {
             snprintf(response.message, sizeof response.message, "%s", error[0] ? error : curl_easy_strerror(code));

@@ -91,9 +91,14 @@ public struct DirectoryArchiver: Sendable {
 
     /// Reads exactly `size` bytes of the file, in pieces of at most 1 MiB.
     private static func read(_ path: String, size: Int64, into queue: PieceQueue) throws {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        // Not followed if it became a link since it was listed, and no waiting on a fifo put in its place.
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         guard descriptor >= 0 else { throw ArchiveError(.openFailed, "cannot read \(path): \(String(cString: strerror(errno)))") }
         defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            throw ArchiveError(.openFailed, "\(path) changed while it was being packed: it is no longer a regular file")
+        }
         var remaining = size
         while remaining > 0 {
             let wanted = Int(min(remaining, 1 << 20))

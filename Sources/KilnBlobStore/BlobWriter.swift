@@ -68,6 +68,7 @@ public final class BlobWriter {
     /// Commits only when the content's digest is `expected` (else the bytes
     /// are dropped); returns the content's digest either way.
     func commit(expecting expected: BlobDigest?) throws -> BlobDigest {
+        guard !finished else { throw BlobStoreError("blob \(temporary.lastPathComponent) was already committed") }
         finished = true
         let synced = fsync(descriptor) == 0 ? 0 : errno
         close(descriptor)

@@ -123,5 +123,11 @@ public struct LocalBlobStore: BlobStore {
         guard rename(file.path, destination.path) == 0 else {
             throw BlobStoreError("cannot store blob \(digest) at \(destination.path): \(String(cString: strerror(errno)))")
         }
+        // The rename is durable once its directory is: the database may name the blob next.
+        let directory = open(destination.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directory >= 0 {
+            fsync(directory)
+            close(directory)
+        }
     }
 }

@@ -23,6 +23,11 @@ public struct SourceArchiveImport: Sendable {
 
     /// Imports `url` into `blobs`; returns the source blob's digest. Blocks on I/O.
     public func run(_ url: String, into blobs: LocalBlobStore) throws -> BlobDigest {
+        // A user names this URL: never a file of the server's own (file://), whatever Download accepts for operators.
+        let scheme = url.split(separator: ":", maxSplits: 1).first?.lowercased() ?? ""
+        guard scheme == "https" || scheme == "http" else {
+            throw SourceImportError("cannot import \(url): a source archive is fetched over https or http")
+        }
         let work = scratch.appendingPathComponent("import-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }

@@ -62,7 +62,7 @@ public struct S3BlobStore: BlobStore {
         guard fstat(descriptor, &info) == 0 else { throw S3Error("cannot read \(file.path): \(String(cString: strerror(errno)))") }
         let size = Int64(info.st_size)
         if size > settings.multipartThreshold {
-            try uploadInParts(descriptor, size: size, key: key(for: digest), what: "store blob \(digest)")
+            try uploadInParts(descriptor, size: size, key: key(for: digest), digestHex: digest.hex, what: "store blob \(digest)")
         } else {
             // The blob's name is its SHA-256, so S3 checks the bytes it receives against it.
             let answer = try client.withRetries("store blob \(digest)") {
@@ -96,6 +96,8 @@ public struct S3BlobStore: BlobStore {
         guard try BlobDigest.of(file: destination) == digest else {
             throw BlobStoreError("blob \(digest) in \(location) is corrupt: the \(answer.bytes) bytes fetched have another digest")
         }
+        // On disk before anyone takes the file for the blob (a local store trusts what it holds).
+        guard fsync(descriptor) == 0 else { throw S3Error("cannot write \(destination.path): \(String(cString: strerror(errno)))") }
         kept = true
     }
 

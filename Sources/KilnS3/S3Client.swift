@@ -51,8 +51,9 @@ public struct S3Client: Sendable {
     }
 
     /// One attempt at a request; a transport failure throws a retryable error.
+    /// `stall: nil` keeps the settings' stall timeout; `.zero` turns it off (with `timeout` as the bound instead).
     func attempt(_ method: String, key: String, query: String? = nil, body: Body = .none,
-                 into download: Int32? = nil, headers extra: [String] = []) throws -> Answer {
+                 into download: Int32? = nil, headers extra: [String] = [], stall: Duration? = nil, timeout: Duration? = nil) throws -> Answer {
         var headers = extra
         switch body {
         case .none: headers.append("x-amz-content-sha256: \(Self.emptyPayloadHash)")
@@ -90,7 +91,8 @@ public struct S3Client: Sendable {
                                 }
                                 request.download_fd = download ?? -1
                                 request.connect_timeout_seconds = 10
-                                request.stall_seconds = max(1, Int(settings.stallTimeout.components.seconds))
+                                request.stall_seconds = stall == .zero ? 0 : max(1, Int((stall ?? settings.stallTimeout).components.seconds))
+                                request.timeout_seconds = timeout.map { Int($0.components.seconds) } ?? 0
                                 return kiln_curl_perform(&request)
                             }
                         }
@@ -105,6 +107,8 @@ public struct S3Client: Sendable {
         }
         guard response.code == 0 else {
             let message = withUnsafeBytes(of: response.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            // This host's own file failed (a full disk): retrying over the network would not help.
+            if response.local_error != 0 { throw S3Error("\(method) \(url): \(message)") }
             throw TransportFailure(message: "\(method) \(url): \(message)")
         }
         let etag = withUnsafeBytes(of: response.etag) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }

@@ -45,7 +45,7 @@ public struct S3Settings: Sendable, Equatable {
         }
         let rest = url.dropFirst(5)
         let bucket = String(rest.prefix { $0 != "/" })
-        guard (3...63).contains(bucket.count), bucket.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" || $0 == "." }) else {
+        guard (3...63).contains(bucket.count), bucket.utf8.allSatisfy({ (97...122).contains($0) || (48...57).contains($0) || $0 == 45 || $0 == 46 }) else {
             throw S3Error("\(url) does not name a valid bucket: 3 to 63 lowercase letters, digits, dots and hyphens")
         }
         guard let accessKey = environment["AWS_ACCESS_KEY_ID"], !accessKey.isEmpty,
@@ -69,6 +69,9 @@ public struct S3Settings: Sendable, Equatable {
         let base: String
         if let endpoint {
             base = key.isEmpty ? "\(endpoint)/\(bucket)" : "\(endpoint)/\(bucket)/\(path)"
+        } else if bucket.contains(".") {
+            // AWS's certificate covers one label before .s3.REGION: a dotted bucket goes path-style.
+            base = key.isEmpty ? "https://s3.\(region).amazonaws.com/\(bucket)" : "https://s3.\(region).amazonaws.com/\(bucket)/\(path)"
         } else {
             base = "https://\(bucket).s3.\(region).amazonaws.com/\(path)"
         }

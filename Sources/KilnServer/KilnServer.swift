@@ -46,7 +46,7 @@ public enum KilnServer {
         }
         router.get("api/farm/public-keys") { _, _ in
             // Current first; retired keys still verify the slugs they signed.
-            FarmKeyring.publicKeys(current: key, keyFile: configuration.keyFile).map(\.pem).joined()
+            try FarmKeyring.publicKeys(current: key, keyFile: configuration.keyFile).map(\.pem).joined()
         }
         GitRoutes(configuration: configuration, catalog: catalog, authorizer: authorizer,
                   backend: GitHTTPBackend(repositories: repositories, logger: logger), repositories: repositories).register(on: router)

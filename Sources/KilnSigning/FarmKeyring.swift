@@ -18,7 +18,13 @@ public enum FarmKeyring {
         let old = try FarmKey.load(from: keyFile)
         let retired = retiredDirectory(beside: keyFile)
         try FileManager.default.createDirectory(at: retired, withIntermediateDirectories: true)
-        try Data(old.publicKey.pem.utf8).write(to: retired.appendingPathComponent("\(old.publicKey.id).pub.pem"), options: .atomic)
+        // The retired public key is on disk before the key it verifies is gone.
+        let retiredFile = retired.appendingPathComponent("\(old.publicKey.id).pub.pem")
+        try Data(old.publicKey.pem.utf8).write(to: retiredFile, options: .atomic)
+        let handle = try FileHandle(forUpdating: retiredFile)
+        try handle.synchronize()
+        try handle.close()
+        SecretFile.syncDirectory(of: retiredFile)
         let next = FarmKey(Curve25519.Signing.PrivateKey())
         let temporary = keyFile.path + ".new-\(getpid())"
         unlink(temporary)
@@ -27,11 +33,13 @@ public enum FarmKeyring {
             unlink(temporary)
             throw SigningError("cannot replace \(keyFile.path): \(String(cString: strerror(errno)))")
         }
+        SecretFile.syncDirectory(of: keyFile)
         return (old.publicKey, next)
     }
 
     /// The current public key first, then the retired ones, oldest last.
-    public static func publicKeys(current: FarmKey, keyFile: URL) -> [FarmPublicKey] {
+    /// Throws when a retired key cannot be read: its slugs would silently stop verifying.
+    public static func publicKeys(current: FarmKey, keyFile: URL) throws -> [FarmPublicKey] {
         let retired = retiredDirectory(beside: keyFile)
         let files = ((try? FileManager.default.contentsOfDirectory(at: retired, includingPropertiesForKeys: [.contentModificationDateKey])) ?? [])
             .filter { $0.lastPathComponent.hasSuffix(".pub.pem") }
@@ -40,7 +48,13 @@ public enum FarmKeyring {
                 let second = (try? $1.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate) ?? .distantPast
                 return first > second
             }
-        let old = files.compactMap { try? FarmPublicKey(pem: String(contentsOf: $0, encoding: .utf8)) }
+        let old = try files.map { file in
+            do {
+                return try FarmPublicKey(pem: String(contentsOf: file, encoding: .utf8))
+            } catch {
+                throw SigningError("the retired farm key \(file.path) cannot be read (\(error)); restore it from a backup")
+            }
+        }
         return [current.publicKey] + old.filter { $0 != current.publicKey }
     }
 }

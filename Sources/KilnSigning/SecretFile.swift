@@ -21,7 +21,17 @@ public enum SecretFile {
         if link(temporary, url.path) != 0 && errno != EEXIST {
             throw SigningError("cannot store \(url.path): \(String(cString: strerror(errno)))")
         }
+        syncDirectory(of: url)
         guard let stored = FileManager.default.contents(atPath: url.path) else { throw SigningError("cannot read \(url.path)") }
         return stored
+    }
+
+    /// Makes a link or rename in `url`'s directory survive a crash: a lost key
+    /// file would be replaced by a new key on the next start.
+    public static func syncDirectory(of url: URL) {
+        let directory = open(url.deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard directory >= 0 else { return }
+        fsync(directory)
+        close(directory)
     }
 }

@@ -91,6 +91,23 @@ import Testing
         }
     }
 
+    @Test func partsThatAreNotTheBlobAreNeverCompleted() async throws {
+        try await ObjectStoreServer.with { server in
+            let scratch = try TestEnvironment.temporaryDirectory("s3")
+            let settings = Self.settings(server)
+            try S3Client(settings: settings).createBucket()
+            let store = S3BlobStore(settings: settings)
+            // Twelve MB named after other bytes (a file that changed since it was hashed): every part checks, the whole does not.
+            let (file, _) = try Self.randomFile(12 << 20, in: scratch)
+            let (_, claimed) = try Self.randomFile(10, in: scratch)
+            #expect { try store.store(file, as: claimed) } throws: { "\($0)".contains("the file changed while it was uploaded") }
+            #expect(try !store.contains(claimed))
+            let uploads = try await sh("curl", ["-s", "--aws-sigv4", "aws:amz:us-east-1:s3", "-u", "\(server.accessKey):\(server.secretKey)",
+                                                "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD", "\(server.endpoint)/\(settings.bucket)?uploads="])
+            #expect(!uploads.output.contains("<UploadId>"), "the upload was aborted: \(uploads.output)")
+        }
+    }
+
     @Test func wrongCredentialsAreNamedAsSuch() async throws {
         try await ObjectStoreServer.with { server in
             let scratch = try TestEnvironment.temporaryDirectory("s3")

@@ -49,8 +49,10 @@ typedef struct {
     /// (up to 1 MiB). Other answers' bodies are always kept in memory.
     int download_fd;
     long connect_timeout_seconds;
-    /// Aborts when fewer than 1024 bytes a second pass for this long.
+    /// Aborts when fewer than 1024 bytes a second pass for this long; 0: never.
     long stall_seconds;
+    /// Aborts the whole request after this long; 0: no limit.
+    long timeout_seconds;
 } kiln_curl_request;
 
 /// What came back from kiln_curl_perform.
@@ -67,6 +69,8 @@ typedef struct {
     char etag[160];
     /// The Content-Length header, -1 when there was none.
     long long content_length;
+    /// Set when the failure was this host's (a file that cannot be read or written), not the network's.
+    int local_error;
     char message[512];
 } kiln_curl_response;
 
