@@ -17,9 +17,12 @@ public final class BlobWriter {
     public private(set) var size: Int64 = 0
     /// Bytes whose write-back has been started.
     private var flushed: Int64 = 0
+    /// Whether ``commit()`` waits for the bytes to reach the disk.
+    private let durable: Bool
 
-    init(store: LocalBlobStore) throws {
+    init(store: LocalBlobStore, durable: Bool = true) throws {
         self.store = store
+        self.durable = durable
         temporary = store.temporaryDirectory.appendingPathComponent(UUID().uuidString)
         descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
@@ -45,7 +48,7 @@ public final class BlobWriter {
             done += count
         }
         size += Int64(bytes.count)
-        if size - flushed >= 8 << 20 {
+        if durable, size - flushed >= 8 << 20 {
             // Start writing back what is done, without waiting: the fsync of
             // the commit then has little left to do (a slug's commit would
             // otherwise wait a tenth of a second for its whole file).
@@ -70,7 +73,7 @@ public final class BlobWriter {
     func commit(expecting expected: BlobDigest?) throws -> BlobDigest {
         guard !finished else { throw BlobStoreError("blob \(temporary.lastPathComponent) was already committed") }
         finished = true
-        let synced = fsync(descriptor) == 0 ? 0 : errno
+        let synced = !durable || fsync(descriptor) == 0 ? 0 : errno
         close(descriptor)
         guard synced == 0 else {
             try? FileManager.default.removeItem(at: temporary)

@@ -42,9 +42,11 @@ public struct LocalBlobStore: BlobStore {
         FileManager.default.fileExists(atPath: path(for: digest).path)
     }
 
-    /// Starts writing a new blob.
-    public func makeWriter() throws -> BlobWriter {
-        try BlobWriter(store: self)
+    /// Starts writing a new blob. `durable: false` skips the fsync of its
+    /// commit, for a blob that is a scratch file (`kiln slug pack`'s output)
+    /// rather than something the database will name.
+    public func makeWriter(durable: Bool = true) throws -> BlobWriter {
+        try BlobWriter(store: self, durable: durable)
     }
 
     /// Stores small in-memory content (a manifest, a signature).

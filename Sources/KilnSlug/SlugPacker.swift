@@ -28,9 +28,9 @@ public struct SlugPacker: Sendable {
         public var format: String
     }
 
-    /// Packs `directory` into a new blob of `store`.
-    public func pack(_ directory: URL, into store: LocalBlobStore) throws -> Packed {
-        let blob = try store.makeWriter()
+    /// Packs `directory` into a new blob of `store` (fsynced unless `durable` is false).
+    public func pack(_ directory: URL, into store: LocalBlobStore, durable: Bool = true) throws -> Packed {
+        let blob = try store.makeWriter(durable: durable)
         let writer = try ArchiveWriter(compression: compression, level: level, mtime: 0) { bytes in
             try blob.write(bytes)
         }

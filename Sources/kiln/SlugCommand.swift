@@ -40,7 +40,8 @@ struct SlugCommand: AsyncParsableCommand {
             let scratch = destination.deletingLastPathComponent().appendingPathComponent(".kiln-pack-\(getpid())")
             defer { try? FileManager.default.removeItem(at: scratch) }
             let store = try LocalBlobStore(root: scratch)
-            let packed = try SlugPacker(compression: format.compression).pack(URL(fileURLWithPath: directory), into: store)
+            // A file for the user, as tar writes one: not fsynced (a worker's slugs are).
+            let packed = try SlugPacker(compression: format.compression).pack(URL(fileURLWithPath: directory), into: store, durable: false)
             try? FileManager.default.removeItem(at: destination)
             try FileManager.default.moveItem(at: store.path(for: packed.digest), to: destination)
             emit("\(packed.digest) \(packed.size) bytes, \(packed.entries) entries")
