@@ -1,4 +1,5 @@
 import Foundation
+import KilnProcess
 import KilnTestSupport
 import Testing
 
@@ -166,10 +167,15 @@ import Testing
             // A build from an archive with --clean starts cold too.
             let archive = try TestEnvironment.temporaryDirectory("archive").appendingPathComponent("app.tar.gz")
             try await sh("git", ["archive", "--format=tar.gz", "-o", archive.path, "HEAD"], in: repo)
-            let created = try await farm.kiln("builds", "create", "--app", "second", "--source-url", "file://\(archive.path)", "--clean")
-            #expect(created.succeeded, "\(created.output)")
-            #expect(created.output.contains("cache: clean build requested"), "\(created.output)")
-            #expect(created.output.contains("Installing dependencies (npm ci)"), "\(created.output)")
+            let port = try KilnFarm.freePort()
+            let files = Command("python3", ["-m", "http.server", "-b", "127.0.0.1", "\(port)", "-d", archive.deletingLastPathComponent().path])
+            try await withRunning([files]) {
+                try await KilnFarm.waitForListener("http://127.0.0.1:\(port)/")
+                let created = try await farm.kiln("builds", "create", "--app", "second", "--source-url", "http://127.0.0.1:\(port)/app.tar.gz", "--clean")
+                #expect(created.succeeded, "\(created.output)")
+                #expect(created.output.contains("cache: clean build requested"), "\(created.output)")
+                #expect(created.output.contains("Installing dependencies (npm ci)"), "\(created.output)")
+            }
         }
     }
 }

@@ -42,6 +42,7 @@ import Testing
                                         "--home", serverHome.path, "--host", serverAddress, "--port", "8750", "--public-url", url] + store, environment: environment)
             try await withRunning([server, buildpackServer]) {
                 try await KilnFarm.waitForHealth(url, log: serverHome.appendingPathComponent("none"))
+                try await KilnFarm.waitForListener("http://\(db):8088/slow.tgz")
                 var workers: [Command] = []
                 for name in ["w1", "w2", "w3"] {
                     let home = try TestEnvironment.temporaryDirectory("cluster-\(name)")

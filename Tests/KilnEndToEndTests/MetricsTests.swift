@@ -42,8 +42,13 @@ import Testing
             #expect(fromWorker.contains("kiln_worker_slots 2"))
 
             // JSON logs: every line an object; the worker's lines name it.
-            let logged = try await sh("timeout", ["-s", "TERM", "4", TestEnvironment.binary, "worker", "--database-url", database.text, "--home", home.path,
-                                                  "--name", "json-worker", "--log-format", "json"], environment: environment)
+            let jsonWorker = RestartableProcess(TestEnvironment.binary, ["worker", "--database-url", database.text, "--home", home.path,
+                                                                         "--name", "json-worker", "--log-format", "json"],
+                                                environment: environment, log: home.appendingPathComponent("json-worker.log"))
+            try jsonWorker.start()
+            for _ in 0..<600 where !jsonWorker.output.contains("worker started") { try await Task.sleep(for: .milliseconds(100)) }
+            await jsonWorker.stop()
+            let logged = jsonWorker
             let lines = logged.output.split(separator: "\n").filter { !$0.isEmpty }
             #expect(!lines.isEmpty)
             for line in lines {

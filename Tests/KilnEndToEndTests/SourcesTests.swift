@@ -51,6 +51,7 @@ import Testing
         let files = Command("python3", ["-m", "http.server", "-b", "127.0.0.1", "\(port)", "-d", scratch.path])
         let served = "http://127.0.0.1:\(port)"
         try await withRunning([files]) { try await KilnFarm.with(workers: 1) { farm in
+            try await KilnFarm.waitForListener(served)
             _ = try await farm.createApp("fromurl")
             // As GitHub serves them: everything under one top-level directory.
             let tree = scratch.appendingPathComponent("fromurl-1.0")

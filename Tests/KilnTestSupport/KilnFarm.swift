@@ -66,6 +66,15 @@ public struct KilnFarm: Sendable {
         server.replacingOccurrences(of: "http://", with: "http://kiln:\(key)@") + "/\(app).git"
     }
 
+    /// Waits until something answers HTTP at `url` (any status), e.g. a file server just started.
+    public static func waitForListener(_ url: String) async throws {
+        for _ in 0..<300 {
+            if let outcome = try? await sh("curl", ["-s", "-o", "/dev/null", "-m", "2", url]), outcome.succeeded { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw TestSetupError("nothing answers at \(url)")
+    }
+
     public static func waitForHealth(_ server: String, log: URL) async throws {
         for _ in 0..<600 {
             if let outcome = try? await sh("curl", ["-sf", "\(server)/health"]), outcome.succeeded { return }
