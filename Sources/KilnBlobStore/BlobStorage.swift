@@ -46,11 +46,6 @@ public struct BlobStorage: Sendable {
         return digest
     }
 
-    /// Whether the farm holds the blob.
-    public func contains(_ digest: BlobDigest) throws -> Bool {
-        try local.contains(digest) || (shared?.contains(digest) ?? false)
-    }
-
     /// A local file holding the blob, fetched from the shared store into the
     /// local directory when it is not there yet. Throws an error whose
     /// `isMissing` is set when the farm does not hold it.

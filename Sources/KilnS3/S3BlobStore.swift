@@ -100,10 +100,4 @@ public struct S3BlobStore: BlobStore {
         guard fsync(descriptor) == 0 else { throw S3Error("cannot write \(destination.path): \(String(cString: strerror(errno)))") }
         kept = true
     }
-
-    /// Removes a blob (retention, tests); removing one that is not there is fine.
-    public func remove(_ digest: BlobDigest) throws {
-        let answer = try client.withRetries("remove blob \(digest)") { try client.attempt("DELETE", key: key(for: digest)) }
-        guard (200...299).contains(answer.status) || answer.status == 404 else { throw client.failure("remove blob \(digest)", answer) }
-    }
 }
