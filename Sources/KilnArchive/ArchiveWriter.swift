@@ -16,8 +16,6 @@ public final class ArchiveWriter {
     /// zstd runs outside libarchive, on whole blocks (see ``ZstdWriter``).
     private let zstd: ZstdWriter?
     private var closed = false
-    /// File content passes through this one buffer: no allocation per file or per read.
-    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
     /// The modification time stamped on every entry.
     public let mtime: Int
 
@@ -76,7 +74,6 @@ public final class ArchiveWriter {
     deinit {
         if !closed { archive_write_close(handle) }
         archive_write_free(handle)
-        buffer.deallocate()
     }
 
     /// Writes an entry's header. For a file, follow with `writeData` calls
@@ -118,32 +115,6 @@ public final class ArchiveWriter {
             entry.size = Int64(bytes.count)
             try writeHeader(entry)
             try writeData(bytes)
-        }
-    }
-
-    /// Writes a file entry whose content is streamed from `url` in 1 MiB chunks.
-    public func write(_ entry: ArchiveEntry, contentsOf url: URL) throws {
-        try write(entry, contentsOfFile: url.path)
-    }
-
-    /// Writes a file entry whose content is streamed from the file at `path` in 1 MiB chunks.
-    public func write(_ entry: ArchiveEntry, contentsOfFile path: String) throws {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw ArchiveError(.openFailed, "cannot read \(path): \(String(cString: strerror(errno)))")
-        }
-        defer { close(descriptor) }
-        try writeHeader(entry)
-        var remaining = entry.size
-        while remaining > 0 {
-            let count = read(descriptor, buffer.baseAddress, Int(min(remaining, Int64(buffer.count))))
-            if count < 0, errno == EINTR { continue }
-            guard count >= 0 else { throw ArchiveError(.openFailed, "cannot read \(path): \(String(cString: strerror(errno)))") }
-            if count == 0 {
-                throw ArchiveError(.writeFailed, "\(path) shrank while it was being packed")
-            }
-            try writeData(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-            remaining -= Int64(count)
         }
     }
 

@@ -17,8 +17,6 @@ struct Upload {
             }
             blobs.dropLocalCopy(of: packed.digest)
         }
-        let elapsed = ContinuousClock.now - started
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        await context.log("-----> Slug uploaded to \(blobs.location) (\(String(format: "%.1f", seconds)) s)")
+        await context.log("-----> Slug uploaded to \(blobs.location) (\(Figures.seconds(ContinuousClock.now - started)))")
     }
 }
