@@ -80,13 +80,6 @@ kiln_curl_result kiln_curl_download(const char *url, int fd, long long max_bytes
     return result;
 }
 
-static size_t discard_block(char *data, size_t size, size_t count, void *context) {
-    (void)data;
-    long long *seen = context;
-    *seen += (long long)(size * count);
-    return *seen > (1 << 20) ? 0 : size * count;
-}
-
 /* One "Name: value" per line, into libcurl's list; *failed is set when memory ran out. */
 static struct curl_slist *header_list(const char *headers, int *failed) {
     struct curl_slist *list = NULL;
@@ -108,50 +101,6 @@ static struct curl_slist *header_list(const char *headers, int *failed) {
         start = end ? end + 1 : NULL;
     }
     return list;
-}
-
-kiln_curl_result kiln_curl_post(const char *url, const char *headers, const char *body, size_t body_length, long timeout_seconds) {
-    kiln_curl_result result = {0};
-    CURL *curl = curl_easy_init();
-    if (!curl) {
-        result.code = CURLE_FAILED_INIT;
-        snprintf(result.message, sizeof result.message, "libcurl could not start");
-        return result;
-    }
-    int failed = 0;
-    struct curl_slist *list = header_list(headers, &failed);
-    if (failed) {
-        result.code = CURLE_OUT_OF_MEMORY;
-        snprintf(result.message, sizeof result.message, "out of memory for the request's headers");
-        curl_slist_free_all(list);
-        curl_easy_cleanup(curl);
-        return result;
-    }
-    long long seen = 0;
-    char error[CURL_ERROR_SIZE] = {0};
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_POST, 1L);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_length);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout_seconds);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "kiln");
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard_block);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &seen);
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
-    CURLcode code = curl_easy_perform(curl);
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.http_status);
-    result.bytes = seen;
-    if (code != CURLE_OK) {
-        result.code = (int)code;
-        snprintf(result.message, sizeof result.message, "%s", error[0] ? error : curl_easy_strerror(code));
-    }
-    curl_slist_free_all(list);
-    curl_easy_cleanup(curl);
-    return result;
 }
 
 typedef struct {

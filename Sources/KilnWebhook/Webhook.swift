@@ -35,14 +35,32 @@ public struct Webhook: Sendable {
             "X-Kiln-Signature-256: \(Self.signature(of: body, secret: secret))",
             "Idempotency-Key: \(idempotencyKey)",
         ].joined(separator: "\n")
-        let result = body.withUnsafeBytes { bytes in
-            kiln_curl_post(url, headers, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), body.count, Int(timeout.components.seconds))
+        var response = body.withUnsafeBytes { bytes in
+            "POST".withCString { method in
+                url.withCString { url in
+                    headers.withCString { headers in
+                        var request = kiln_curl_request()
+                        request.method = method
+                        request.url = url
+                        request.headers = headers
+                        request.body = bytes.baseAddress?.assumingMemoryBound(to: CChar.self)
+                        request.body_length = bytes.count
+                        request.upload_fd = -1
+                        // The answer's body is kept in memory (up to 1 MiB) and dropped.
+                        request.download_fd = -1
+                        request.connect_timeout_seconds = 10
+                        request.timeout_seconds = Int(timeout.components.seconds)
+                        return kiln_curl_perform(&request)
+                    }
+                }
+            }
         }
-        guard result.code == 0 else {
-            let message = withUnsafeBytes(of: result.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        defer { kiln_curl_release(&response) }
+        guard response.code == 0 else {
+            let message = withUnsafeBytes(of: response.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             throw WebhookError("no answer from \(url): \(message)")
         }
-        return result.http_status
+        return response.http_status
     }
 }
 

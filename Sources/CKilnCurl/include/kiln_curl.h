@@ -21,10 +21,6 @@ typedef struct {
 /// variadic, which Swift cannot call: this shim is the whole C surface.
 kiln_curl_result kiln_curl_download(const char *url, int fd, long long max_bytes, long timeout_seconds);
 
-/// POSTs `body` to `url` (http or https) with `headers` (one "Name: value"
-/// per line), within `timeout_seconds`; the answer's body is read and
-/// discarded. `code` is 0 whenever an answer came: its status is `http_status`.
-kiln_curl_result kiln_curl_post(const char *url, const char *headers, const char *body, size_t body_length, long timeout_seconds);
 
 /// One HTTP request for an object store: what to send and where the answer goes.
 typedef struct {
