@@ -55,10 +55,19 @@ public struct ObjectStoreServer: Sendable {
 
     /// The keys in `bucket` (up to 1000), listed with the curl command line.
     public func keys(in bucket: String) async throws -> [String] {
+        try await elements("Key", listing: "\(bucket)?list-type=2")
+    }
+
+    /// The IDs of the multipart uploads still open in `bucket`.
+    public func openUploads(in bucket: String) async throws -> [String] {
+        try await elements("UploadId", listing: "\(bucket)?uploads=")
+    }
+
+    private func elements(_ name: String, listing path: String) async throws -> [String] {
         let outcome = try await sh("curl", ["-sf", "--aws-sigv4", "aws:amz:us-east-1:s3", "-u", "\(accessKey):\(secretKey)",
-                                            "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD", "\(endpoint)/\(bucket)?list-type=2"])
-        guard outcome.succeeded else { throw TestSetupError("cannot list the bucket \(bucket): \(outcome.output)") }
-        return outcome.output.components(separatedBy: "<Key>").dropFirst().compactMap { $0.components(separatedBy: "</Key>").first }
+                                            "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD", "\(endpoint)/\(path)"])
+        guard outcome.succeeded else { throw TestSetupError("cannot list \(path): \(outcome.output)") }
+        return outcome.output.components(separatedBy: "<\(name)>").dropFirst().compactMap { $0.components(separatedBy: "</\(name)>").first }
     }
 
     /// The AWS variables that sign for this server's user.
