@@ -86,20 +86,34 @@ struct IsolatedNetwork: Sendable {
             ["netns", "exec", net.name, "ip", "link", "set", inside, "up"],
             ["netns", "exec", net.name, "ip", "link", "set", "lo", "up"],
         ]
-        for step in steps {
-            let outcome = try await sh("ip", step)
-            guard outcome.succeeded else {
-                net.destroy()
-                throw TestSetupError("ip \(step.joined(separator: " ")) failed (network namespaces need root): \(outcome.output)")
-            }
-        }
+        try await IPCommands.run(steps, undo: net.destroy)
         return net
     }
 
     func destroy() {
+        IPCommands.runNow(["netns", "del", name])
+    }
+}
+
+/// `ip` for the tests' networks: set-up steps that undo what was done when
+/// one fails, and tear-down that runs even from a `defer`.
+enum IPCommands {
+    static func run(_ steps: [[String]], undo: () -> Void) async throws {
+        for step in steps {
+            let outcome = try await sh("ip", step)
+            guard outcome.succeeded else {
+                undo()
+                throw TestSetupError("ip \(step.joined(separator: " ")) failed (network namespaces need root): \(outcome.output)")
+            }
+        }
+    }
+
+    /// Runs `ip` synchronously, ignoring failures (for tear-down).
+    static func runNow(_ arguments: [String]) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        process.arguments = ["netns", "del", name]
+        process.arguments = arguments
+        process.standardError = FileHandle.nullDevice
         try? process.run()
         process.waitUntilExit()
     }

@@ -176,13 +176,7 @@ struct TestCluster: Sendable {
                 ["netns", "exec", namespace, "ip", "link", "set", "lo", "up"],
             ]
         }
-        for step in steps {
-            let outcome = try await sh("ip", step)
-            guard outcome.succeeded else {
-                cluster.destroy()
-                throw TestSetupError("ip \(step.joined(separator: " ")) failed (network namespaces need root): \(outcome.output)")
-            }
-        }
+        try await IPCommands.run(steps, undo: cluster.destroy)
         return cluster
     }
 
@@ -196,12 +190,7 @@ struct TestCluster: Sendable {
 
     func destroy() {
         for arguments in hosts.map({ ["netns", "del", namespace($0)] }) + [["link", "del", bridge]] {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-            process.arguments = arguments
-            process.standardError = FileHandle.nullDevice
-            try? process.run()
-            process.waitUntilExit()
+            IPCommands.runNow(arguments)
         }
     }
 }
