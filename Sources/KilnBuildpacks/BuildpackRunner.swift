@@ -10,7 +10,8 @@ import KilnSandbox
 /// Scripts get a clean environment (no variable of the worker leaks into a
 /// build): `PATH`, `HOME`, `LANG`, `STACK`, `SOURCE_VERSION`, `BUILD_DIR`,
 /// `CACHE_DIR`, `ENV_DIR`, and the app's config as files in `ENV_DIR`, as
-/// Heroku provides.
+/// Heroku provides. A hot upgrade adds `KILN_HOT=true` and
+/// `KILN_PREVIOUS_SLUG` (where the running slug is, read-only).
 public struct BuildpackRunner: Sendable {
     /// The stack name buildpacks see in `STACK`.
     public var stack: String
@@ -28,7 +29,7 @@ public struct BuildpackRunner: Sendable {
     }
 
     var environment: [String: String] {
-        [
+        var environment = [
             "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin",
             "LANG": "C.UTF-8",
             "HOME": BuildLayout.appInside,
@@ -38,6 +39,11 @@ public struct BuildpackRunner: Sendable {
             "CACHE_DIR": BuildLayout.cacheInside,
             "ENV_DIR": BuildLayout.envInside,
         ]
+        if layout.previous != nil {
+            environment["KILN_HOT"] = "true"
+            environment["KILN_PREVIOUS_SLUG"] = BuildLayout.previousInside
+        }
+        return environment
     }
 
     /// Runs `bin/detect`; returns the name it prints, or `nil` when it declines.

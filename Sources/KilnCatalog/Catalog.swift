@@ -134,12 +134,14 @@ public struct Catalog: Sendable {
     /// connection of the transaction that marks the build succeeded.
     @discardableResult
     public static func recordRelease(app: String, buildSeq: Int64, slugDigest: String, configVersion: Int = 0, description: String = "",
-                                     idempotencyKey: String? = nil, on connection: PostgresConnection, logger: Logger) async throws -> Int {
+                                     upgrade: Release.Upgrade? = nil, idempotencyKey: String? = nil,
+                                     on connection: PostgresConnection, logger: Logger) async throws -> Int {
         // Lock the app row: concurrent releases of one app get consecutive versions.
         try await connection.query("SELECT 1 FROM apps WHERE name = \(app) FOR UPDATE", logger: logger)
         let rows = try await connection.query("""
-            INSERT INTO releases (app, version, build_seq, slug_digest, config_version, description)
-            SELECT \(app), coalesce(max(version), 0) + 1, \(buildSeq), \(slugDigest), \(configVersion), \(description) FROM releases WHERE app = \(app)
+            INSERT INTO releases (app, version, build_seq, slug_digest, config_version, description, upgrade_from, upgrade_to)
+            SELECT \(app), coalesce(max(version), 0) + 1, \(buildSeq), \(slugDigest), \(configVersion), \(description),
+                   \(upgrade?.from), \(upgrade?.to) FROM releases WHERE app = \(app)
             RETURNING version
             """, logger: logger)
         var version = 0
@@ -159,14 +161,16 @@ public struct Catalog: Sendable {
             SELECT r.app, r.version, b.id, r.slug_digest, r.config_version, r.created_at, r.description,
                    CASE WHEN h.app IS NULL THEN 'none' WHEN h.delivered_at IS NOT NULL THEN 'delivered'
                         WHEN h.attempts = 0 THEN 'pending'
-                        ELSE 'pending (attempt ' || h.attempts || ': ' || coalesce(h.last_error, 'HTTP ' || h.last_status) || ')' END
+                        ELSE 'pending (attempt ' || h.attempts || ': ' || coalesce(h.last_error, 'HTTP ' || h.last_status) || ')' END,
+                   r.upgrade_from, r.upgrade_to
             FROM releases r JOIN builds b ON b.seq = r.build_seq LEFT JOIN release_handoffs h ON h.app = r.app AND h.version = r.version
             WHERE r.app = \(app) ORDER BY r.version DESC
             """, logger: logger)
         var releases: [Release] = []
-        for try await row in rows.decode((String, Int, String, String, Int, Date, String, String).self) {
+        for try await row in rows.decode((String, Int, String, String, Int, Date, String, String, String?, String?).self) {
+            let upgrade = row.8.flatMap { from in row.9.map { Release.Upgrade(from: from, to: $0) } }
             releases.append(Release(app: row.0, version: row.1, build: row.2, slugDigest: row.3, configVersion: row.4, createdAt: row.5,
-                                    description: row.6, handoff: row.7))
+                                    description: row.6, handoff: row.7, upgrade: upgrade))
         }
         return releases
     }

@@ -13,8 +13,22 @@ public struct Release: Codable, Sendable, Equatable {
     public var description: String
     /// The release service's hand-off: "delivered", "pending (attempt N: ERROR)", or "none" (no webhook then).
     public var handoff: String
+    /// Set when the release is deployed as a hot upgrade of the one before
+    /// it (the running node applies it in place) rather than by a restart.
+    public var upgrade: Upgrade?
 
-    public init(app: String, version: Int, build: String, slugDigest: String, configVersion: Int, createdAt: Date, description: String, handoff: String) {
+    /// The OTP release versions a hot release goes from and to.
+    public struct Upgrade: Codable, Sendable, Equatable {
+        public var from: String
+        public var to: String
+        public init(from: String, to: String) {
+            self.from = from
+            self.to = to
+        }
+    }
+
+    public init(app: String, version: Int, build: String, slugDigest: String, configVersion: Int, createdAt: Date, description: String, handoff: String,
+                upgrade: Upgrade? = nil) {
         self.app = app
         self.version = version
         self.build = build
@@ -23,10 +37,11 @@ public struct Release: Codable, Sendable, Equatable {
         self.createdAt = createdAt
         self.description = description
         self.handoff = handoff
+        self.upgrade = upgrade
     }
 
     enum CodingKeys: String, CodingKey {
-        case app, version, build, description, handoff
+        case app, version, build, description, handoff, upgrade
         case slugDigest = "slug_digest"
         case configVersion = "config_version"
         case createdAt = "created_at"

@@ -161,6 +161,10 @@ public enum Migrations {
             // Milliseconds per phase, written with the build's outcome; `handoff` when the release service took it.
             "ALTER TABLE builds ADD COLUMN timings jsonb",
         ]),
+        Migration(version: 9, name: "hot releases", statements: [
+            // Both set for a release deployed as an OTP upgrade of the one before it.
+            "ALTER TABLE releases ADD COLUMN upgrade_from text, ADD COLUMN upgrade_to text",
+        ]),
     ]
 
     /// The versions this binary knows that the database has not applied: empty when its schema is current.

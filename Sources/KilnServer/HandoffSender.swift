@@ -57,10 +57,14 @@ struct HandoffSender: Service {
             for try await row in rows.decode(Row.self) { found = row }
             guard let row = found else { return false }
             let (app, version, key, attempts) = (row.0, row.1, row.2, row.3)
+            // A hot release says so; a rollback to a hot build's slug deploys by restart.
+            var hot = false
+            for try await flag in try await connection.query("SELECT upgrade_to IS NOT NULL FROM releases WHERE app = \(app) AND version = \(version)",
+                                                           logger: logger).decode(Bool.self) { hot = flag }
             var status: Int?
             var failure: String?
             do {
-                let body = try await onThread { try payload(row) }
+                let body = try await onThread { [hot] in try payload(row, hot: hot) }
                 let secret = try vault.unseal(Data(buffer: row.5), app: app)["secret"] ?? ""
                 let webhook = Webhook(url: row.4, secret: secret)
                 status = try await onThread { try webhook.post(body, idempotencyKey: key, event: "release") }
@@ -99,7 +103,7 @@ struct HandoffSender: Service {
         }
     }
 
-    func payload(_ row: Row) throws -> Data {
+    func payload(_ row: Row, hot: Bool) throws -> Data {
         guard let manifestDigest = BlobDigest(row.13), let signatureDigest = BlobDigest(row.14) else {
             throw BlobStoreError("the release's build has no manifest")
         }
@@ -111,7 +115,7 @@ struct HandoffSender: Service {
             slug: .init(sha256: row.6, size: row.12, url: publicURL + signer.signedPath("/slugs/\(row.6)", expires: expires),
                         urlExpiresAt: Date(timeIntervalSince1970: TimeInterval(expires))),
             manifest: manifestBytes.base64EncodedString(), manifestSignature: try blobs.data(for: signatureDigest).base64EncodedString(),
-            processTypes: manifest.processTypes)
+            processTypes: manifest.processTypes, hot: hot ? manifest.upgrade : nil)
         return try JSONResponse.encoder.encode(handoff)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import KilnSlug
 
 /// The JSON a release webhook receives for each release (docs/slug-protocol.md).
 struct ReleaseHandoff: Encodable {
@@ -28,9 +29,12 @@ struct ReleaseHandoff: Encodable {
     /// The Ed25519 signature of the manifest, base64.
     var manifestSignature: String
     var processTypes: [String: String]
+    /// Present for a hot release: the deployer runs `command` (relative to
+    /// the new slug's root) against the running node instead of restarting it.
+    var hot: SlugUpgrade?
 
     enum CodingKeys: String, CodingKey {
-        case event, app, version, description, build, commit, slug, manifest
+        case event, app, version, description, build, commit, slug, manifest, hot
         case configVersion = "config_version"
         case createdAt = "created_at"
         case manifestSignature = "manifest_signature"

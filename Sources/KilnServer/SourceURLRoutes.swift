@@ -16,9 +16,10 @@ struct SourceURLRoutes: Sendable {
     struct CreateBuild: Decodable {
         var sourceURL: String
         var clean: Bool?
+        var hot: Bool?
         enum CodingKeys: String, CodingKey {
             case sourceURL = "source_url"
-            case clean
+            case clean, hot
         }
     }
 
@@ -39,7 +40,8 @@ struct SourceURLRoutes: Sendable {
                 throw HTTPError(.unprocessableContent, message: error.description)
             }
             do {
-                let build = try await queue.enqueue(BuildRequest(app: app, commit: nil, branch: nil, sourceDigest: digest.hex, clean: body.clean ?? false))
+                let build = try await queue.enqueue(BuildRequest(app: app, commit: nil, branch: nil, sourceDigest: digest.hex,
+                                                                 clean: body.clean ?? false, hot: body.hot ?? false))
                 return try JSONResponse.make(build, status: .created)
             } catch let error as QueueError where error.code == .full {
                 throw HTTPError(.tooManyRequests, message: error.message)

@@ -26,9 +26,11 @@ public struct SlugManifest: Codable, Sendable, Equatable {
     /// The ID of the farm key that signed it (``FarmPublicKey/id``), so that
     /// a verifier holding several keys (`kiln keys public --all`) picks the right one.
     public var keyID: String?
+    /// Set when the slug is a hot upgrade of the app's previous release.
+    public var upgrade: SlugUpgrade?
 
     enum CodingKeys: String, CodingKey {
-        case schema, app, build, commit, sha256, size, format, buildpacks, stack, created, addons
+        case schema, app, build, commit, sha256, size, format, buildpacks, stack, created, addons, upgrade
         case processTypes = "process_types"
         case configVars = "config_vars"
         case configVersion = "config_version"

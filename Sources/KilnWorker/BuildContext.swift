@@ -37,6 +37,8 @@ struct BuildContext: Sendable {
 struct BuildSettings: Sendable {
     let app: App
     let config: ConfigVersion
+    /// The app's current release, read for a hot build only.
+    var running: RunningRelease?
 }
 
 /// A failure the pusher should read as is: the message is the build's error.

@@ -9,6 +9,8 @@ import KilnSlug
 struct BuildPipeline: Sendable {
     let configuration: WorkerConfiguration
     let key: FarmKey
+    /// The farm's public keys, current and retired, for checking slugs signed before a rotation.
+    let keys: [FarmPublicKey]
     let cache: DependencyCache
     let stack = "heroku-22"
 
@@ -16,25 +18,29 @@ struct BuildPipeline: Sendable {
     /// ``BuildFailure`` (or a part's own error) that becomes the build's error.
     func run(_ context: BuildContext) async throws -> (BuildResult, SignedSlug) {
         let workspace = context.workspace
-        let layout = BuildLayout(app: workspace.app, cache: workspace.cache, env: workspace.env,
-                                 buildpacks: workspace.buildpacks, builders: configuration.buildersDirectory)
-        let runner = BuildpackRunner(stack: stack, sourceVersion: context.build.commit ?? "", layout: layout,
-                                     network: context.settings.app.buildNetwork, user: configuration.buildUser, limits: configuration.buildLimits)
+        let hot = HotUpgrade(keys: keys)
         let resolver = BuildpackResolver(buildersDirectory: configuration.buildersDirectory, cacheDirectory: configuration.buildpackCacheDirectory)
 
         let timer = context.timer
-        try await timer.measure("fetch") {
+        let running = try await timer.measure("fetch") { () async throws -> URL? in
             try await FetchSource().run(context)
             try await WriteConfig().run(context)
+            return try await hot.fetchRunning(context)
         }
+        let layout = BuildLayout(app: workspace.app, cache: workspace.cache, env: workspace.env,
+                                 buildpacks: workspace.buildpacks, builders: configuration.buildersDirectory, previous: running)
+        let runner = BuildpackRunner(stack: stack, sourceVersion: context.build.commit ?? "", layout: layout,
+                                     network: context.settings.app.buildNetwork, user: configuration.buildUser, limits: configuration.buildLimits)
         await context.log("-----> Sandbox: user \(configuration.buildUser.map { "\($0.uid)" } ?? "\(getuid())"), network \(context.settings.app.buildNetwork ? "on" : "off"), \(configuration.buildLimits.summary)")
         let buildpacks = try await timer.measure("detect") { try await Detect(resolver: resolver, runner: runner).run(context) }
         let plans = try await timer.measure("restore") { try await cache.restore(context, buildpacks: buildpacks, stack: stack) }
-        let release = try await timer.measure("compile") { try await Compile(runner: runner).run(context, buildpacks: buildpacks) }
+        let (release, upgrade) = try await timer.measure("compile") {
+            (try await Compile(runner: runner).run(context, buildpacks: buildpacks), try await hot.collect(context, buildpacks: buildpacks))
+        }
         try await timer.measure("save") { try await cache.save(context, plans: plans) }
         let packed = try await timer.measure("pack") { try await Pack().run(context) }
         let signed = try await timer.measure("sign") {
-            try await Sign(key: key, stack: stack).run(context, packed: packed, release: release, buildpacks: buildpacks)
+            try await Sign(key: key, stack: stack).run(context, packed: packed, release: release, buildpacks: buildpacks, upgrade: upgrade)
         }
         try await timer.measure("upload") { try await Upload().run(context, packed: packed, signed: signed) }
         Failpoint.hit(Failpoint.afterUpload)

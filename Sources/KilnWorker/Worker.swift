@@ -24,6 +24,8 @@ public struct Worker: Service {
     let log: BuildLog
     let blobs: BlobStorage
     let key: FarmKey
+    /// The farm's current and retired public keys, as this worker's home holds them.
+    let publicKeys: [FarmPublicKey]
     let vault: ConfigVault
     let cache: DependencyCache
     let logger: Logger
@@ -37,6 +39,7 @@ public struct Worker: Service {
         self.log = BuildLog(database: database)
         self.blobs = try BlobStorage.open(directory: configuration.blobDirectory, s3: configuration.s3)
         self.key = try FarmKey.loadOrCreate(at: configuration.keyFile)
+        self.publicKeys = try FarmKeyring.publicKeys(current: key, keyFile: configuration.keyFile)
         self.vault = try ConfigVault.load(from: configuration.configKeyFile)
         let rules: [String: CacheRule]
         do {
@@ -198,7 +201,7 @@ public struct Worker: Service {
         }
         defer { workspace.remove() }
         let context = BuildContext(build: build, settings: settings, workspace: workspace, configuration: configuration, blobs: blobs, logWriter: writer)
-        let pipeline = BuildPipeline(configuration: configuration, key: key, cache: cache)
+        let pipeline = BuildPipeline(configuration: configuration, key: key, keys: publicKeys, cache: cache)
 
         let outcome = await supervise(build) { try await pipeline.run(context) }
         let elapsed = ContinuousClock.now - started
@@ -227,6 +230,7 @@ public struct Worker: Service {
                     let source = build.commit.map { " (\($0.prefix(12)))" } ?? ""
                     try await Catalog.recordRelease(app: build.app, buildSeq: build.seq, slugDigest: result.slugDigest,
                                                     configVersion: settings.config.version, description: "Deploy \(build.id)\(source)",
+                                                    upgrade: signed.manifest.upgrade.map { Release.Upgrade(from: $0.from, to: $0.to) },
                                                     idempotencyKey: build.id, on: connection, logger: logger)
                 }
             }
@@ -261,7 +265,8 @@ public struct Worker: Service {
             // A clean build purges the app's cache on every worker: its keys change.
             if build.clean { _ = try? await catalog.purgeCache(app: build.app) }
             guard let app = try await catalog.app(named: build.app) else { throw BuildFailure("the app \(build.app) no longer exists") }
-            return BuildSettings(app: app, config: try await catalog.config(app: build.app, vault: vault))
+            return BuildSettings(app: app, config: try await catalog.config(app: build.app, vault: vault),
+                                 running: build.hot ? try await catalog.runningRelease(app: build.app) : nil)
         }
     }
 

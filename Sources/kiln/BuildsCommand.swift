@@ -32,6 +32,7 @@ struct BuildsCommand: AsyncParsableCommand {
             if json { try Output.json(build); return }
             let fields: [(String, String)] = [
                 ("id", build.id), ("app", build.app), ("state", build.state.rawValue), ("commit", build.commit ?? "-"),
+                ("kind", build.hot ? "hot upgrade (KILN-HOT)" : "deploy by restart"),
                 ("attempts", "\(build.attempts)"), ("worker", build.worker ?? "-"), ("slug", build.slugDigest.map { "sha256:\($0)" } ?? "-"),
                 ("slug size", build.slugSize.map { "\($0) bytes" } ?? "-"), ("error", build.error ?? "-"),
                 ("created", Output.time(build.createdAt)), ("started", Output.time(build.startedAt)), ("finished", Output.time(build.finishedAt)),
@@ -58,12 +59,13 @@ extension BuildsCommand {
         @Option(help: "The app.") var app: String
         @Option(help: "An https, http or file URL of the source archive (the server fetches it).") var sourceURL: String
         @Flag(help: "Start without the app's dependency cache.") var clean = false
+        @Flag(help: "Build an OTP hot upgrade of the app's running release (as KILN-HOT: true on a push).") var hot = false
         @Flag(help: "Print the build id and return at once.") var detach = false
 
         func run() async throws {
-            struct Body: Encodable { var source_url: String; var clean: Bool }
+            struct Body: Encodable { var source_url: String; var clean: Bool; var hot: Bool }
             let client = try KilnClient.fromEnvironment()
-            let data = try await client.send("POST", "api/apps/\(app)/builds", json: Body(source_url: sourceURL, clean: clean), timeout: 600)
+            let data = try await client.send("POST", "api/apps/\(app)/builds", json: Body(source_url: sourceURL, clean: clean, hot: hot), timeout: 600)
             let build = try KilnClient.decoder.decode(Build.self, from: data)
             emit("\(build.id) queued from \(sourceURL)")
             if detach { return }

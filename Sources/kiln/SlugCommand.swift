@@ -93,8 +93,9 @@ struct ReleasesCommand: AsyncParsableCommand {
     func run() async throws {
         let releases = try await KilnClient.fromEnvironment().get([Release].self, "api/apps/\(app)/releases")
         if json { try Output.json(releases); return }
-        Output.table(["VERSION", "BUILD", "SLUG", "CONFIG", "CREATED", "HANDOFF", "DESCRIPTION"], releases.map {
-            ["v\($0.version)", $0.build, String($0.slugDigest.prefix(12)), "v\($0.configVersion)", Output.time($0.createdAt), $0.handoff, $0.description]
+        Output.table(["VERSION", "BUILD", "SLUG", "CONFIG", "CREATED", "DEPLOY", "HANDOFF", "DESCRIPTION"], releases.map {
+            ["v\($0.version)", $0.build, String($0.slugDigest.prefix(12)), "v\($0.configVersion)", Output.time($0.createdAt),
+             $0.upgrade.map { "hot \($0.from)->\($0.to)" } ?? "restart", $0.handoff, $0.description]
         })
     }
 }

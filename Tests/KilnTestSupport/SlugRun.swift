@@ -12,7 +12,24 @@ public enum SlugRun {
     /// Starts `process` of the slug in `slugDirectory` (as `kiln slug get` wrote it),
     /// GETs `path` from it until it answers (up to `patience`), stops it, returns the body.
     public static func get(_ path: String = "/", slugDirectory: URL, process: String = "web", patience: Duration = .seconds(60)) async throws -> String {
-        let root = slugDirectory.appendingPathComponent("root")
+        try await serving(slugDirectory: slugDirectory, process: process, path: path, patience: patience) { $0.body }
+    }
+
+    /// A started process of a slug: its port, its unpacked `/app` on the host,
+    /// and the first answer to the path it was waited on with.
+    public struct Serving: Sendable {
+        public var port: Int
+        public var app: URL
+        public var body: String
+    }
+
+    /// Unpacks the slug into `root` (a fresh temporary directory when `nil`),
+    /// starts `process` with `environment` added, waits until `path` answers,
+    /// runs `body` while it serves, then stops it.
+    public static func serving<T: Sendable>(slugDirectory: URL, into root: URL? = nil, process: String = "web", path: String = "/",
+                                            environment: [String: String] = [:], patience: Duration = .seconds(60),
+                                            _ body: @escaping @Sendable (Serving) async throws -> T) async throws -> T {
+        let root = try root ?? TestEnvironment.temporaryDirectory("slug-run")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         try await Command("tar", ["--zstd", "-xf", slugDirectory.appendingPathComponent("slug.tar.zst").path, "-C", root.path]).check()
         let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: slugDirectory.appendingPathComponent("manifest.json"))) as? [String: Any]
@@ -24,24 +41,29 @@ public enum SlugRun {
         try user?.own(app)
         let port = try KilnFarm.freePort()
         let sandbox = Sandbox(mounts: [SandboxMount(host: app, inside: "/app", writable: true)], network: true, user: user,
-                              limits: SandboxLimits(wallTime: patience + .seconds(30)))
+                              limits: SandboxLimits(wallTime: .seconds(900)))
         let script = #"for f in /app/.profile.d/*.sh; do [ -f "$f" ] && . "$f"; done; exec bash -c "$0""#
         let output = OutputLines()
-        return try await withThrowingTaskGroup(of: String?.self) { group in
+        let variables = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/app", "LANG": "C.UTF-8", "PORT": "\(port)"].merging(environment) { $1 }
+        return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
-                _ = try await sandbox.run("/bin/bash", ["-c", script, command],
-                                          environment: ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/app", "LANG": "C.UTF-8", "PORT": "\(port)"],
-                                          workingDirectory: "/app") { output.append($0) }
-                return nil
+                let outcome = try await sandbox.run("/bin/bash", ["-c", script, command], environment: variables, workingDirectory: "/app") { output.append($0) }
+                throw TestSetupError("\(command) exited (\(outcome.status)) while it was needed; it printed:\n\(output.text)")
+            }
+            group.addTask {
+                let deadline = ContinuousClock.now + patience
+                while ContinuousClock.now < deadline {
+                    let response = try await Command("curl", ["-sf", "-m", "5", "http://127.0.0.1:\(port)\(path)"]).run()
+                    if response.succeeded { return try await body(Serving(port: port, app: app, body: response.output)) }
+                    try await Task.sleep(for: .milliseconds(250))
+                }
+                throw TestSetupError("\(command) did not answer on port \(port) within \(patience); it printed:\n\(output.text)")
             }
             defer { group.cancelAll() }
-            let deadline = ContinuousClock.now + patience
-            while ContinuousClock.now < deadline {
-                let response = try await Command("curl", ["-sf", "-m", "5", "http://127.0.0.1:\(port)\(path)"]).run()
-                if response.succeeded { return response.output }
-                try await Task.sleep(for: .milliseconds(250))
+            while let result = try await group.next() {
+                if let result { return result }
             }
-            throw TestSetupError("\(command) did not answer on port \(port) within \(patience); it printed:\n\(output.text)")
+            throw TestSetupError("\(command) stopped")
         }
     }
 }

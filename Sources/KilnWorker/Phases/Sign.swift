@@ -8,7 +8,8 @@ struct Sign {
     let key: FarmKey
     let stack: String
 
-    func run(_ context: BuildContext, packed: SlugPacker.Packed, release: ReleaseDeclaration, buildpacks: [Buildpack]) async throws -> SignedSlug {
+    func run(_ context: BuildContext, packed: SlugPacker.Packed, release: ReleaseDeclaration, buildpacks: [Buildpack],
+             upgrade: SlugUpgrade?) async throws -> SignedSlug {
         var manifest = SlugManifest(
             app: context.build.app, build: context.build.id, commit: context.build.commit,
             sha256: packed.digest.hex, size: packed.size, format: packed.format,
@@ -16,6 +17,7 @@ struct Sign {
         manifest.addons = release.addons.isEmpty ? nil : release.addons
         manifest.configVars = release.configVars.isEmpty ? nil : release.configVars
         manifest.configVersion = context.settings.config.version
+        manifest.upgrade = upgrade
         let signed = try SignedSlug.sign(manifest, with: key, into: context.blobs.local)
         await context.log("-----> Manifest signed with the farm's key")
         return signed

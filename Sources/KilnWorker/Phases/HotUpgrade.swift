@@ -1,0 +1,70 @@
+import Foundation
+import KilnArchive
+import KilnBlobStore
+import KilnBuildpacks
+import KilnCatalog
+import KilnSigning
+import KilnSlug
+
+/// A hot upgrade's two steps around compile (`KILN-HOT: true`). Before:
+/// fetch the app's running slug by the path every consumer of a release
+/// takes (its signed manifest checked with the farm's keys, the slug with
+/// the manifest), unpacked for the builder to read at `/previous`. After:
+/// read the upgrade the builder made, which goes into the signed manifest.
+struct HotUpgrade {
+    /// The farm's public keys, current and retired: the running slug may predate a rotation.
+    let keys: [FarmPublicKey]
+
+    static func record(in app: URL) -> URL { app.appendingPathComponent(".kiln/upgrade.json") }
+
+    /// Returns the running slug's `app/` directory, or `nil` for a build that is not hot.
+    func fetchRunning(_ context: BuildContext) async throws -> URL? {
+        // Only a builder's record of this build counts, never one committed with the source.
+        try? FileManager.default.removeItem(at: Self.record(in: context.workspace.app))
+        guard context.build.hot else { return nil }
+        guard let running = context.settings.running else {
+            throw BuildFailure("""
+                Hot upgrade impossible: \(context.build.app) has no release yet to upgrade from.
+                A push without KILN-HOT: true deploys this commit by restart; later pushes can then be hot.
+                """)
+        }
+        guard let slug = BlobDigest(running.slugDigest), let manifest = BlobDigest(running.manifestDigest),
+              let signature = BlobDigest(running.signatureDigest) else {
+            throw BuildFailure("release v\(running.version) of \(context.build.app) names an invalid digest")
+        }
+        let blobs = context.blobs, workspace = context.workspace, keys = keys
+        let file = workspace.root.appendingPathComponent("running.slug")
+        let directory = workspace.root.appendingPathComponent("running")
+        let verified = try await onThread { () throws -> SlugManifest in
+            try blobs.copy(slug, to: file)
+            defer { try? FileManager.default.removeItem(at: file) }
+            let checked = try SignedSlug.verify(manifest: try blobs.data(for: manifest), signature: try blobs.data(for: signature), slug: file, with: keys)
+            _ = try ArchiveExtractor().extract(archive: file, into: directory)
+            return checked
+        }
+        let app = directory.appendingPathComponent("app")
+        try await context.handOver(app)
+        let version = verified.upgrade.map { ", OTP release \($0.release) \($0.to)" } ?? ""
+        await context.log("-----> Hot upgrade from release v\(running.version) (\(running.build)\(version)): its slug sha256:\(running.slugDigest.prefix(12)) verified and unpacked at \(BuildLayout.previousInside)")
+        return app
+    }
+
+    /// The builder's upgrade record after compile, or `nil` for a build that is not hot.
+    func collect(_ context: BuildContext, buildpacks: [Buildpack]) async throws -> SlugUpgrade? {
+        let record = Self.record(in: context.workspace.app)
+        guard context.build.hot else { return nil }
+        guard FileManager.default.fileExists(atPath: record.path) else {
+            throw BuildFailure("""
+                Hot upgrade impossible: \(buildpacks.map(\.reference).joined(separator: ", ")) made no OTP upgrade; only an Elixir release (mix release) can be upgraded in place.
+                A push without KILN-HOT: true deploys this commit by restart.
+                """)
+        }
+        do {
+            let upgrade = try SlugUpgrade.read(record, appDirectory: context.workspace.app)
+            await context.log("-----> Hot upgrade: \(upgrade.release) \(upgrade.from) -> \(upgrade.to), applied by \(upgrade.command)")
+            return upgrade
+        } catch let error as SlugUpgradeError {
+            throw BuildFailure(error.description)
+        }
+    }
+}

@@ -1,0 +1,4 @@
+defmodule HotSample.Page do
+  def render("/bump"), do: "count=#{HotSample.Counter.bump()}\n"
+  def render(_), do: "version=#{Application.spec(:hot_sample, :vsn)} count=#{HotSample.Counter.value()} pid=#{System.pid()}\n"
+end
