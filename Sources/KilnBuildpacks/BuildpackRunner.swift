@@ -11,19 +11,24 @@ import KilnSandbox
 /// build): `PATH`, `HOME`, `LANG`, `STACK`, `SOURCE_VERSION`, `BUILD_DIR`,
 /// `CACHE_DIR`, `ENV_DIR`, and the app's config as files in `ENV_DIR`, as
 /// Heroku provides. A hot upgrade adds `KILN_HOT=true` and
-/// `KILN_PREVIOUS_SLUG` (where the running slug is, read-only).
+/// `KILN_PREVIOUS_SLUG` (where the running slug is, read-only). Gigalixir's
+/// buildpacks also read `GIGALIXIR_APP_NAME` and, on a hot push,
+/// `GIGALIXIR_SHOULD_HOT_UPGRADE` (docs/gigalixir.md).
 public struct BuildpackRunner: Sendable {
     /// The stack name buildpacks see in `STACK`.
     public var stack: String
     /// The commit being built, in `SOURCE_VERSION`.
     public var sourceVersion: String
+    /// The app's name, in `GIGALIXIR_APP_NAME`.
+    public var appName: String
     public var layout: BuildLayout
     public var sandbox: Sandbox
 
-    public init(stack: String = "heroku-22", sourceVersion: String, layout: BuildLayout,
+    public init(stack: String = "heroku-22", sourceVersion: String, appName: String = "", layout: BuildLayout,
                 network: Bool = false, user: SandboxUser?, limits: SandboxLimits = SandboxLimits()) {
         self.stack = stack
         self.sourceVersion = sourceVersion
+        self.appName = appName
         self.layout = layout
         self.sandbox = Sandbox(mounts: layout.mounts, network: network, user: user, limits: limits)
     }
@@ -38,10 +43,12 @@ public struct BuildpackRunner: Sendable {
             "BUILD_DIR": BuildLayout.appInside,
             "CACHE_DIR": BuildLayout.cacheInside,
             "ENV_DIR": BuildLayout.envInside,
+            "GIGALIXIR_APP_NAME": appName,
         ]
         if layout.previous != nil {
             environment["KILN_HOT"] = "true"
             environment["KILN_PREVIOUS_SLUG"] = BuildLayout.previousInside
+            environment["GIGALIXIR_SHOULD_HOT_UPGRADE"] = "true"
         }
         return environment
     }
@@ -80,11 +87,13 @@ public struct BuildpackRunner: Sendable {
         }
     }
 
-    /// Runs `bin/release` when the buildpack has one; returns what it declares.
-    public func release(_ buildpack: Buildpack) async throws -> ReleaseDeclaration {
+    /// Runs `bin/release` when the buildpack has one, with `extra` over the
+    /// usual environment; returns what it declares.
+    public func release(_ buildpack: Buildpack, extra: [String: String] = [:]) async throws -> ReleaseDeclaration {
         guard FileManager.default.isExecutableFile(atPath: buildpack.script("release")) else { return ReleaseDeclaration() }
         let directory = try layout.inside(buildpack)
-        let (outcome, output) = try await sandbox.capture(directory + "/bin/release", [BuildLayout.appInside], environment: environment,
+        let (outcome, output) = try await sandbox.capture(directory + "/bin/release", [BuildLayout.appInside],
+                                                          environment: environment.merging(extra) { $1 },
                                                           workingDirectory: BuildLayout.appInside)
         guard outcome.succeeded else {
             let reason = outcome.limit.map { "stopped: \($0)" } ?? "exited \(outcome.status)"

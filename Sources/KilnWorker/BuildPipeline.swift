@@ -29,7 +29,7 @@ struct BuildPipeline: Sendable {
         }
         let layout = BuildLayout(app: workspace.app, cache: workspace.cache, env: workspace.env,
                                  buildpacks: workspace.buildpacks, builders: configuration.buildersDirectory, previous: running)
-        let runner = BuildpackRunner(stack: stack, sourceVersion: context.build.commit ?? "", layout: layout,
+        let runner = BuildpackRunner(stack: stack, sourceVersion: context.build.commit ?? "", appName: context.build.app, layout: layout,
                                      network: context.settings.app.buildNetwork, user: configuration.buildUser, limits: configuration.buildLimits)
         await context.log("-----> Sandbox: user \(configuration.buildUser.map { "\($0.uid)" } ?? "\(getuid())"), network \(context.settings.app.buildNetwork ? "on" : "off"), \(configuration.buildLimits.summary)")
         let buildpacks = try await timer.measure("detect") { try await Detect(resolver: resolver, runner: runner).run(context) }

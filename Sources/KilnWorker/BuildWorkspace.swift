@@ -10,6 +10,8 @@ struct BuildWorkspace: Sendable {
     var cache: URL { root.appendingPathComponent("cache") }
     var env: URL { root.appendingPathComponent("env") }
     var buildpacks: URL { root.appendingPathComponent("buildpacks") }
+    /// A release tarball a buildpack left as its output (``ReleaseOutput``), when one did.
+    var releaseOutput: URL { root.appendingPathComponent("release-output.tar.gz") }
 
     static func create(under parent: URL, build: String, attempt: Int) throws -> BuildWorkspace {
         let workspace = BuildWorkspace(root: parent.appendingPathComponent("\(build).\(attempt)"))

@@ -3,16 +3,22 @@ import KilnBuildpacks
 
 /// Phase 4: run each buildpack's `bin/compile` in order, chaining their
 /// `export` files, then collect what their `bin/release` declares, with the
-/// app's Procfile over the default process types.
+/// app's Procfile over the default process types. A release tarball a
+/// buildpack leaves in CACHE_DIR/out is set aside for Pack (``ReleaseOutput``).
 struct Compile {
     let runner: BuildpackRunner
 
     func run(_ context: BuildContext, buildpacks: [Buildpack]) async throws -> ReleaseDeclaration {
         var declaration = ReleaseDeclaration()
+        var output: ReleaseOutput?
         for (index, buildpack) in buildpacks.enumerated() {
             do {
                 try await runner.compile(buildpack, after: Array(buildpacks[..<index]), log: context.logLine)
-                let released = try await runner.release(buildpack)
+                if let taken = try ReleaseOutput.take(from: context.workspace) {
+                    output = taken
+                    await context.log("-----> \(buildpack.reference) left the release \(taken.release) \(taken.version) in CACHE_DIR/out: it becomes the slug, at /app, as on Gigalixir")
+                }
+                let released = try await runner.release(buildpack, extra: output.map { ["GIGALIXIR_APP_NAME": $0.release] } ?? [:])
                 declaration.processTypes = declaration.processTypes.merging(released.processTypes)
                 declaration.addons += released.addons.filter { !declaration.addons.contains($0) }
                 declaration.configVars.merge(released.configVars) { _, new in new }

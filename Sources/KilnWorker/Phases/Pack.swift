@@ -1,4 +1,5 @@
 import Foundation
+import KilnArchive
 import KilnSlug
 
 /// Phase 6a: pack the built app into a deterministic slug in the blob store,
@@ -6,7 +7,8 @@ import KilnSlug
 struct Pack {
     func run(_ context: BuildContext) async throws -> SlugPacker.Packed {
         let configuration = context.configuration
-        let packer = SlugPacker(compression: configuration.slugCompression), app = context.workspace.app, blobs = context.blobs
+        let packer = SlugPacker(compression: configuration.slugCompression), blobs = context.blobs
+        let app = try await Self.slugDirectory(context)
         let packed = try await onThread { try packer.pack(app, into: blobs.local) }
         await context.log("-----> Slug packed: \(packed.size) bytes, \(packed.entries) entries, \(packed.format), \(packed.digest)")
         if packed.size > configuration.slugSizeLimit {
@@ -23,6 +25,20 @@ struct Pack {
             await context.log(" !     Warning: the slug is \(Figures.bytes(packed.size)), over \(Figures.bytes(configuration.slugSizeWarning)): big slugs are slow to fetch and to start")
         }
         return packed
+    }
+
+    /// What becomes the slug's `app/`: the build directory, or the release
+    /// tarball a buildpack left as its output, unpacked.
+    static func slugDirectory(_ context: BuildContext) async throws -> URL {
+        let workspace = context.workspace
+        guard FileManager.default.fileExists(atPath: workspace.releaseOutput.path) else { return workspace.app }
+        let directory = workspace.root.appendingPathComponent("release-slug")
+        do {
+            _ = try await onThread { try ArchiveExtractor().extract(archive: workspace.releaseOutput, into: directory) }
+        } catch let error as ArchiveError {
+            throw BuildFailure("the release tarball the buildpack left in CACHE_DIR/out cannot be unpacked: \(error)")
+        }
+        return directory
     }
 
     /// The five biggest directories one or two levels down, by the bytes of their files.
