@@ -8,6 +8,7 @@ packages=(
   libgit2-dev libarchive-dev libzstd-dev libcurl4-openssl-dev
   postgresql postgresql-client
   bubblewrap busybox-static systemd
+  unzip rsync
   python3 python3-venv erlang-base erlang-dev erlang-tools erlang-syntax-tools elixir
 )
 missing=()
