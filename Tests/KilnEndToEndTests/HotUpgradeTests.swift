@@ -163,14 +163,18 @@ import Testing
             let top = try await Self.push(farm, "counter", key: key, repo: repo, header: "KILN-HOT")
             #expect(!top.succeeded && top.output.contains("its application callback HotSample.Application changed"), "\(top.output)")
 
-            // Not an Elixir release at all.
+            // Not an Elixir release at all, built hot from a source archive (`kiln builds create --hot`).
             let staticKey = try await farm.createApp("pages")
             let pages = try await makeGitRepository(["index.html": "<p>v1</p>"])
             try #require(try await Self.push(farm, "pages", key: staticKey, repo: pages).succeeded)
-            try writeFiles(["index.html": "<p>v2</p>"], in: pages)
-            try await sh("git", ["commit", "-qam", "v2"], in: pages)
-            let notOTP = try await Self.push(farm, "pages", key: staticKey, repo: pages, header: "KILN-HOT")
-            #expect(!notOTP.succeeded && notOTP.output.contains("made no OTP upgrade; only an Elixir release (mix release) can be upgraded in place"), "\(notOTP.output)")
+            let served = try TestEnvironment.temporaryDirectory("archives")
+            try await sh("git", ["archive", "-o", served.appendingPathComponent("pages.tar.gz").path, "HEAD"], in: pages)
+            let port = try KilnFarm.freePort()
+            try await withRunning([Command("python3", ["-m", "http.server", "-b", "127.0.0.1", "\(port)", "-d", served.path])]) {
+                try await KilnFarm.waitForListener("http://127.0.0.1:\(port)/")
+                let notOTP = try await farm.kiln("builds", "create", "--app", "pages", "--source-url", "http://127.0.0.1:\(port)/pages.tar.gz", "--hot")
+                #expect(!notOTP.succeeded && notOTP.output.contains("made no OTP upgrade; only an Elixir release (mix release) can be upgraded in place"), "\(notOTP.output)")
+            }
             let builds = try await farm.kiln("releases", "--app", "counter")
             #expect(builds.output.split(separator: "\n").count == 2, "one release, from the one push that deployed: \(builds.output)")
         }
