@@ -44,7 +44,9 @@ public enum SlugRun {
                               limits: SandboxLimits(wallTime: .seconds(900)))
         let script = #"for f in /app/.profile.d/*.sh; do [ -f "$f" ] && . "$f"; done; exec bash -c "$0""#
         let output = OutputLines()
-        let variables = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/app", "LANG": "C.UTF-8", "PORT": "\(port)"].merging(environment) { $1 }
+        // An epmd of its own: Erlang nodes of concurrent tests share the host's network, and their names would clash.
+        let variables = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/app", "LANG": "C.UTF-8", "PORT": "\(port)",
+                         "ERL_EPMD_PORT": "\(try KilnFarm.freePort())"].merging(environment) { $1 }
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
                 let outcome = try await sandbox.run("/bin/bash", ["-c", script, command], environment: variables, workingDirectory: "/app") { output.append($0) }
