@@ -155,6 +155,12 @@ import Testing
             #expect(unbumped.output.contains("Hot upgrade refused: this commit's release hot_sample is version 0.1.0, and the running release is 0.1.0"), "\(unbumped.output)")
             #expect(unbumped.output.contains("bump `version:` in mix.exs (for example to 0.1.1)"), "\(unbumped.output)")
 
+            // A NIF library appears (what it holds does not matter to the check: a changed file is enough).
+            try await Self.commitUpgrade(in: repo, version: "0.2.0", extra: ["priv/native/counter_nif.so": "not really a shared object\n"])
+            let nif = try await Self.push(farm, "counter", key: key, repo: repo, header: "KILN-HOT")
+            #expect(!nif.succeeded && nif.output.contains("hot_sample: the NIF library priv/native/counter_nif.so was added"), "\(nif.output)")
+            try await sh("git", ["rm", "-q", "priv/native/counter_nif.so"], in: repo)
+
             // A new child under the application's supervisor: the top of the tree changed.
             let application = try String(contentsOf: repo.appendingPathComponent("lib/hot_sample/application.ex"), encoding: .utf8)
             try await Self.commitUpgrade(in: repo, version: "0.2.0", extra: [
