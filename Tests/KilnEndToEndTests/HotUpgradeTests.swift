@@ -135,6 +135,16 @@ import Testing
                 #expect(deliveries[0].body["hot"] == nil)
                 let handedOff = try #require(deliveries[1].body["hot"] as? [String: String], "\(deliveries[1].body)")
                 #expect(handedOff == ["release": "hot_sample", "from": "0.1.0", "to": "0.2.0", "command": "_build/prod/rel/hot_sample/bin/hot-upgrade"])
+
+                // A rollback to the hot build's slug is a new release, deployed by restart.
+                let rollback = try await farm.kiln("rollback", "--app", "counter", "v2")
+                try #require(rollback.succeeded, "\(rollback.output)")
+                let all = try await ReleaseHandoffTests.waitFor(3, in: inbox, secret: secret, seconds: 30)
+                try #require(all.count == 3, "\(all.map(\.body))")
+                #expect(all[2].body["description"] as? String == "Rollback to v2" && all[2].body["hot"] == nil, "\(all[2].body)")
+                let after = try await farm.kiln("releases", "--app", "counter")
+                let v3 = try #require(after.output.split(separator: "\n").first { $0.hasPrefix("v3") }, "\(after.output)")
+                #expect(v3.contains("restart") && v3.contains("Rollback to v2"), "\(after.output)")
             }
         }
     }
