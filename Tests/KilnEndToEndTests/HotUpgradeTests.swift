@@ -12,7 +12,8 @@ import Testing
     /// The node's distribution for the deployer's command to reach it: long
     /// names on loopback (the sandbox has its own host name) and a private epmd.
     static func nodeEnvironment() throws -> [String: String] {
-        ["RELEASE_DISTRIBUTION": "name", "RELEASE_NODE": "hot_sample@127.0.0.1", "ERL_EPMD_PORT": "\(try KilnFarm.freePort())"]
+        ["RELEASE_DISTRIBUTION": "name", "RELEASE_NODE": "hot_sample@127.0.0.1", "ERL_EPMD_PORT": "\(try KilnFarm.freePort())",
+         "HOT_GREETING": "set-at-boot"]
     }
 
     /// Writes the counter's next version over the repository (hot-app-upgrade),
@@ -87,6 +88,7 @@ import Testing
                     let before = try await Self.get(node.port)
                     let pid = try #require(before.firstMatch(of: /pid=(\d+)/)?.1)
                     #expect(before == "version=0.1.0 count=5 pid=\(pid)")
+                    #expect(try await Self.get(node.port, "/greeting") == "greeting=set-at-boot")
 
                     try await Self.commitUpgrade(in: repo, version: "0.2.0")
                     let hot = try await Self.push(farm, "counter", key: key, repo: repo, header: "KILN-HOT")
@@ -119,13 +121,17 @@ import Testing
                     #expect(try await Self.get(node.port, "/bumps") == "bumps=0")
                     #expect(try await Self.get(node.port, "/bump") == "count=6")
                     #expect(try await Self.get(node.port, "/bumps") == "bumps=1")
+                    // config/runtime.exs was evaluated for 0.2.0 on the node: install_release did not wipe it.
+                    #expect(applied.output.contains("the runtime config of 0.2.0 was evaluated on the node"), "\(applied.output)")
+                    #expect(try await Self.get(node.port, "/greeting") == "greeting=set-at-boot")
 
                     let again = try await Command(command, [target], environment: environment).run()
                     #expect(!again.succeeded && again.output.contains("0.2.0 is already permanent"), "\(again.output)")
 
-                    let down = try await Command(command, ["--down", target], environment: environment).run()
+                    let down = try await Command(command, [target, "--down"], environment: environment).run()
                     #expect(down.succeeded && down.output.contains("installed 0.1.0 (down from 0.2.0)"), "\(down.output)")
                     #expect(try await Self.get(node.port) == "version=0.1.0 count=6 pid=\(pid)")
+                    #expect(try await Self.get(node.port, "/greeting") == "greeting=set-at-boot")
                 }
 
                 let releases = try await farm.kiln("releases", "--app", "counter")

@@ -62,7 +62,8 @@ defmodule Kiln.HotUpgrade do
 
     Package.relup!(old, new)
     Package.tarball!(old, new)
-    Package.command!(new, old)
+    # Where the running node's release is in its dyno: the previous slug's layout under /app.
+    Package.command!(new, old, Path.join("/app", Path.relative_to(old_root, previous_slug)))
     Package.record!(build_dir, old, new)
 
     Log.say(

@@ -52,9 +52,8 @@ defmodule Kiln.HotUpgrade.Package do
     end
   end
 
-  def command!(new, old) do
+  def command!(new, old, running) do
     path = Path.join([new.root, "bin", "hot-upgrade"])
-    running = new.root
 
     File.write!(path, """
     #!/bin/sh
@@ -69,48 +68,75 @@ defmodule Kiln.HotUpgrade.Package do
     # cannot take it; the node then keeps running what it ran.
     set -eu
     here=$(CDPATH= cd "$(dirname "$0")/.." && pwd -P)
-    direction=up
-    if [ "${1:-}" = "--down" ]; then direction=down; shift; fi
-    target=$(CDPATH= cd "${1:-#{running}}" && pwd -P)
+    direction=up target=#{running}
+    for argument in "$@"; do
+      case "$argument" in
+        --down) direction=down ;;
+        -*) echo "hot-upgrade: unknown option $argument (usage: bin/hot-upgrade [--down] [RUNNING_RELEASE_ROOT])" >&2; exit 2 ;;
+        *) target=$argument ;;
+      esac
+    done
+    target=$(CDPATH= cd "$target" && pwd -P)
     if [ ! -x "$target/bin/#{new.name}" ]; then
       echo "hot-upgrade: $target is not the directory of release #{new.name} (no bin/#{new.name})" >&2
       exit 2
     fi
+    # install_release replaces every application's environment with the
+    # release's sys.config, which mix release writes at build time: what
+    # config/runtime.exs sets at boot is evaluated here first, on the node,
+    # as the boot does, so that the upgrade keeps it.
+    runtime_config() {
+      printf '%s\\n' "
+        sys = Path.join([:code.root_dir(), \\"releases\\", \\"$1\\", \\"sys.config\\"])
+        {:ok, [config]} = :file.consult(String.to_charlist(sys))
+        case get_in(config, [:elixir, :config_provider_init]) do
+          %{providers: providers, extra_config: extra} ->
+            merged = Enum.reduce(providers, Config.Reader.merge(config, extra), fn {provider, state}, acc -> provider.load(acc, state) end)
+            header = sys |> File.read!() |> String.split(\\"\\n\\") |> Enum.take_while(&String.starts_with?(&1, \\"%%\\"))
+            File.write!(sys, Enum.join(header ++ [IO.chardata_to_string(:io_lib.format(~c\\"~tp.~n\\", [merged]))], \\"\\n\\"))
+            IO.puts(\\"#{new.name}: the runtime config of $1 was evaluated on the node, as at boot\\")
+          _ ->
+            :ok
+        end
+      "
+    }
     if [ "$direction" = up ]; then
       if [ "$here" != "$target" ]; then
         cp "$here/releases/#{new.vsn}.tar.gz" "$target/releases/.#{new.vsn}.tar.gz.$$"
         mv "$target/releases/.#{new.vsn}.tar.gz.$$" "$target/releases/#{new.vsn}.tar.gz"
       fi
-      exec "$target/bin/#{new.name}" rpc '
-        vsn = ~c"#{new.vsn}"
+      exec "$target/bin/#{new.name}" rpc "
+        vsn = ~c\\"#{new.vsn}\\"
         case List.keyfind(:release_handler.which_releases(), vsn, 1) do
           nil ->
             case :release_handler.unpack_release(vsn) do
               {:ok, ^vsn} -> :ok
-              other -> raise "could not unpack #{new.vsn}: #{"#"}{inspect(other)}"
+              other -> raise \\"could not unpack #{new.vsn}: #{"#"}{inspect(other)}\\"
             end
           {_, _, _, status} when status in [:current, :permanent] ->
-            raise "#{new.vsn} is already #{"#"}{status} on this node"
+            raise \\"#{new.vsn} is already #{"#"}{status} on this node\\"
           _ ->
             :ok
         end
+        $(runtime_config "#{new.vsn}")
         case :release_handler.install_release(vsn) do
-          {:ok, from, _} -> IO.puts("#{new.name}: installed #{new.vsn} over #{"#"}{from} on #{"#"}{node()}, OS pid #{"#"}{System.pid()}")
-          other -> raise "could not install #{new.vsn}: #{"#"}{inspect(other)}; the node keeps running its version"
+          {:ok, from, _} -> IO.puts(\\"#{new.name}: installed #{new.vsn} over #{"#"}{from} on #{"#"}{node()}, OS pid #{"#"}{System.pid()}\\")
+          other -> raise \\"could not install #{new.vsn}: #{"#"}{inspect(other)}; the node keeps running its version\\"
         end
         :ok = :release_handler.make_permanent(vsn)
-        IO.puts("#{new.name}: #{new.vsn} is permanent")
-      '
+        IO.puts(\\"#{new.name}: #{new.vsn} is permanent\\")
+      "
     else
-      exec "$target/bin/#{new.name}" rpc '
-        vsn = ~c"#{old.vsn}"
+      exec "$target/bin/#{new.name}" rpc "
+        vsn = ~c\\"#{old.vsn}\\"
+        $(runtime_config "#{old.vsn}")
         case :release_handler.install_release(vsn) do
-          {:ok, _, _} -> IO.puts("#{new.name}: installed #{old.vsn} (down from #{new.vsn}) on #{"#"}{node()}, OS pid #{"#"}{System.pid()}")
-          other -> raise "could not install #{old.vsn}: #{"#"}{inspect(other)}; the node keeps running its version"
+          {:ok, _, _} -> IO.puts(\\"#{new.name}: installed #{old.vsn} (down from #{new.vsn}) on #{"#"}{node()}, OS pid #{"#"}{System.pid()}\\")
+          other -> raise \\"could not install #{old.vsn}: #{"#"}{inspect(other)}; the node keeps running its version\\"
         end
         :ok = :release_handler.make_permanent(vsn)
-        IO.puts("#{new.name}: #{old.vsn} is permanent")
-      '
+        IO.puts(\\"#{new.name}: #{old.vsn} is permanent\\")
+      "
     fi
     """)
 
