@@ -8,8 +8,9 @@ public struct RunningRelease: Sendable, Equatable {
     /// The build that made the slug (a rollback's release names the original build).
     public var build: String
     public var slugDigest: String
-    public var manifestDigest: String
-    public var signatureDigest: String
+    /// The slug's signed manifest and signature (absent only for a build recorded without them).
+    public var manifestDigest: String?
+    public var signatureDigest: String?
 }
 
 extension Catalog {
@@ -22,10 +23,7 @@ extension Catalog {
             WHERE r.app = \(app) ORDER BY r.version DESC LIMIT 1
             """, logger: logger)
         for try await row in rows.decode((Int, String, String, String?, String?).self) {
-            guard let manifest = row.3, let signature = row.4 else {
-                throw CatalogError(.notFound, "release v\(row.0) of \(app) has no signed manifest (build \(row.1))")
-            }
-            return RunningRelease(version: row.0, build: row.1, slugDigest: row.2, manifestDigest: manifest, signatureDigest: signature)
+            return RunningRelease(version: row.0, build: row.1, slugDigest: row.2, manifestDigest: row.3, signatureDigest: row.4)
         }
         return nil
     }

@@ -131,13 +131,26 @@ public struct Catalog: Sendable {
     }
 
     /// Records the next release of `app` for a succeeded build, on the
-    /// connection of the transaction that marks the build succeeded.
+    /// connection of the transaction that marks the build succeeded. A hot
+    /// `upgrade` built from release `upgradeBase` is recorded as one only
+    /// while that release is still the newest; after a rollback or another
+    /// release it no longer applies to the running nodes and deploys by restart.
     @discardableResult
     public static func recordRelease(app: String, buildSeq: Int64, slugDigest: String, configVersion: Int = 0, description: String = "",
-                                     upgrade: Release.Upgrade? = nil, idempotencyKey: String? = nil,
+                                     upgrade: Release.Upgrade? = nil, upgradeBase: Int? = nil, idempotencyKey: String? = nil,
                                      on connection: PostgresConnection, logger: Logger) async throws -> Int {
         // Lock the app row: concurrent releases of one app get consecutive versions.
         try await connection.query("SELECT 1 FROM apps WHERE name = \(app) FOR UPDATE", logger: logger)
+        var upgrade = upgrade, description = description
+        if upgrade != nil, let upgradeBase {
+            var newest = 0
+            for try await version in try await connection.query("SELECT coalesce(max(version), 0) FROM releases WHERE app = \(app)",
+                                                                logger: logger).decode(Int.self) { newest = version }
+            if newest != upgradeBase {
+                upgrade = nil
+                description += " (by restart: built as a hot upgrade of v\(upgradeBase), but v\(newest) was released meanwhile)"
+            }
+        }
         let rows = try await connection.query("""
             INSERT INTO releases (app, version, build_seq, slug_digest, config_version, description, upgrade_from, upgrade_to)
             SELECT \(app), coalesce(max(version), 0) + 1, \(buildSeq), \(slugDigest), \(configVersion), \(description),

@@ -19,26 +19,49 @@ public struct SlugUpgrade: Codable, Sendable, Equatable {
         self.command = command
     }
 
-    /// Reads the record a builder wrote (`.kiln/upgrade.json` in the build
-    /// directory) and checks that it names a release and versions plainly and
-    /// a command inside `appDirectory`, executable.
-    public static func read(_ file: URL, appDirectory: URL) throws -> SlugUpgrade {
+    /// Reads the record a builder wrote (`relative`, `.kiln/upgrade.json`, in
+    /// `appDirectory`) and checks that it names a release and versions plainly
+    /// and a command inside `appDirectory`, executable. Neither the record nor
+    /// the command may be reached through a symbolic link: the build made
+    /// them, and a link could point the worker at any file of its host.
+    public static func read(_ relative: String, in appDirectory: URL) throws -> SlugUpgrade {
+        guard isRegularFile(relative, in: appDirectory) else {
+            throw SlugUpgradeError("the builder's \(relative) is not a regular file of the build directory (a link or a directory)")
+        }
         let upgrade: SlugUpgrade
         do {
-            upgrade = try JSONDecoder().decode(SlugUpgrade.self, from: Data(contentsOf: file))
+            upgrade = try JSONDecoder().decode(SlugUpgrade.self, from: Data(contentsOf: appDirectory.appendingPathComponent(relative)))
         } catch {
-            throw SlugUpgradeError("the builder's \(file.lastPathComponent) is not a hot upgrade record ({release, from, to, command}): \(error)")
+            throw SlugUpgradeError("the builder's \(relative) is not a hot upgrade record ({release, from, to, command})")
         }
-        let plain = { (text: String) in !text.isEmpty && text.count <= 128 && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._+-~".contains($0)) } }
+        let plain = { (text: String) in
+            text.count <= 128 && text.first.map { $0.isASCII && ($0.isLetter || $0.isNumber) } == true
+                && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._+-~".contains($0)) }
+        }
         for (field, value) in [("release", upgrade.release), ("from", upgrade.from), ("to", upgrade.to)] where !plain(value) {
             throw SlugUpgradeError("the builder's upgrade record has an unusable \(field): \(value.debugDescription)")
         }
         let parts = upgrade.command.split(separator: "/", omittingEmptySubsequences: false)
-        guard !upgrade.command.hasPrefix("/"), !parts.contains(".."), !parts.contains(""),
+        guard !upgrade.command.hasPrefix("/"), !parts.contains(".."), !parts.contains(""), isRegularFile(upgrade.command, in: appDirectory),
               FileManager.default.isExecutableFile(atPath: appDirectory.appendingPathComponent(upgrade.command).path) else {
             throw SlugUpgradeError("the builder's upgrade command \(upgrade.command.debugDescription) is not an executable file inside the slug")
         }
         return upgrade
+    }
+
+    /// Whether `relative` names a regular file under `root` with no symbolic link on the way.
+    static func isRegularFile(_ relative: String, in root: URL) -> Bool {
+        var path = root.path
+        let components = relative.split(separator: "/")
+        for (index, component) in components.enumerated() {
+            path += "/" + component
+            var info = stat()
+            guard component != "..", lstat(path, &info) == 0 else { return false }
+            let type = info.st_mode & S_IFMT
+            if index == components.count - 1 { return type == S_IFREG }
+            guard type == S_IFDIR else { return false }
+        }
+        return false
     }
 }
 

@@ -231,6 +231,7 @@ public struct Worker: Service {
                     try await Catalog.recordRelease(app: build.app, buildSeq: build.seq, slugDigest: result.slugDigest,
                                                     configVersion: settings.config.version, description: "Deploy \(build.id)\(source)",
                                                     upgrade: signed.manifest.upgrade.map { Release.Upgrade(from: $0.from, to: $0.to) },
+                                                    upgradeBase: settings.running?.version,
                                                     idempotencyKey: build.id, on: connection, logger: logger)
                 }
             }

@@ -187,7 +187,9 @@ import Testing
 
             // Not an Elixir release at all, built hot from a source archive (`kiln builds create --hot`).
             let staticKey = try await farm.createApp("pages")
-            let pages = try await makeGitRepository(["index.html": "<p>v1</p>"])
+            // Its source carries an upgrade record of its own making: only a builder's record of the build counts.
+            let pages = try await makeGitRepository(["index.html": "<p>v1</p>", "upgrade*": "#!/bin/sh\n",
+                                                     ".kiln/upgrade.json": #"{"release": "pages", "from": "1", "to": "2", "command": "upgrade"}"#])
             try #require(try await Self.push(farm, "pages", key: staticKey, repo: pages).succeeded)
             let served = try TestEnvironment.temporaryDirectory("archives")
             try await sh("git", ["archive", "-o", served.appendingPathComponent("pages.tar.gz").path, "HEAD"], in: pages)

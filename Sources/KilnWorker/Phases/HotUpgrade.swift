@@ -15,12 +15,13 @@ struct HotUpgrade {
     /// The farm's public keys, current and retired: the running slug may predate a rotation.
     let keys: [FarmPublicKey]
 
-    static func record(in app: URL) -> URL { app.appendingPathComponent(".kiln/upgrade.json") }
+    /// Where a builder leaves its upgrade record, in the build directory.
+    static let record = ".kiln/upgrade.json"
 
     /// Returns the running slug's `app/` directory, or `nil` for a build that is not hot.
     func fetchRunning(_ context: BuildContext) async throws -> URL? {
         // Only a builder's record of this build counts, never one committed with the source.
-        try? FileManager.default.removeItem(at: Self.record(in: context.workspace.app))
+        try? FileManager.default.removeItem(at: context.workspace.app.appendingPathComponent(Self.record))
         guard context.build.hot else { return nil }
         guard let running = context.settings.running else {
             throw BuildFailure("""
@@ -28,9 +29,9 @@ struct HotUpgrade {
                 A push without KILN-HOT: true deploys this commit by restart; later pushes can then be hot.
                 """)
         }
-        guard let slug = BlobDigest(running.slugDigest), let manifest = BlobDigest(running.manifestDigest),
-              let signature = BlobDigest(running.signatureDigest) else {
-            throw BuildFailure("release v\(running.version) of \(context.build.app) names an invalid digest")
+        guard let slug = BlobDigest(running.slugDigest), let manifest = running.manifestDigest.flatMap(BlobDigest.init),
+              let signature = running.signatureDigest.flatMap(BlobDigest.init) else {
+            throw BuildFailure("Hot upgrade impossible: release v\(running.version) of \(context.build.app) (build \(running.build)) has no signed manifest to check its slug with")
         }
         let blobs = context.blobs, workspace = context.workspace, keys = keys
         let file = workspace.root.appendingPathComponent("running.slug")
@@ -51,16 +52,23 @@ struct HotUpgrade {
 
     /// The builder's upgrade record after compile, or `nil` for a build that is not hot.
     func collect(_ context: BuildContext, buildpacks: [Buildpack]) async throws -> SlugUpgrade? {
-        let record = Self.record(in: context.workspace.app)
         guard context.build.hot else { return nil }
-        guard FileManager.default.fileExists(atPath: record.path) else {
+        if FileManager.default.fileExists(atPath: context.workspace.releaseOutput.path) {
+            throw BuildFailure("""
+                Hot upgrade impossible: the slug is the release tarball a buildpack left in CACHE_DIR/out, which carries no OTP upgrade.
+                A push without KILN-HOT: true deploys this commit by restart.
+                """)
+        }
+        // A dangling link counts as there: reading it then says what is wrong.
+        guard (try? FileManager.default.destinationOfSymbolicLink(atPath: context.workspace.app.appendingPathComponent(Self.record).path)) != nil
+                || FileManager.default.fileExists(atPath: context.workspace.app.appendingPathComponent(Self.record).path) else {
             throw BuildFailure("""
                 Hot upgrade impossible: \(buildpacks.map(\.reference).joined(separator: ", ")) made no OTP upgrade; only an Elixir release (mix release) can be upgraded in place.
                 A push without KILN-HOT: true deploys this commit by restart.
                 """)
         }
         do {
-            let upgrade = try SlugUpgrade.read(record, appDirectory: context.workspace.app)
+            let upgrade = try SlugUpgrade.read(Self.record, in: context.workspace.app)
             await context.log("-----> Hot upgrade: \(upgrade.release) \(upgrade.from) -> \(upgrade.to), applied by \(upgrade.command)")
             return upgrade
         } catch let error as SlugUpgradeError {

@@ -22,7 +22,7 @@ defmodule Kiln.HotUpgrade do
 
   def main([previous_slug, build_dir, new_root]) do
     new = Release.read(new_root)
-    old_root = Release.previous_root(previous_slug, new.name)
+    old_root = Release.previous_root(previous_slug, new_root)
     old = Release.read(old_root)
     Checks.versions!(old, new)
     Checks.runtime!(old, new)
@@ -43,7 +43,8 @@ defmodule Kiln.HotUpgrade do
         not List.keymember?(new.apps, app, 0),
         do: Log.say("#{app} #{vsn} is gone: it is stopped and unloaded")
 
-    Checks.unversioned_changes(old_root, new_root, old.apps, new.apps)
+    Checks.unversioned_changes!(old_root, new_root, old.apps, new.apps)
+    Checks.protocols!(old_root, new_root)
 
     for {app, from, to} <- changed do
       old_lib = Release.lib_dir(old_root, app, from)

@@ -117,36 +117,48 @@ defmodule Kiln.HotUpgrade.Checks do
     end
   end
 
-  # Applications whose code changed under the same version would keep their
-  # old code until a restart; the push goes on, but says so.
-  def unversioned_changes(old_root, new_root, old_apps, new_apps) do
+  # An application whose code changed under the same version is neither in
+  # the relup nor in the upgrade package: the node, and any later restart of
+  # it, would keep the old code while fresh nodes run the new.
+  def unversioned_changes!(old_root, new_root, old_apps, new_apps) do
     for {app, vsn} <- new_apps, {app, vsn} in old_apps do
       old = Release.modules_md5(Release.lib_dir(old_root, app, vsn))
       new = Release.modules_md5(Release.lib_dir(new_root, app, vsn))
       differing = for {mod, digest} <- new, Map.get(old, mod) != digest, do: mod
 
       if differing != [] do
-        Log.say(
-          "warning: #{app} #{vsn} has #{length(differing)} changed module(s) (#{differing |> Enum.take(3) |> Enum.map_join(", ", &inspect/1)}) under the same version: they load only when the node restarts; bump #{app}'s version to upgrade it hot"
-        )
+        shown = differing |> Enum.take(3) |> Enum.map_join(", ", &inspect/1)
+
+        Log.fail("""
+        Hot upgrade refused: #{app} #{vsn} has #{length(differing)} changed module(s) (#{shown}) under the same version.
+        Its code would change only on nodes started from the new slug: bump #{app}'s version and push again with KILN-HOT: true,
+        or push without KILN-HOT to deploy this commit by restart.\
+        """)
       end
     end
+  end
 
-    old_protocols =
+  # Protocols are consolidated per release (releases/VSN/consolidated), outside
+  # every application: a changed one is in no appup, and a new implementation
+  # would be missing on the upgraded node.
+  def protocols!(old_root, new_root) do
+    old =
       Release.modules_md5(
         Path.join([old_root, "releases", Release.version(old_root), "consolidated"]),
         ""
       )
 
-    new_protocols =
+    new =
       Release.modules_md5(
         Path.join([new_root, "releases", Release.version(new_root), "consolidated"]),
         ""
       )
 
-    if old_protocols != new_protocols do
-      Log.say(
-        "warning: consolidated protocols changed: they are reloaded only when the node restarts"
+    differing = for {protocol, digest} <- new, Map.get(old, protocol) != digest, do: protocol
+
+    if differing != [] do
+      Log.impossible(
+        "protocol implementations changed (#{Enum.join(differing, ", ")}): consolidated protocols are loaded only at boot"
       )
     end
   end

@@ -1,7 +1,8 @@
 defmodule Kiln.HotUpgrade.Release do
   @moduledoc "A release directory as mix release lays it out, and its compiled modules."
 
-  alias Kiln.HotUpgrade.{Log}
+  alias Kiln.HotUpgrade.Log
+
   # The release in `root`: its name, version, ERTS and applications, from
   # releases/start_erl.data and the .rel file mix wrote beside the boot files.
   def read(root) do
@@ -24,7 +25,12 @@ defmodule Kiln.HotUpgrade.Release do
     }
   end
 
-  def previous_root(slug, name) do
+  # The running slug's release of the same name, in the same MIX_ENV's
+  # _build when it has one (as `new_root`, BUILD/_build/ENV/rel/NAME, is).
+  def previous_root(slug, new_root) do
+    name = Path.basename(new_root)
+    env = new_root |> Path.dirname() |> Path.dirname() |> Path.basename()
+
     case Path.wildcard(Path.join(slug, "_build/*/rel/*/releases/start_erl.data")) do
       [] ->
         Log.impossible(
@@ -32,11 +38,15 @@ defmodule Kiln.HotUpgrade.Release do
         )
 
       found ->
-        roots = Enum.map(found, &Path.dirname(Path.dirname(&1)))
+        roots =
+          found
+          |> Enum.map(&Path.dirname(Path.dirname(&1)))
+          |> Enum.filter(&(Path.basename(&1) == name))
 
-        Enum.find(roots, &(Path.basename(&1) == name)) ||
+        Enum.find(roots, &String.ends_with?(&1, "/_build/#{env}/rel/#{name}")) ||
+          List.first(roots) ||
           Log.impossible(
-            "the running slug has release #{Enum.map_join(roots, ", ", &Path.basename/1)}, not #{name}: a renamed release cannot replace another in place"
+            "the running slug has release #{found |> Enum.map(&Path.basename(Path.dirname(Path.dirname(&1)))) |> Enum.join(", ")}, not #{name}: a renamed release cannot replace another in place"
           )
     end
   end
