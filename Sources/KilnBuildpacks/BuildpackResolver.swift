@@ -140,9 +140,21 @@ public struct BuildpackResolver: Sendable {
             _ = try await git(["remote", "add", "origin", url])
         }
         try await log("-----> Fetching buildpack \(reference)")
-        let fetched = try await git(["fetch", "--quiet", "--depth", "1", "origin", ref ?? "HEAD"])
+        var fetched = try await git(["fetch", "--quiet", "--depth", "1", "origin", ref ?? "HEAD"])
+        var target = "FETCH_HEAD"
+        if !fetched.succeeded, let ref, Self.isAbbreviatedCommit(ref) {
+            // A short commit hash, which heroku-buildpack-multi's `git checkout` took: servers
+            // are asked for full names only, so the branches and tags are fetched whole.
+            let shallow = FileManager.default.fileExists(atPath: directory.appendingPathComponent(".git/shallow").path)
+            let whole = try await git(["fetch", "--quiet", "--tags"] + (shallow ? ["--unshallow"] : []) + ["origin", "+refs/heads/*:refs/remotes/origin/*"])
+            let resolved = try await git(["rev-parse", "--verify", "--quiet", "\(ref)^{commit}"])
+            if whole.succeeded, resolved.succeeded {
+                fetched = whole
+                target = resolved.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+        }
         if fetched.succeeded {
-            let checkout = try await git(["checkout", "--quiet", "--force", "FETCH_HEAD"])
+            let checkout = try await git(["checkout", "--quiet", "--force", target])
             guard checkout.succeeded else { throw BuildpackError("cannot check out \(reference): \(checkout.output.trimmingCharacters(in: .whitespacesAndNewlines))") }
             _ = try await git(["clean", "-qfdx"])
             // The ref may bring submodules of its own, as heroku-buildpack-multi allowed.
@@ -156,5 +168,10 @@ public struct BuildpackResolver: Sendable {
             try await log("       (unreachable; using the copy fetched earlier)")
         }
         try await Command("cp", ["-a", directory.path, copy.path]).check()
+    }
+
+    /// Whether `ref` can only be an abbreviated commit hash (4 to 39 hex digits).
+    static func isAbbreviatedCommit(_ ref: String) -> Bool {
+        (4...39).contains(ref.count) && ref.allSatisfy { $0.isHexDigit && !$0.isUppercase }
     }
 }

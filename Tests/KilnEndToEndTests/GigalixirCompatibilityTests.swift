@@ -78,4 +78,22 @@ import Testing
             #expect(!hot.succeeded && hot.output.contains("hot upgrades need distillery"), "\(hot.output)")
         }
     }
+
+    /// heroku-buildpack-multi, which Gigalixir's `.buildpacks` follows, checks a
+    /// `#ref` out after a whole clone, so a short commit hash works there too.
+    @Test func aBuildpackPinnedByAShortCommitHashIsFetched() async throws {
+        try await KilnFarm.with(workers: 1) { farm in
+            let buildpack = try await makeGitRepository([
+                "bin/detect*": "#!/bin/sh\necho pinned\n",
+                "bin/compile*": "#!/bin/sh\necho '-----> compiled by the pinned commit'\n",
+            ])
+            let pinned = try await sh("git", ["rev-parse", "--short=7", "HEAD"], in: buildpack).output.trimmingCharacters(in: .whitespacesAndNewlines)
+            try writeFiles(["bin/compile*": "#!/bin/sh\necho '-----> compiled by a later commit'\n"], in: buildpack)
+            try await sh("git", ["commit", "-qam", "later"], in: buildpack)
+            let key = try await farm.createApp("pinned")
+            let repo = try await makeGitRepository(["Procfile": "web: sleep 1\n", ".buildpacks": "file://\(buildpack.path)#\(pinned)\n"])
+            let pushed = try await sh("git", ["push", farm.remote("pinned", key: key), "main"], in: repo)
+            #expect(pushed.succeeded && pushed.output.contains("compiled by the pinned commit"), "\(pushed.output)")
+        }
+    }
 }
