@@ -122,6 +122,35 @@ import Testing
         }
     }
 
+    /// A hot release is built against the newest release (its base); when
+    /// another release lands first (a rollback here), the nodes may no longer
+    /// run the base, and the hot build is released as a restart.
+    @Test func aHotReleaseWhoseBaseIsNoLongerTheNewestIsRecordedAsARestart() async throws {
+        try await withQueue { queue, catalog in
+            _ = try await catalog.createApp(name: "hot")
+            func release(_ commit: String, upgrade: Release.Upgrade? = nil, base: Int? = nil) async throws {
+                _ = try await queue.enqueue(request("hot", commit))
+                let build = try #require(try await queue.claim(worker: "w", lease: .seconds(30)))
+                let digest = String(repeating: String(commit.last!), count: 64)
+                try await queue.succeed(build, worker: "w", result: BuildResult(slugDigest: digest, manifestDigest: digest, signatureDigest: digest, slugSize: 1)) { connection, logger in
+                    try await Catalog.recordRelease(app: "hot", buildSeq: build.seq, slugDigest: digest, description: "Deploy \(commit)",
+                                                    upgrade: upgrade, upgradeBase: base, on: connection, logger: logger)
+                }
+            }
+            try await release("c1")
+            try await release("c2", upgrade: Release.Upgrade(from: "0.1.0", to: "0.2.0"), base: 1)
+            #expect(try await catalog.runningRelease(app: "hot")?.version == 2)
+            // Built from v2, but v3 (a rollback to v1) is released first.
+            _ = try await catalog.rollback(app: "hot", to: 1)
+            try await release("c3", upgrade: Release.Upgrade(from: "0.2.0", to: "0.3.0"), base: 2)
+            let releases = try await catalog.releases(app: "hot")
+            #expect(releases.map(\.version) == [4, 3, 2, 1])
+            #expect(releases[2].upgrade == Release.Upgrade(from: "0.1.0", to: "0.2.0"))
+            #expect(releases[0].upgrade == nil)
+            #expect(releases[0].description == "Deploy c3 (by restart: built as a hot upgrade of v2, but v3 was released meanwhile)")
+        }
+    }
+
     @Test func aBuildHeldByAnotherWorkerCannotBeCompletedByThisOne() async throws {
         try await withQueue { queue, catalog in
             _ = try await catalog.createApp(name: "held")
