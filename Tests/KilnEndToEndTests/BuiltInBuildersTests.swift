@@ -45,10 +45,7 @@ import Testing
         #expect(pushed.succeeded, "\(sample.builder): \(pushed.output)")
         #expect(pushed.output.contains(sample.detected), "\(sample.builder): \(pushed.output)")
         guard pushed.succeeded else { return }
-        let slug = try TestEnvironment.temporaryDirectory("slug-\(sample.builder)")
-        let builds = try await farm.kiln("builds", "list", "--app", app, "--json")
-        let id = try #require(builds.output.firstMatch(of: /"id" : "(b-\d+)"/)?.1)
-        try await farm.kiln("slug", "get", String(id), "-o", slug.path)
+        let slug = try await farm.newestSlug(app: app)
         let body = try await SlugRun.get(slugDirectory: slug)
         #expect(body.contains(sample.answer), "\(sample.builder) answered: \(body)")
     }

@@ -72,10 +72,7 @@ import Testing
             #expect(!second.contains("cache: saved"), "\(second)")
 
             // The warm build's slug holds the restored dependency, and it runs.
-            let builds = try await farm.kiln("builds", "list", "--app", "cached", "--json")
-            let id = try #require(builds.output.firstMatch(of: /"id" : "(b-\d+)"/)?.1)
-            let slug = try TestEnvironment.temporaryDirectory("slug")
-            try await farm.kiln("slug", "get", String(id), "-o", slug.path)
+            let slug = try await farm.newestSlug(app: "cached")
             try await sh("tar", ["--zstd", "-xf", slug.appendingPathComponent("slug.tar.zst").path, "-C", slug.path])
             let module = slug.appendingPathComponent("app/node_modules/pad/m7.js")
             #expect(try String(contentsOf: module, encoding: .utf8).contains("padStart(7)"))

@@ -43,8 +43,7 @@ import Testing
             try #require(pushed.succeeded, "\(pushed.output)")
             #expect(pushed.output.contains("elixir_buildpack.config pins erlang_version=25.3 elixir_version=1.14.0"), "\(pushed.output)")
             #expect(pushed.output.contains("-----> mix release"), "\(pushed.output)")
-            let slug = try TestEnvironment.temporaryDirectory("slug-gigalixir-builtin")
-            try await farm.kiln("slug", "get", "b-1", "-o", slug.path)
+            let slug = try await farm.newestSlug(app: "gigalixir-builtin")
             let body = try await SlugRun.get(slugDirectory: slug)
             #expect(body.hasPrefix("gigalixir sample 1.0.0 on port "), "\(body)")
         }
@@ -62,8 +61,7 @@ import Testing
             try #require(pushed.succeeded, "\(pushed.output)")
             #expect(pushed.output.contains("left the release gigalixir_sample 1.0.0 in CACHE_DIR/out: it becomes the slug"), "\(pushed.output)")
 
-            let slug = try TestEnvironment.temporaryDirectory("slug-gigalixir-releases")
-            try await farm.kiln("slug", "get", "b-1", "-o", slug.path)
+            let slug = try await farm.newestSlug(app: "gigalixir-releases")
             let manifest = try String(contentsOf: slug.appendingPathComponent("manifest.json"), encoding: .utf8)
             #expect(manifest.contains(#""web" : "/app/bin/gigalixir_sample start""#), "\(manifest)")
             // The release's own directory at /app, not the build directory with its sources and _build.

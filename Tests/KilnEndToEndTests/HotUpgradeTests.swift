@@ -37,16 +37,6 @@ import Testing
         try await sh("git", (header.map { ["-c", "http.extraheader=\($0): true"] } ?? []) + ["push", farm.remote(app, key: key), "main"], in: repo)
     }
 
-    /// The slug of the app's newest build, as `kiln slug get` writes it.
-    static func newestSlug(_ farm: KilnFarm, app: String) async throws -> URL {
-        let builds = try await farm.kiln("builds", "list", "--app", app, "--json")
-        let id = try #require(builds.output.firstMatch(of: /"id" : "(b-\d+)"/)?.1)
-        let slug = try TestEnvironment.temporaryDirectory("slug-\(id)")
-        let got = try await farm.kiln("slug", "get", String(id), "-o", slug.path)
-        try #require(got.succeeded, "\(got.output)")
-        return slug
-    }
-
     static func get(_ port: Int, _ path: String = "/") async throws -> String {
         try await Command("curl", ["-sf", "-m", "5", "http://127.0.0.1:\(port)\(path)"]).check().trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -80,7 +70,7 @@ import Testing
                 let repo = try await makeGitRepository(copying: "hot-app")
                 let first = try await Self.push(farm, "counter", key: key, repo: repo)
                 try #require(first.succeeded, "\(first.output)")
-                let running = try await Self.newestSlug(farm, app: "counter")
+                let running = try await farm.newestSlug(app: "counter")
                 let environment = try Self.nodeEnvironment()
 
                 try await SlugRun.serving(slugDirectory: running, environment: environment) { node in
@@ -98,7 +88,7 @@ import Testing
                     #expect(hot.output.contains("{update,'Elixir.HotSample.Counter',{advanced,[]},[]}"), "\(hot.output)")
                     #expect(hot.output.contains("{load_module,'Elixir.HotSample.Page',['Elixir.HotSample.Counter']}"), "\(hot.output)")
 
-                    let upgrade = try await Self.newestSlug(farm, app: "counter")
+                    let upgrade = try await farm.newestSlug(app: "counter")
                     let manifest = try String(contentsOf: upgrade.appendingPathComponent("manifest.json"), encoding: .utf8)
                     #expect(manifest.contains(#""from" : "0.1.0""#) && manifest.contains(#""to" : "0.2.0""#), "\(manifest)")
                     let unpacked = try TestEnvironment.temporaryDirectory("upgrade")
@@ -221,7 +211,7 @@ import Testing
             try #require(hot.succeeded, "\(hot.output)")
             #expect(hot.output.contains("using the appup the app ships (rel/appups/hot_sample/0.1.0_to_0.2.0.appup)"), "\(hot.output)")
             #expect(!hot.output.contains("generated appup"), "\(hot.output)")
-            let slug = try await Self.newestSlug(farm, app: "counter")
+            let slug = try await farm.newestSlug(app: "counter")
             let relup = try await Command("tar", ["--zstd", "-xOf", slug.appendingPathComponent("slug.tar.zst").path,
                                                   "app/_build/prod/rel/hot_sample/releases/0.2.0/relup"]).check()
             #expect(relup.contains("{code_change,up,[{'Elixir.HotSample.Counter',from_the_shipped_appup}]}"), "\(relup)")

@@ -61,6 +61,17 @@ public struct KilnFarm: Sendable {
         return String(last)
     }
 
+    /// Downloads the slug of the app's newest build with `kiln slug get`
+    /// into a new directory (slug.tar.zst, manifest.json, manifest.sig); returns it.
+    public func newestSlug(app: String) async throws -> URL {
+        let builds = try await kiln("builds", "list", "--app", app, "--json")
+        guard let id = builds.output.firstMatch(of: /"id" : "(b-\d+)"/)?.1 else { throw TestSetupError("\(app) has no build: \(builds.output)") }
+        let slug = try TestEnvironment.temporaryDirectory("slug-\(app)-\(id)")
+        let got = try await kiln("slug", "get", String(id), "-o", slug.path)
+        guard got.succeeded else { throw TestSetupError("kiln slug get \(id) failed: \(got.output)") }
+        return slug
+    }
+
     /// The push URL of `app` with `key` as the password.
     public func remote(_ app: String, key: String) -> String {
         server.replacingOccurrences(of: "http://", with: "http://kiln:\(key)@") + "/\(app).git"

@@ -59,9 +59,8 @@ struct HotUpgrade {
                 A push without KILN-HOT: true deploys this commit by restart.
                 """)
         }
-        // A dangling link counts as there: reading it then says what is wrong.
-        guard (try? FileManager.default.destinationOfSymbolicLink(atPath: context.workspace.app.appendingPathComponent(Self.record).path)) != nil
-                || FileManager.default.fileExists(atPath: context.workspace.app.appendingPathComponent(Self.record).path) else {
+        // Not following links: one planted there is a record, and reading it says what is wrong.
+        guard (try? FileManager.default.attributesOfItem(atPath: context.workspace.app.appendingPathComponent(Self.record).path)) != nil else {
             throw BuildFailure("""
                 Hot upgrade impossible: \(buildpacks.map(\.reference).joined(separator: ", ")) made no OTP upgrade; only an Elixir release (mix release) can be upgraded in place.
                 A push without KILN-HOT: true deploys this commit by restart.
