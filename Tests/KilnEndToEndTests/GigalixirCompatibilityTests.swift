@@ -9,8 +9,9 @@ import Testing
 /// release buildpack that works the way Gigalixir's does. Gigalixir's own
 /// buildpacks download OTP and Elixir from builds.hex.pm on every build,
 /// which this machine cannot reach, so the second case uses a buildpack
-/// written here to the same contract (docs/gigalixir.md).
-@Suite struct GigalixirCompatibilityTests {
+/// written here to the same contract (docs/gigalixir.md). One at a time, as
+/// HotUpgradeTests, to keep the machine's load in bounds.
+@Suite(.serialized) struct GigalixirCompatibilityTests {
     /// A release buildpack to the contract of gigalixir-buildpack-releases:
     /// `mix release`, the release's directory tarred into
     /// CACHE_DIR/out/APP-VSN.tar.gz (which becomes the slug, at /app), and a

@@ -7,8 +7,10 @@ import Testing
 /// Hot upgrades with the real Erlang/OTP and Elixir: a counter app built as
 /// a `mix release`, started from its slug as a real node in the sandbox,
 /// upgraded in place by a `KILN-HOT: true` push and the slug's
-/// `bin/hot-upgrade`, as a deployer would run it, and downgraded back.
-@Suite struct HotUpgradeTests {
+/// `bin/hot-upgrade`, as a deployer would run it, and downgraded back. One
+/// at a time: each builds Elixir releases, and together they would crowd the
+/// timing of the other suites on a 2-core machine.
+@Suite(.serialized) struct HotUpgradeTests {
     /// The node's distribution for the deployer's command to reach it: long
     /// names on loopback (the sandbox has its own host name) and a private epmd.
     static func nodeEnvironment() throws -> [String: String] {
