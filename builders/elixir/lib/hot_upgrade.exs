@@ -43,8 +43,8 @@ defmodule Kiln.HotUpgrade do
         not List.keymember?(new.apps, app, 0),
         do: Log.say("#{app} #{vsn} is gone: it is stopped and unloaded")
 
-    Checks.unversioned_changes!(old_root, new_root, old.apps, new.apps)
-    Checks.protocols!(old_root, new_root)
+    Checks.unversioned_changes!(old, new)
+    Checks.protocols!(old, new)
 
     for {app, from, to} <- changed do
       old_lib = Release.lib_dir(old_root, app, from)

@@ -120,10 +120,10 @@ defmodule Kiln.HotUpgrade.Checks do
   # An application whose code changed under the same version is neither in
   # the relup nor in the upgrade package: the node, and any later restart of
   # it, would keep the old code while fresh nodes run the new.
-  def unversioned_changes!(old_root, new_root, old_apps, new_apps) do
-    for {app, vsn} <- new_apps, {app, vsn} in old_apps do
-      old = Release.modules_md5(Release.lib_dir(old_root, app, vsn))
-      new = Release.modules_md5(Release.lib_dir(new_root, app, vsn))
+  def unversioned_changes!(old_release, new_release) do
+    for {app, vsn} <- new_release.apps, {app, vsn} in old_release.apps do
+      old = Release.modules_md5(Release.lib_dir(old_release.root, app, vsn))
+      new = Release.modules_md5(Release.lib_dir(new_release.root, app, vsn))
       differing = for {mod, digest} <- new, Map.get(old, mod) != digest, do: mod
 
       if differing != [] do
@@ -141,18 +141,14 @@ defmodule Kiln.HotUpgrade.Checks do
   # Protocols are consolidated per release (releases/VSN/consolidated), outside
   # every application: a changed one is in no appup, and a new implementation
   # would be missing on the upgraded node.
-  def protocols!(old_root, new_root) do
-    old =
-      Release.modules_md5(
-        Path.join([old_root, "releases", Release.version(old_root), "consolidated"]),
-        ""
-      )
-
-    new =
-      Release.modules_md5(
-        Path.join([new_root, "releases", Release.version(new_root), "consolidated"]),
-        ""
-      )
+  def protocols!(old_release, new_release) do
+    [old, new] =
+      for release <- [old_release, new_release] do
+        Release.modules_md5(
+          Path.join([release.root, "releases", release.vsn, "consolidated"]),
+          ""
+        )
+      end
 
     differing = for {protocol, digest} <- new, Map.get(old, protocol) != digest, do: protocol
 

@@ -62,14 +62,6 @@ defmodule Kiln.HotUpgrade.Release do
     digest
   end
 
-  def version(root),
-    do:
-      root
-      |> Path.join("releases/start_erl.data")
-      |> File.read!()
-      |> String.split()
-      |> List.last()
-
   def modules_md5(dir, sub \\ "ebin") do
     for path <- Path.wildcard(Path.join([dir, sub, "*.beam"])), into: %{} do
       {Path.basename(path, ".beam"), md5(path)}
