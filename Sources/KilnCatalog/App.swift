@@ -16,9 +16,14 @@ public struct App: Codable, Sendable, Equatable {
     public var cacheEpoch: Int
     /// Where each release is handed off to the release service (its secret is never shown).
     public var releaseWebhook: String?
+    /// Whether a Dockerfile build gets the app's config vars as build args
+    /// (off by default: build args are kept in the image's history).
+    public var dockerBuildArgs: Bool
+    /// Whether each buildpack build's slug is also exported as an OCI image.
+    public var exportImage: Bool
 
     public init(name: String, deployBranch: String, createdAt: Date, buildNetwork: Bool = false, sourceDir: String? = nil,
-                cacheKeyFiles: [String] = [], cacheEpoch: Int = 0, releaseWebhook: String? = nil) {
+                cacheKeyFiles: [String] = [], cacheEpoch: Int = 0, releaseWebhook: String? = nil, dockerBuildArgs: Bool = false, exportImage: Bool = false) {
         self.name = name
         self.deployBranch = deployBranch
         self.createdAt = createdAt
@@ -27,6 +32,8 @@ public struct App: Codable, Sendable, Equatable {
         self.cacheKeyFiles = cacheKeyFiles
         self.cacheEpoch = cacheEpoch
         self.releaseWebhook = releaseWebhook
+        self.dockerBuildArgs = dockerBuildArgs
+        self.exportImage = exportImage
     }
 
     enum CodingKeys: String, CodingKey {
@@ -38,6 +45,8 @@ public struct App: Codable, Sendable, Equatable {
         case cacheKeyFiles = "cache_key_files"
         case cacheEpoch = "cache_epoch"
         case releaseWebhook = "release_webhook"
+        case dockerBuildArgs = "docker_build_args"
+        case exportImage = "export_image"
     }
 
     /// Whether `path` may name a subdirectory of a pushed tree: relative,

@@ -52,16 +52,17 @@ public struct Catalog: Sendable {
         return apps
     }
 
-    typealias AppRow = (String, String, Date, Bool, String?, [String], Int, String?)
-    static let appColumns = "name, deploy_branch, created_at, build_network, source_dir, cache_key_files, cache_epoch, release_webhook"
+    typealias AppRow = (String, String, Date, Bool, String?, [String], Int, String?, Bool, Bool)
+    static let appColumns = "name, deploy_branch, created_at, build_network, source_dir, cache_key_files, cache_epoch, release_webhook, docker_build_args, export_image"
     static func app(_ row: AppRow) -> App {
         App(name: row.0, deployBranch: row.1, createdAt: row.2, buildNetwork: row.3, sourceDir: row.4, cacheKeyFiles: row.5, cacheEpoch: row.6,
-            releaseWebhook: row.7)
+            releaseWebhook: row.7, dockerBuildArgs: row.8, exportImage: row.9)
     }
 
     /// Changes an app's build settings; `nil` leaves one as it is, and an
     /// empty source directory means the whole tree again.
-    public func updateApp(_ name: String, buildNetwork: Bool? = nil, sourceDir: String? = nil, cacheKeyFiles: [String]? = nil) async throws -> App {
+    public func updateApp(_ name: String, buildNetwork: Bool? = nil, sourceDir: String? = nil, cacheKeyFiles: [String]? = nil,
+                          dockerBuildArgs: Bool? = nil, exportImage: Bool? = nil) async throws -> App {
         if let sourceDir, !sourceDir.isEmpty, !App.isValidSourceDir(sourceDir) {
             throw CatalogError(.invalid, "'\(sourceDir)' is not a valid source directory: give a relative path inside the repository, without . or .. components")
         }
@@ -75,7 +76,8 @@ public struct Catalog: Sendable {
         let rows = try await database.client.query("""
             UPDATE apps SET build_network = coalesce(\(buildNetwork), build_network),
                 source_dir = CASE WHEN \(clearDir) THEN NULL ELSE coalesce(\(sourceDir), source_dir) END,
-                cache_key_files = coalesce(\(cacheKeyFiles), cache_key_files)
+                cache_key_files = coalesce(\(cacheKeyFiles), cache_key_files),
+                docker_build_args = coalesce(\(dockerBuildArgs), docker_build_args), export_image = coalesce(\(exportImage), export_image)
             WHERE name = \(name) RETURNING \(unescaped: Self.appColumns)
             """, logger: logger)
         for try await row in rows.decode(AppRow.self) { return Self.app(row) }
@@ -136,7 +138,7 @@ public struct Catalog: Sendable {
     /// while that release is still the newest; after a rollback or another
     /// release it no longer applies to the running nodes and deploys by restart.
     @discardableResult
-    public static func recordRelease(app: String, buildSeq: Int64, slugDigest: String, configVersion: Int = 0, description: String = "",
+    public static func recordRelease(app: String, buildSeq: Int64, slugDigest: String?, configVersion: Int = 0, description: String = "",
                                      upgrade: Release.Upgrade? = nil, upgradeBase: Int? = nil, idempotencyKey: String? = nil,
                                      on connection: PostgresConnection, logger: Logger) async throws -> Int {
         // Lock the app row: concurrent releases of one app get consecutive versions.
@@ -175,15 +177,15 @@ public struct Catalog: Sendable {
                    CASE WHEN h.app IS NULL THEN 'none' WHEN h.delivered_at IS NOT NULL THEN 'delivered'
                         WHEN h.attempts = 0 THEN 'pending'
                         ELSE 'pending (attempt ' || h.attempts || ': ' || coalesce(h.last_error, 'HTTP ' || h.last_status) || ')' END,
-                   r.upgrade_from, r.upgrade_to
+                   r.upgrade_from, r.upgrade_to, b.image, b.image_ports
             FROM releases r JOIN builds b ON b.seq = r.build_seq LEFT JOIN release_handoffs h ON h.app = r.app AND h.version = r.version
             WHERE r.app = \(app) ORDER BY r.version DESC
             """, logger: logger)
         var releases: [Release] = []
-        for try await row in rows.decode((String, Int, String, String, Int, Date, String, String, String?, String?).self) {
+        for try await row in rows.decode((String, Int, String, String?, Int, Date, String, String, String?, String?, String?, [Int]?).self) {
             let upgrade = row.8.flatMap { from in row.9.map { Release.Upgrade(from: from, to: $0) } }
             releases.append(Release(app: row.0, version: row.1, build: row.2, slugDigest: row.3, configVersion: row.4, createdAt: row.5,
-                                    description: row.6, handoff: row.7, upgrade: upgrade))
+                                    description: row.6, handoff: row.7, upgrade: upgrade, image: row.10, ports: row.11))
         }
         return releases
     }
@@ -193,8 +195,8 @@ public struct Catalog: Sendable {
     public func rollback(app: String, to version: Int) async throws -> Release {
         let created = try await database.transaction { connection -> Int in
             let rows = try await connection.query("SELECT build_seq, slug_digest, config_version FROM releases WHERE app = \(app) AND version = \(version)", logger: logger)
-            var found: (Int64, String, Int)?
-            for try await row in rows.decode((Int64, String, Int).self) { found = row }
+            var found: (Int64, String?, Int)?
+            for try await row in rows.decode((Int64, String?, Int).self) { found = row }
             guard let (buildSeq, slug, config) = found else {
                 throw CatalogError(.notFound, "\(app) has no release v\(version): see `kiln releases --app \(app)`")
             }

@@ -1,11 +1,16 @@
 import Foundation
 
-/// A release: version N of an app, pointing at the slug of the build that made it.
+/// A release: version N of an app, pointing at the slug or the image of the build that made it.
 public struct Release: Codable, Sendable, Equatable {
     public var app: String
     public var version: Int
     public var build: String
-    public var slugDigest: String
+    /// `nil` for a Dockerfile build, whose release is its ``image`` only.
+    public var slugDigest: String?
+    /// The build's OCI image by digest, when it has one (a Dockerfile build, or an exported slug).
+    public var image: String?
+    /// The ports the image EXPOSEs, which the release service routes to.
+    public var ports: [Int]?
     /// The config version the build compiled with (0: none set).
     public var configVersion: Int
     public var createdAt: Date
@@ -27,8 +32,8 @@ public struct Release: Codable, Sendable, Equatable {
         }
     }
 
-    public init(app: String, version: Int, build: String, slugDigest: String, configVersion: Int, createdAt: Date, description: String, handoff: String,
-                upgrade: Upgrade? = nil) {
+    public init(app: String, version: Int, build: String, slugDigest: String?, configVersion: Int, createdAt: Date, description: String, handoff: String,
+                upgrade: Upgrade? = nil, image: String? = nil, ports: [Int]? = nil) {
         self.app = app
         self.version = version
         self.build = build
@@ -38,10 +43,12 @@ public struct Release: Codable, Sendable, Equatable {
         self.description = description
         self.handoff = handoff
         self.upgrade = upgrade
+        self.image = image
+        self.ports = ports
     }
 
     enum CodingKeys: String, CodingKey {
-        case app, version, build, description, handoff, upgrade
+        case app, version, build, description, handoff, upgrade, image, ports
         case slugDigest = "slug_digest"
         case configVersion = "config_version"
         case createdAt = "created_at"

@@ -165,6 +165,13 @@ public enum Migrations {
             // Both set for a release deployed as an OTP upgrade of the one before it.
             "ALTER TABLE releases ADD COLUMN upgrade_from text, ADD COLUMN upgrade_to text",
         ]),
+        Migration(version: 10, name: "images", statements: [
+            // A Dockerfile build's release has an image and no slug; an exported slug has both.
+            "ALTER TABLE releases ALTER COLUMN slug_digest DROP NOT NULL",
+            // The image by digest (REGISTRY/PREFIX/APP@sha256:…) and the ports its config EXPOSEs.
+            "ALTER TABLE builds ADD COLUMN image text, ADD COLUMN image_ports integer[]",
+            "ALTER TABLE apps ADD COLUMN docker_build_args boolean NOT NULL DEFAULT false, ADD COLUMN export_image boolean NOT NULL DEFAULT false",
+        ]),
     ]
 
     /// The versions this binary knows that the database has not applied: empty when its schema is current.

@@ -35,6 +35,11 @@ public struct Build: Codable, Sendable, Equatable {
     public var manifestDigest: String?
     public var signatureDigest: String?
     public var slugSize: Int64?
+    /// The build's OCI image by digest (`REGISTRY/PREFIX/APP@sha256:…`): a
+    /// Dockerfile build's only product, or a slug exported as an image.
+    public var image: String?
+    /// The ports the image's config EXPOSEs.
+    public var imagePorts: [Int]?
     public var error: String?
     public var createdAt: Date
     public var startedAt: Date?
@@ -51,6 +56,8 @@ public struct Build: Codable, Sendable, Equatable {
         case manifestDigest = "manifest_digest"
         case signatureDigest = "signature_digest"
         case slugSize = "slug_size"
+        case image
+        case imagePorts = "image_ports"
         case timings
         case createdAt = "created_at"
         case startedAt = "started_at"
@@ -60,7 +67,7 @@ public struct Build: Codable, Sendable, Equatable {
     /// The columns ``init(row:)`` reads, in a SELECT or RETURNING list.
     static let columns = """
         seq, id, app, state, commit, branch, source_digest, clean, hot, attempts, worker,
-        slug_digest, manifest_digest, signature_digest, slug_size, error, created_at, started_at, finished_at,
+        slug_digest, manifest_digest, signature_digest, slug_size, image, image_ports, error, created_at, started_at, finished_at,
         timings::text AS timings
         """
 
@@ -83,6 +90,8 @@ public struct Build: Codable, Sendable, Equatable {
         manifestDigest = try r["manifest_digest"].decode(String?.self)
         signatureDigest = try r["signature_digest"].decode(String?.self)
         slugSize = try r["slug_size"].decode(Int64?.self)
+        image = try r["image"].decode(String?.self)
+        imagePorts = try r["image_ports"].decode([Int]?.self)
         error = try r["error"].decode(String?.self)
         createdAt = try r["created_at"].decode(Date.self)
         startedAt = try r["started_at"].decode(Date?.self)
@@ -95,7 +104,7 @@ public struct Build: Codable, Sendable, Equatable {
     }
 
     /// The phases in the order a build goes through them, as `timings` names them.
-    public static let phases = ["queue", "fetch", "detect", "restore", "compile", "save", "pack", "sign", "upload", "handoff"]
+    public static let phases = ["queue", "fetch", "detect", "restore", "compile", "save", "pack", "sign", "upload", "image", "handoff"]
 
     /// `queue 5 ms, fetch 12 ms, …` in phase order; empty without timings.
     public var timingSummary: String {

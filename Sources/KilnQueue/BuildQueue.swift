@@ -159,6 +159,7 @@ public struct BuildQueue: Sendable {
                 UPDATE builds SET state = 'succeeded', finished_at = now(), lease_expires_at = NULL,
                     slug_digest = \(result.slugDigest), manifest_digest = \(result.manifestDigest),
                     signature_digest = \(result.signatureDigest), slug_size = \(result.slugSize),
+                    image = \(result.image), image_ports = \(result.imagePorts),
                     timings = \(Build.encode(timings))::jsonb
                 WHERE seq = \(build.seq) AND state = 'running' AND worker = \(worker) AND attempts = \(build.attempts)
                 RETURNING seq
@@ -230,6 +231,14 @@ public struct BuildQueue: Sendable {
     /// Records that a running build was stopped on request.
     public func markCancelled(_ build: Build, worker: String) async throws {
         try await finish(build, worker: worker, state: .cancelled, reason: "cancelled")
+    }
+
+    /// Records the image a succeeded build's slug was exported as (`kiln images export`).
+    public func recordImage(build id: String, image: String, ports: [Int]) async throws {
+        let rows = try await database.client.query("""
+            UPDATE builds SET image = \(image), image_ports = \(ports) WHERE id = \(id) AND state = 'succeeded' RETURNING seq
+            """, logger: logger)
+        guard try await rows.collect().count == 1 else { throw QueueError("build \(id) is not a succeeded build") }
     }
 
     /// One build by id, or `nil`.

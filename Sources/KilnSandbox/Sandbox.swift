@@ -20,12 +20,18 @@ public struct Sandbox: Sendable {
     /// The unprivileged user to run as when Kiln runs as root.
     public var user: SandboxUser?
     public var limits: SandboxLimits
+    /// Whether the program runs in bubblewrap's namespaces. Off only for a
+    /// program that makes its own (buildah, rootless: a user namespace per
+    /// build, chroot for each RUN): it still runs as ``user``, under the
+    /// same limits, and never as root.
+    public var namespaces: Bool
 
-    public init(mounts: [SandboxMount], network: Bool = false, user: SandboxUser?, limits: SandboxLimits = SandboxLimits()) {
+    public init(mounts: [SandboxMount], network: Bool = false, user: SandboxUser?, limits: SandboxLimits = SandboxLimits(), namespaces: Bool = true) {
         self.mounts = mounts
         self.network = network
         self.user = user
         self.limits = limits
+        self.namespaces = namespaces
     }
 
     /// Runs `program` inside, handing each output line to `output`; stops it
@@ -115,6 +121,9 @@ public struct Sandbox: Sendable {
         var line: [String] = []
         if getuid() == 0, let user {
             line += ["/usr/bin/setpriv", "--reuid=\(user.uid)", "--regid=\(user.gid)", "--clear-groups", "--inh-caps=-all", "--"]
+        }
+        guard namespaces else {
+            return line + ["/usr/bin/env", "--chdir=\(workingDirectory)", "--", program] + arguments
         }
         line += ["/usr/bin/bwrap", "--unshare-all"]
         if network { line.append("--share-net") }

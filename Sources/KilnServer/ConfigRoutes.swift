@@ -15,7 +15,11 @@ struct ConfigRoutes: Sendable {
         var cacheKeyFiles: [String]?
         var releaseWebhook: String?
         var releaseWebhookSecret: String?
+        var dockerBuildArgs: Bool?
+        var exportImage: Bool?
         enum CodingKeys: String, CodingKey {
+            case dockerBuildArgs = "docker_build_args"
+            case exportImage = "export_image"
             case releaseWebhook = "release_webhook"
             case releaseWebhookSecret = "release_webhook_secret"
             case buildNetwork = "build_network"
@@ -42,7 +46,8 @@ struct ConfigRoutes: Sendable {
             let app = try context.parameters.require("app")
             let body = try await request.decode(as: ChangeApp.self, context: context)
             return try await Self.mapping {
-                var updated = try await catalog.updateApp(app, buildNetwork: body.buildNetwork, sourceDir: body.sourceDir, cacheKeyFiles: body.cacheKeyFiles)
+                var updated = try await catalog.updateApp(app, buildNetwork: body.buildNetwork, sourceDir: body.sourceDir, cacheKeyFiles: body.cacheKeyFiles,
+                                                     dockerBuildArgs: body.dockerBuildArgs, exportImage: body.exportImage)
                 if body.releaseWebhook != nil || body.releaseWebhookSecret != nil {
                     updated = try await catalog.setReleaseWebhook(app: app, url: body.releaseWebhook ?? updated.releaseWebhook ?? "",
                                                                   secret: body.releaseWebhookSecret, vault: vault)

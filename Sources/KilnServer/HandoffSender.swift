@@ -40,7 +40,7 @@ struct HandoffSender: Service {
         }
     }
 
-    typealias Row = (String, Int, String, Int, String, ByteBuffer, String, Int, String, Date, String, String?, Int64, String, String)
+    typealias Row = (String, Int, String, Int, String, ByteBuffer, String?, Int, String, Date, String, String?, Int64?, String, String)
 
     /// Sends the oldest due hand-off, if any; returns whether there was one.
     func sendOne() async throws -> Bool {
@@ -57,14 +57,16 @@ struct HandoffSender: Service {
             for try await row in rows.decode(Row.self) { found = row }
             guard let row = found else { return false }
             let (app, version, key, attempts) = (row.0, row.1, row.2, row.3)
-            // A hot release says so; a rollback to a hot build's slug deploys by restart.
-            var hot = false
-            for try await flag in try await connection.query("SELECT upgrade_to IS NOT NULL FROM releases WHERE app = \(app) AND version = \(version)",
-                                                           logger: logger).decode(Bool.self) { hot = flag }
+            // A hot release says so (a rollback to a hot build's slug deploys by restart), and an image names itself.
+            var extra = Extra(hot: false, image: nil, ports: nil)
+            for try await more in try await connection.query("""
+                SELECT r.upgrade_to IS NOT NULL, b.image, b.image_ports FROM releases r JOIN builds b ON b.seq = r.build_seq
+                WHERE r.app = \(app) AND r.version = \(version)
+                """, logger: logger).decode((Bool, String?, [Int]?).self) { extra = Extra(hot: more.0, image: more.1, ports: more.2) }
             var status: Int?
             var failure: String?
             do {
-                let body = try await onThread { [hot] in try payload(row, hot: hot) }
+                let body = try await onThread { [extra] in try payload(row, extra) }
                 let secret = try vault.unseal(Data(buffer: row.5), app: app)["secret"] ?? ""
                 let webhook = Webhook(url: row.4, secret: secret)
                 status = try await onThread { try webhook.post(body, idempotencyKey: key, event: "release") }
@@ -103,7 +105,14 @@ struct HandoffSender: Service {
         }
     }
 
-    func payload(_ row: Row, hot: Bool) throws -> Data {
+    /// What the hand-off says beyond the release row: whether it is hot, and the build's image.
+    struct Extra: Sendable {
+        var hot: Bool
+        var image: String?
+        var ports: [Int]?
+    }
+
+    func payload(_ row: Row, _ extra: Extra) throws -> Data {
         guard let manifestDigest = BlobDigest(row.13), let signatureDigest = BlobDigest(row.14) else {
             throw BlobStoreError("the release's build has no manifest")
         }
@@ -112,10 +121,13 @@ struct HandoffSender: Service {
         let expires = Int(Date().timeIntervalSince1970) + urlLifetime
         let handoff = ReleaseHandoff(
             app: row.0, version: row.1, description: row.8, build: row.10, commit: row.11, configVersion: row.7, createdAt: row.9,
-            slug: .init(sha256: row.6, size: row.12, url: publicURL + signer.signedPath("/slugs/\(row.6)", expires: expires),
-                        urlExpiresAt: Date(timeIntervalSince1970: TimeInterval(expires))),
+            slug: row.6.map { slug in
+                .init(sha256: slug, size: row.12 ?? 0, url: publicURL + signer.signedPath("/slugs/\(slug)", expires: expires),
+                      urlExpiresAt: Date(timeIntervalSince1970: TimeInterval(expires)))
+            },
+            image: extra.image.map { ReleaseHandoff.Image(reference: $0, ports: extra.ports ?? []) },
             manifest: manifestBytes.base64EncodedString(), manifestSignature: try blobs.data(for: signatureDigest).base64EncodedString(),
-            processTypes: manifest.processTypes, hot: hot ? manifest.upgrade : nil)
+            processTypes: manifest.processTypes, hot: extra.hot ? manifest.upgrade : nil)
         return try JSONResponse.encoder.encode(handoff)
     }
 }

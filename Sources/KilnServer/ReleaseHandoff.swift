@@ -15,6 +15,14 @@ struct ReleaseHandoff: Encodable {
         }
     }
 
+    /// The build's OCI image, by digest.
+    struct Image: Encodable {
+        /// `REGISTRY/PREFIX/APP@sha256:…`: never a tag, which could move.
+        var reference: String
+        /// The ports the image EXPOSEs.
+        var ports: [Int]
+    }
+
     var event = "release"
     var app: String
     var version: Int
@@ -23,7 +31,10 @@ struct ReleaseHandoff: Encodable {
     var commit: String?
     var configVersion: Int
     var createdAt: Date
-    var slug: Slug
+    /// Absent for a Dockerfile build, whose product is its image.
+    var slug: Slug?
+    /// Present for a Dockerfile build, and for a slug exported as an image.
+    var image: Image?
     /// The manifest's exact bytes, base64: its signature covers them.
     var manifest: String
     /// The Ed25519 signature of the manifest, base64.
@@ -34,7 +45,7 @@ struct ReleaseHandoff: Encodable {
     var hot: SlugUpgrade?
 
     enum CodingKeys: String, CodingKey {
-        case event, app, version, description, build, commit, slug, manifest, hot
+        case event, app, version, description, build, commit, slug, image, manifest, hot
         case configVersion = "config_version"
         case createdAt = "created_at"
         case manifestSignature = "manifest_signature"

@@ -8,10 +8,10 @@ public struct SlugManifest: Codable, Sendable, Equatable {
     public var app: String
     public var build: String
     public var commit: String?
-    /// SHA-256 of the slug file, hex.
+    /// SHA-256 of the slug file, hex; for an image build (`format` `oci-image`), of the image's manifest.
     public var sha256: String
     public var size: Int64
-    /// `tar.zst` or `tar.gz`.
+    /// `tar.zst` or `tar.gz`, or `oci-image` for a Dockerfile build, whose product is ``image``.
     public var format: String
     public var processTypes: [String: String]
     public var buildpacks: [String]
@@ -28,9 +28,26 @@ public struct SlugManifest: Codable, Sendable, Equatable {
     public var keyID: String?
     /// Set when the slug is a hot upgrade of the app's previous release.
     public var upgrade: SlugUpgrade?
+    /// A Dockerfile build's image: the signature over this manifest covers its digest.
+    public var image: Image?
+
+    /// An image in the farm's registry, by digest.
+    public struct Image: Codable, Sendable, Equatable {
+        /// `REGISTRY/PREFIX/APP@sha256:…`.
+        public var reference: String
+        /// The ports its config EXPOSEs.
+        public var ports: [Int]
+        public init(reference: String, ports: [Int]) {
+            self.reference = reference
+            self.ports = ports
+        }
+    }
+
+    /// The `format` of an image build's manifest.
+    public static let imageFormat = "oci-image"
 
     enum CodingKeys: String, CodingKey {
-        case schema, app, build, commit, sha256, size, format, buildpacks, stack, created, addons, upgrade
+        case schema, app, build, commit, sha256, size, format, buildpacks, stack, created, addons, upgrade, image
         case processTypes = "process_types"
         case configVars = "config_vars"
         case configVersion = "config_version"

@@ -16,6 +16,7 @@ struct BuildPipeline: Sendable {
 
     /// Runs every phase in order; returns what the queue records. Throws a
     /// ``BuildFailure`` (or a part's own error) that becomes the build's error.
+    /// An app with a root `Dockerfile` becomes an image (``ImageBuild``) instead of a slug.
     func run(_ context: BuildContext) async throws -> (BuildResult, SignedSlug) {
         let workspace = context.workspace
         let hot = HotUpgrade(keys: keys)
@@ -25,8 +26,9 @@ struct BuildPipeline: Sendable {
         let running = try await timer.measure("fetch") { () async throws -> URL? in
             try await FetchSource().run(context)
             try await WriteConfig().run(context)
-            return try await hot.fetchRunning(context)
+            return ImageBuild.applies(to: context) ? nil : try await hot.fetchRunning(context)
         }
+        if ImageBuild.applies(to: context) { return try await ImageBuild(key: key).run(context) }
         let layout = BuildLayout(app: workspace.app, cache: workspace.cache, env: workspace.env,
                                  buildpacks: workspace.buildpacks, builders: configuration.buildersDirectory, previous: running)
         let runner = BuildpackRunner(stack: stack, sourceVersion: context.build.commit ?? "", appName: context.build.app, layout: layout,
@@ -44,8 +46,10 @@ struct BuildPipeline: Sendable {
         }
         try await timer.measure("upload") { try await Upload().run(context, packed: packed, signed: signed) }
         Failpoint.hit(Failpoint.afterUpload)
+        let image = try await timer.measure("image") { try await ExportImage(key: key).run(context, signed: signed) }
         let result = BuildResult(slugDigest: packed.digest.hex, manifestDigest: signed.manifestDigest.hex,
-                                 signatureDigest: signed.signatureDigest.hex, slugSize: packed.size)
+                                 signatureDigest: signed.signatureDigest.hex, slugSize: packed.size,
+                                 image: image?.reference.description, imagePorts: image?.config.ports)
         return (result, signed)
     }
 }

@@ -4,6 +4,7 @@ import KilnBuildLog
 import KilnCache
 import KilnCatalog
 import KilnDatabase
+import KilnImage
 import KilnQueue
 import KilnS3
 import KilnSigning
@@ -223,7 +224,8 @@ public struct Worker: Service {
         WorkerMetrics.record(outcome: outcome, phases: context.timer.phases, elapsed: elapsed)
         switch outcome {
         case .success(let (result, signed)):
-            await context.log("-----> Build \(build.id) done in \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow))): slug sha256:\(signed.manifest.sha256)")
+            let product = result.slugDigest.map { "slug sha256:\($0)" + (result.image.map { ", image \($0)" } ?? "") } ?? "image \(result.image ?? "")"
+            await context.log("-----> Build \(build.id) done in \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow))): \(product)")
             await writer.flush()
             await record("success", of: build, logger: logger) {
                 try await queue.succeed(build, worker: configuration.name, result: result, timings: context.timer.milliseconds) { connection, logger in
@@ -235,6 +237,7 @@ public struct Worker: Service {
                                                     idempotencyKey: build.id, on: connection, logger: logger)
                 }
             }
+            if let image = result.image { await tagRelease(image, of: build, logger: logger) }
         case .failure(let error as BuildSupervisionError) where error == .leaseLost:
             // Fenced out: whatever this attempt did no longer counts.
             logger.warning("build lease lost; leaving it to its retry")
@@ -249,6 +252,19 @@ public struct Worker: Service {
             await record("failure", of: build, logger: logger) {
                 try await queue.fail(build, worker: configuration.name, reason: reason, timings: context.timer.milliseconds)
             }
+        }
+    }
+
+    /// Tags a released image `vN` in the registry, beside its `b-N` tag.
+    /// Only a convenience for people browsing it: releases name the digest.
+    func tagRelease(_ image: String, of build: Build, logger: Logger) async {
+        guard let registry = configuration.registry else { return }
+        do {
+            guard let release = try await Catalog(database: database).releases(app: build.app).first(where: { $0.build == build.id }) else { return }
+            let reference = try ImageReference(parsing: image)
+            try await ImageTagger(registry: registry).tag(reference, as: "v\(release.version)", scratch: configuration.workDirectory)
+        } catch {
+            logger.warning("cannot tag the released image", metadata: ["image": "\(image)", "error": "\(error)"])
         }
     }
 

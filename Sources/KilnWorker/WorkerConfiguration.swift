@@ -1,5 +1,6 @@
 import Foundation
 import KilnArchive
+import KilnImage
 import KilnS3
 import KilnSandbox
 
@@ -57,6 +58,12 @@ public struct WorkerConfiguration: Sendable {
     public var cacheCollectInterval: Duration = .seconds(600)
     /// The farm's object store; `nil`: the blob directory under the home is the farm's store.
     public var s3: S3Settings?
+    /// The farm's OCI registry, where Dockerfile builds and exported slugs go; `nil`: no image builds.
+    public var registry: RegistrySettings?
+    /// The stack image slugs are exported onto (`REGISTRY/stacks/heroku-22` when unset).
+    public var exportBaseImage: String?
+    /// A Dockerfile build whose context (the app's files) is bigger than this fails before buildah starts.
+    public var imageContextLimit: Int64 = 500_000_000
 
     public init(home: URL, buildersDirectory: URL, capacity: Int, name: String? = nil) {
         self.home = home
@@ -75,6 +82,12 @@ public struct WorkerConfiguration: Sendable {
     /// Fetched git buildpacks, by URL and ref.
     var buildpackCacheDirectory: URL { home.appendingPathComponent("cache/buildpacks") }
     public var blobDirectory: URL { home.appendingPathComponent("blobs") }
+    /// This worker's buildah storage: the layers its Dockerfile builds reuse.
+    var imageStoreDirectory: URL { home.appendingPathComponent("cache/images") }
+    /// The stack image exported slugs run on.
+    var stackImage: String? {
+        exportBaseImage ?? registry.map { [$0.host, "stacks/heroku-22"].joined(separator: "/") }
+    }
     public var keyFile: URL { home.appendingPathComponent("keys/farm-ed25519.pem") }
     public var configKeyFile: URL { home.appendingPathComponent("keys/config-aes256.key") }
 }

@@ -44,27 +44,34 @@ struct AppsCommand: AsyncParsableCommand {
         var cacheKeyFiles: [String] = []
         @Option(help: "Where each release is handed off (POST, signed); \"\" to stop.") var releaseWebhook: String?
         @Option(help: "The secret hand-offs are signed with (HMAC-SHA256, X-Kiln-Signature-256); at least 16 characters.") var releaseWebhookSecret: String?
+        @Option(help: "on: a Dockerfile build gets the app's config vars as build args (they stay in the image's history); off: it does not.")
+        var dockerBuildArgs: Switch?
+        @Option(help: "on: each buildpack build's slug is also pushed as an OCI image; off: slugs only.") var exportImage: Switch?
         @Flag(help: "Print JSON.") var json = false
 
         enum Switch: String, ExpressibleByArgument { case on, off }
 
         func run() async throws {
-            guard buildNetwork != nil || sourceDir != nil || !cacheKeyFiles.isEmpty || releaseWebhook != nil || releaseWebhookSecret != nil else {
-                throw ValidationError("give --build-network on|off, --source-dir DIR, --cache-key-files FILE... and/or --release-webhook URL --release-webhook-secret S")
+            guard buildNetwork != nil || sourceDir != nil || !cacheKeyFiles.isEmpty || releaseWebhook != nil || releaseWebhookSecret != nil
+                    || dockerBuildArgs != nil || exportImage != nil else {
+                throw ValidationError("give --build-network on|off, --source-dir DIR, --cache-key-files FILE..., --docker-build-args on|off, --export-image on|off and/or --release-webhook URL --release-webhook-secret S")
             }
             struct Body: Encodable {
                 var build_network: Bool?; var source_dir: String?; var cache_key_files: [String]?
                 var release_webhook: String?; var release_webhook_secret: String?
+                var docker_build_args: Bool?; var export_image: Bool?
             }
             let keyFiles = cacheKeyFiles.isEmpty ? nil : cacheKeyFiles.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }.filter { !$0.isEmpty }
             let body = Body(build_network: buildNetwork.map { $0 == .on }, source_dir: sourceDir, cache_key_files: keyFiles,
-                            release_webhook: releaseWebhook, release_webhook_secret: releaseWebhookSecret)
+                            release_webhook: releaseWebhook, release_webhook_secret: releaseWebhookSecret,
+                            docker_build_args: dockerBuildArgs.map { $0 == .on }, export_image: exportImage.map { $0 == .on })
             let data = try await KilnClient.fromEnvironment().send("PATCH", "api/apps/\(app)", json: body)
             let updated = try KilnClient.decoder.decode(App.self, from: data)
             if json { try Output.json(updated); return }
             emit("\(updated.name): build network \(updated.buildNetwork ? "on" : "off"), source dir \(updated.sourceDir ?? "(the whole tree)"), "
                  + "cache key files \(updated.cacheKeyFiles.isEmpty ? "(the builder's only)" : updated.cacheKeyFiles.joined(separator: ", ")), "
-                 + "release webhook \(updated.releaseWebhook ?? "(none)")")
+                 + "release webhook \(updated.releaseWebhook ?? "(none)"), docker build args \(updated.dockerBuildArgs ? "on" : "off"), "
+                 + "export image \(updated.exportImage ? "on" : "off")")
         }
     }
 }

@@ -34,7 +34,8 @@ struct BuildsCommand: AsyncParsableCommand {
                 ("id", build.id), ("app", build.app), ("state", build.state.rawValue), ("commit", build.commit ?? "-"),
                 ("kind", build.hot ? "hot upgrade (KILN-HOT)" : "deploy by restart"),
                 ("attempts", "\(build.attempts)"), ("worker", build.worker ?? "-"), ("slug", build.slugDigest.map { "sha256:\($0)" } ?? "-"),
-                ("slug size", build.slugSize.map { "\($0) bytes" } ?? "-"), ("error", build.error ?? "-"),
+                ("slug size", build.slugSize.map { "\($0) bytes" } ?? "-"), ("image", build.image ?? "-"),
+                ("ports", build.imagePorts.map { $0.map(String.init).joined(separator: ", ") } ?? "-"), ("error", build.error ?? "-"),
                 ("created", Output.time(build.createdAt)), ("started", Output.time(build.startedAt)), ("finished", Output.time(build.finishedAt)),
                 ("timings", build.timingSummary.isEmpty ? "-" : build.timingSummary),
             ]

@@ -9,11 +9,11 @@ import Prometheus
 struct Kiln: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kiln",
-        abstract: "Kiln turns a git push into a signed slug.",
+        abstract: "Kiln turns a git push into a signed slug or OCI image.",
         subcommands: [
             UpCommand.self, ServerCommand.self, WorkerCommand.self, MigrateCommand.self,
             AppsCommand.self, KeysCommand.self, BuildsCommand.self, LogsCommand.self,
-            ConfigCommand.self, CacheCommand.self, SlugCommand.self, ReleasesCommand.self, RollbackCommand.self, WorkersCommand.self, QueueCommand.self, HookCommand.self,
+            ConfigCommand.self, CacheCommand.self, SlugCommand.self, ImagesCommand.self, ReleasesCommand.self, RollbackCommand.self, WorkersCommand.self, QueueCommand.self, HookCommand.self,
         ])
 }
 

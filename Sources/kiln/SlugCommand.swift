@@ -93,10 +93,16 @@ struct ReleasesCommand: AsyncParsableCommand {
     func run() async throws {
         let releases = try await KilnClient.fromEnvironment().get([Release].self, "api/apps/\(app)/releases")
         if json { try Output.json(releases); return }
-        Output.table(["VERSION", "BUILD", "SLUG", "CONFIG", "CREATED", "DEPLOY", "HANDOFF", "DESCRIPTION"], releases.map {
-            ["v\($0.version)", $0.build, String($0.slugDigest.prefix(12)), "v\($0.configVersion)", Output.time($0.createdAt),
+        Output.table(["VERSION", "BUILD", "SLUG", "IMAGE", "CONFIG", "CREATED", "DEPLOY", "HANDOFF", "DESCRIPTION"], releases.map {
+            ["v\($0.version)", $0.build, $0.slugDigest.map { String($0.prefix(12)) } ?? "-", $0.image.map(ReleasesCommand.short) ?? "-", "v\($0.configVersion)", Output.time($0.createdAt),
              $0.upgrade.map { "hot \($0.from)->\($0.to)" } ?? "restart", $0.handoff, $0.description]
         })
+    }
+
+    /// `REPO@sha256:0123456789ab`: enough of the digest to tell images apart in a table.
+    static func short(_ image: String) -> String {
+        guard let at = image.range(of: "@sha256:") else { return image }
+        return String(image[..<at.upperBound]) + String(image[at.upperBound...].prefix(12))
     }
 }
 
@@ -112,6 +118,6 @@ struct RollbackCommand: AsyncParsableCommand {
         }
         struct Body: Encodable { var version: Int }
         let release = try KilnClient.decoder.decode(Release.self, from: try await KilnClient.fromEnvironment().send("POST", "api/apps/\(app)/rollback", json: Body(version: number)))
-        emit("\(app) v\(release.version): \(release.description) (slug \(release.slugDigest.prefix(12)), config v\(release.configVersion))")
+        emit("\(app) v\(release.version): \(release.description) (\(release.slugDigest.map { "slug \($0.prefix(12))" } ?? release.image ?? "-"), config v\(release.configVersion))")
     }
 }

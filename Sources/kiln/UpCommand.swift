@@ -22,6 +22,8 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "Size the dependency cache is kept under, least recently used first (e.g. 20GB; default: no limit).") var cacheBudget: ByteSize?
     @OptionGroup var slugs: SlugOptions
     @OptionGroup var blobs: BlobStoreOptions
+    @OptionGroup var images: RegistryOptions
+    @Option(help: "Seconds each buildpack script or image build may run.") var buildTimeLimit: Int = 900
     @OptionGroup var logs: LogOptions
 
     func run() async throws {
@@ -72,7 +74,8 @@ struct UpCommand: AsyncParsableCommand {
             group.addTask { try await services.run() }
             for index in 0..<workers {
                 group.addTask {
-                    try await Self.runWorker(index: index, home: home, databaseURL: databaseURL, capacity: capacity, cacheBudget: cacheBudget, options: slugs.arguments + blobs.arguments + ["--log-format", logs.logFormat.rawValue], logger: logger)
+                    try await Self.runWorker(index: index, home: home, databaseURL: databaseURL, capacity: capacity, cacheBudget: cacheBudget, options: slugs.arguments + blobs.arguments + images.arguments
+                                             + ["--build-time-limit", "\(buildTimeLimit)", "--log-format", logs.logFormat.rawValue], logger: logger)
                 }
             }
             // The service group ends on SIGTERM/SIGINT; then the workers are stopped.

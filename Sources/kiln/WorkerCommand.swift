@@ -31,6 +31,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(help: "Let an app restore dependencies another app saved under the same key (one tenant's farm only).") var shareCacheBetweenApps = false
     @OptionGroup var slugs: SlugOptions
     @OptionGroup var blobs: BlobStoreOptions
+    @OptionGroup var images: RegistryOptions
     @OptionGroup var logs: LogOptions
     @Option(help: "Serve /metrics, /health and /ready on this port (default: none).") var metricsPort: Int?
     @Option(help: "The address the metrics port listens on.") var metricsHost = "0.0.0.0"
@@ -58,6 +59,9 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.slugSizeLimit = slugs.slugSizeLimit.bytes
         configuration.slugSizeWarning = slugs.slugSizeWarning.bytes
         configuration.s3 = try blobs.settings()
+        configuration.registry = try images.settings(home: home.homeURL)
+        configuration.exportBaseImage = images.exportBaseImage
+        configuration.imageContextLimit = images.imageContextLimit.bytes
         let worker = try Worker(configuration: configuration, database: database, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: database.client),

@@ -1,22 +1,16 @@
 import Foundation
 import KilnBuildpacks
 
-/// Phase 2: choose the buildpacks, in this order: a root `Dockerfile` asks
-/// for an image build; a `.buildpacks` file names them; a `BUILDPACK_URL`
-/// config var names one; otherwise the first built-in builder whose
-/// `bin/detect` accepts the app. The log says which rule decided.
+/// Phase 2: choose the buildpacks (an app with a root `Dockerfile` never
+/// gets here: it is an ``ImageBuild``), in this order: a `.buildpacks` file
+/// names them; a `BUILDPACK_URL` config var names one; otherwise the first
+/// built-in builder whose `bin/detect` accepts the app. The log says which rule decided.
 struct Detect {
     let resolver: BuildpackResolver
     let runner: BuildpackRunner
 
     func run(_ context: BuildContext) async throws -> [Buildpack] {
         let app = context.workspace.app
-        if FileManager.default.fileExists(atPath: app.appendingPathComponent("Dockerfile").path) {
-            throw BuildFailure("""
-                this app has a Dockerfile at its root, which asks for an image build, and image builds are not available \
-                on this farm yet: rename or remove the Dockerfile to build with buildpacks (a .buildpacks file or a built-in builder)
-                """)
-        }
         let listFile = app.appendingPathComponent(".buildpacks")
         if FileManager.default.fileExists(atPath: listFile.path) {
             let text = try String(contentsOf: listFile, encoding: .utf8)

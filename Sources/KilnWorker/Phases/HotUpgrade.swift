@@ -29,7 +29,13 @@ struct HotUpgrade {
                 A push without KILN-HOT: true deploys this commit by restart; later pushes can then be hot.
                 """)
         }
-        guard let slug = BlobDigest(running.slugDigest), let manifest = running.manifestDigest.flatMap(BlobDigest.init),
+        guard let slugDigest = running.slugDigest else {
+            throw BuildFailure("""
+                Hot upgrade impossible: release v\(running.version) of \(context.build.app) (build \(running.build)) is an image built from a Dockerfile, not a slug.
+                A push without KILN-HOT: true deploys this commit by restart.
+                """)
+        }
+        guard let slug = BlobDigest(slugDigest), let manifest = running.manifestDigest.flatMap(BlobDigest.init),
               let signature = running.signatureDigest.flatMap(BlobDigest.init) else {
             throw BuildFailure("Hot upgrade impossible: release v\(running.version) of \(context.build.app) (build \(running.build)) has no signed manifest to check its slug with")
         }
@@ -46,7 +52,7 @@ struct HotUpgrade {
         let app = directory.appendingPathComponent("app")
         try await context.handOver(app)
         let version = verified.upgrade.map { ", OTP release \($0.release) \($0.to)" } ?? ""
-        await context.log("-----> Hot upgrade from release v\(running.version) (\(running.build)\(version)): its slug sha256:\(running.slugDigest.prefix(12)) verified and unpacked at \(BuildLayout.previousInside)")
+        await context.log("-----> Hot upgrade from release v\(running.version) (\(running.build)\(version)): its slug sha256:\(slugDigest.prefix(12)) verified and unpacked at \(BuildLayout.previousInside)")
         return app
     }
 

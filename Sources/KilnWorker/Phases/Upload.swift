@@ -1,4 +1,5 @@
 import Foundation
+import KilnBlobStore
 import KilnSlug
 
 /// Phase 7: put the slug, its manifest and their signature where every host
@@ -8,15 +9,19 @@ import KilnSlug
 /// where slugs are kept.
 struct Upload {
     func run(_ context: BuildContext, packed: SlugPacker.Packed, signed: SignedSlug) async throws {
+        guard context.blobs.shared != nil else { return }
+        let started = ContinuousClock.now
+        try await publish(context, [packed.digest, signed.manifestDigest, signed.signatureDigest])
+        context.blobs.dropLocalCopy(of: packed.digest)
+        await context.log("-----> Slug uploaded to \(context.blobs.location) (\(Figures.seconds(ContinuousClock.now - started)))")
+    }
+
+    /// Publishes `digests` to the farm's object store, if it has one.
+    func publish(_ context: BuildContext, _ digests: [BlobDigest]) async throws {
         let blobs = context.blobs
         guard blobs.shared != nil else { return }
-        let started = ContinuousClock.now
         try await onThread {
-            for digest in [packed.digest, signed.manifestDigest, signed.signatureDigest] {
-                try blobs.publish(digest)
-            }
-            blobs.dropLocalCopy(of: packed.digest)
+            for digest in digests { try blobs.publish(digest) }
         }
-        await context.log("-----> Slug uploaded to \(blobs.location) (\(Figures.seconds(ContinuousClock.now - started)))")
     }
 }

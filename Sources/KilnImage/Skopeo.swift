@@ -1,0 +1,71 @@
+import Crypto
+import Foundation
+import KilnProcess
+
+/// skopeo, for what Kiln does with a registry outside a build: pull a base
+/// image into an OCI layout, push a layout, read a manifest's exact bytes.
+struct Skopeo: Sendable {
+    var registry: RegistrySettings
+
+    /// Whether `reference` lives in the farm's registry (its TLS and credentials apply).
+    func isFarm(_ reference: String) -> Bool {
+        reference.hasPrefix(registry.host + "/")
+    }
+
+    func sourceOptions(_ reference: String) -> [String] {
+        isFarm(reference) ? registry.options(tls: "--src-tls-verify", auth: "--src-authfile") : []
+    }
+
+    func destinationOptions(_ reference: String) -> [String] {
+        isFarm(reference) ? registry.options(tls: "--dest-tls-verify", auth: "--dest-authfile") : []
+    }
+
+    /// Copies `source` (`docker://…`, `oci:DIR:TAG`, `dir:DIR`) to `destination`, byte for
+    /// byte (`--preserve-digests`); returns the digest it wrote.
+    @discardableResult
+    func copy(_ source: String, _ destination: String, digestFile: URL) async throws -> String {
+        let command = Command("/usr/bin/skopeo", ["copy", "--quiet", "--preserve-digests", "--digestfile", digestFile.path]
+                              + sourceOptions(Self.location(source)) + destinationOptions(Self.location(destination)) + [source, destination])
+        let outcome = try await command.run()
+        guard outcome.succeeded else {
+            throw ImageError("skopeo could not copy \(source) to \(destination): \(Self.reason(outcome.output))")
+        }
+        return try String(contentsOf: digestFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The manifest of `reference` as the registry stores it, and its digest.
+    func rawManifest(_ reference: ImageReference) async throws -> (Data, String) {
+        let command = Command("/usr/bin/skopeo", ["inspect", "--raw"] + (isFarm(reference.repository) ? registry.options() : []) + [reference.transport])
+        let outcome = try await command.run(limit: 4 << 20)
+        guard outcome.succeeded else { throw ImageError("cannot read \(reference) from its registry: \(Self.reason(outcome.output))") }
+        let data = Data(outcome.output.utf8)
+        return (data, Self.digest(data))
+    }
+
+    /// The image config of `reference`, as the registry stores it.
+    func rawConfig(_ reference: ImageReference) async throws -> Data {
+        let command = Command("/usr/bin/skopeo", ["inspect", "--config", "--raw"] + (isFarm(reference.repository) ? registry.options() : []) + [reference.transport])
+        let outcome = try await command.run(limit: 4 << 20)
+        guard outcome.succeeded else { throw ImageError("cannot read the config of \(reference) from its registry: \(Self.reason(outcome.output))") }
+        return Data(outcome.output.utf8)
+    }
+
+    static func digest(_ data: Data) -> String {
+        "sha256:" + SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// `docker://HOST/…` → `HOST/…`; other transports are local.
+    static func location(_ transport: String) -> String {
+        transport.hasPrefix("docker://") ? String(transport.dropFirst(9)) : ""
+    }
+
+    /// The line of skopeo's output that says why.
+    static func reason(_ output: String) -> String {
+        let lines = output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        let line = lines.last(where: { $0.contains("level=fatal") || $0.hasPrefix("Error") || $0.hasPrefix("FATA") }) ?? lines.last ?? "no output"
+        if let message = line.range(of: "msg=\"") {
+            return String(line[message.upperBound...].dropLast(line.hasSuffix("\"") ? 1 : 0)).replacingOccurrences(of: "\\\"", with: "\"")
+        }
+        return line
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import KilnBuildpacks
+import KilnImage
+import KilnQueue
+import KilnSigning
+import KilnSlug
+
+/// The phases of an app with a `Dockerfile` at its root, in place of
+/// detect/compile/pack: buildah builds and pushes the image, the process
+/// types come from a Procfile or else from the image's ENTRYPOINT and CMD,
+/// and the signed manifest names the image by digest.
+struct ImageBuild {
+    let key: FarmKey
+
+    static func applies(to context: BuildContext) -> Bool {
+        var info = stat()
+        return lstat(context.workspace.app.appendingPathComponent("Dockerfile").path, &info) == 0
+    }
+
+    func run(_ context: BuildContext) async throws -> (BuildResult, SignedSlug) {
+        let configuration = context.configuration, timer = context.timer, build = context.build
+        guard let registry = configuration.registry else {
+            throw BuildFailure("""
+                this app has a Dockerfile at its root, which asks for an image build, and this farm has no registry: \
+                start the workers with --registry HOST[:PORT]/PREFIX, or remove the Dockerfile to build with buildpacks
+                """)
+        }
+        if build.hot {
+            throw BuildFailure("Hot upgrade impossible: this app is built from a Dockerfile into an image, and hot upgrades apply OTP releases from slugs. A push without KILN-HOT: true deploys it by restart.")
+        }
+        let app = context.workspace.app
+        try await timer.measure("detect") {
+            await context.log("-----> Dockerfile found: building an OCI image with buildah")
+            let size = try await onThread { try Self.contextSize(app) }
+            if size > configuration.imageContextLimit {
+                throw BuildFailure("the build context (the app's files) is \(Figures.bytes(size)), over this farm's limit of \(Figures.bytes(configuration.imageContextLimit)): leave build-only files out of the repository, or list them in .dockerignore")
+            }
+            try await context.handOver(app)
+        }
+        let settings = context.settings
+        let buildArgs = settings.app.dockerBuildArgs ? settings.config.vars : [:]
+        if !buildArgs.isEmpty {
+            await context.log("-----> Config vars passed as build args (docker-build-args on): \(buildArgs.keys.sorted().joined(separator: ", "))")
+        }
+        let builder = DockerfileBuild(store: BuildahStore(directory: configuration.imageStoreDirectory, user: configuration.buildUser),
+                                      registry: registry, limits: configuration.buildLimits)
+        let built: DockerfileBuild.Built
+        do {
+            built = try await timer.measure("compile") {
+                try await builder.build(context: app, app: build.app, tag: build.id, buildArgs: buildArgs, cache: !build.clean,
+                                        network: settings.app.buildNetwork, log: context.logLine)
+            }
+        } catch let error as ImageError {
+            throw BuildFailure(error.description)
+        }
+        await context.log("-----> Image pushed: \(built.reference)")
+
+        let processTypes = try await Self.processTypes(app: app, config: built.config)
+        await context.log("-----> Process types: \(processTypes.keys.sorted().map { "\($0): \(processTypes[$0] ?? "")" }.joined(separator: "; "))"
+                          + (built.config.ports.isEmpty ? "" : "; exposed ports \(built.config.ports.map(String.init).joined(separator: ", "))"))
+        let signed = try await timer.measure("sign") { () async throws -> SignedSlug in
+            var manifest = SlugManifest(
+                app: build.app, build: build.id, commit: build.commit, sha256: String(built.reference.digest?.dropFirst(7) ?? ""), size: built.size,
+                format: SlugManifest.imageFormat, processTypes: processTypes, buildpacks: ["dockerfile"], stack: "oci", created: Date())
+            manifest.configVersion = settings.config.version
+            manifest.image = SlugManifest.Image(reference: built.reference.description, ports: built.config.ports)
+            let signed = try SignedSlug.sign(manifest, with: key, into: context.blobs.local)
+            try await ImageSigning(key: key, registry: registry).sign(built.reference, context)
+            return signed
+        }
+        try await timer.measure("upload") { try await Upload().publish(context, [signed.manifestDigest, signed.signatureDigest]) }
+        return (BuildResult(slugDigest: nil, manifestDigest: signed.manifestDigest.hex, signatureDigest: signed.signatureDigest.hex, slugSize: nil,
+                            image: built.reference.description, imagePorts: built.config.ports), signed)
+    }
+
+    /// A Procfile wins, as for a slug; otherwise `web` is how the image starts.
+    static func processTypes(app: URL, config: ImageConfig) async throws -> [String: String] {
+        let procfile = app.appendingPathComponent("Procfile")
+        var info = stat()
+        if lstat(procfile.path, &info) == 0 {
+            guard info.st_mode & S_IFMT == S_IFREG else { throw BuildFailure("the Procfile is not a regular file") }
+            return try ProcessTypes.parseProcfile(String(contentsOf: procfile, encoding: .utf8)).commands
+        }
+        guard let web = config.webCommand else {
+            throw BuildFailure("the image has neither ENTRYPOINT nor CMD, and the app has no Procfile: add `CMD [...]` to the Dockerfile, or a Procfile with a web process")
+        }
+        return ["web": web]
+    }
+
+    /// The bytes of the app's regular files, without following links.
+    static func contextSize(_ root: URL) throws -> Int64 {
+        var total: Int64 = 0
+        let enumerator = FileManager.default.enumerator(atPath: root.path)
+        while let relative = enumerator?.nextObject() as? String {
+            var info = stat()
+            if lstat(root.path + "/" + relative, &info) == 0, info.st_mode & S_IFMT == S_IFREG { total += Int64(info.st_size) }
+        }
+        return total
+    }
+}
+
+/// Signs an image in the registry with the farm's key (its `.sig` beside it).
+struct ImageSigning {
+    let key: FarmKey
+    let registry: RegistrySettings
+
+    func sign(_ image: ImageReference, _ context: BuildContext) async throws {
+        let scratch = context.workspace.root.appendingPathComponent("image-signature")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        do {
+            try await ImageSignature(registry: registry).sign(image, app: context.build.app, build: context.build.id, key: key, scratch: scratch)
+        } catch let error as ImageError {
+            throw BuildFailure(error.description)
+        }
+        await context.log("-----> Image signed with the farm's key: \(ImageSignature.location(of: image))")
+    }
+}

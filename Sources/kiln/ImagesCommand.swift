@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import KilnBlobStore
+import KilnDatabase
+import KilnImage
+import KilnQueue
+import KilnS3
+import KilnSigning
+import KilnWorker
+
+/// `kiln images export|verify` (also spelled `kiln image`).
+struct ImagesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "images", abstract: "Export slugs as OCI images, and verify images the farm signed.",
+                                                    subcommands: [Export.self, Verify.self], aliases: ["image"])
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: """
+            Export a succeeded build's slug as an OCI image in the farm's registry, signed; run where a worker runs \
+            (its home holds the farm key and reaches the blobs). The same slug gives the same image digest on every worker.
+            """)
+        @Argument(help: "The build id (b-N).") var id: String
+        @OptionGroup var home: HomeOptions
+        @Option(help: "PostgreSQL URL (default: KILN_DATABASE_URL, else the private PostgreSQL of `kiln up` in the home).") var databaseURL: String?
+        @OptionGroup var blobs: BlobStoreOptions
+        @OptionGroup var images: RegistryOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let logger = KilnLogging.bootstrap(defaultLevel: .warning)
+            let home = home.homeURL
+            guard let registry = try images.settings(home: home) else {
+                throw ValidationError("give the farm's registry: --registry HOST[:PORT]/PREFIX (as the workers have it)")
+            }
+            let url = databaseURL ?? ProcessInfo.processInfo.environment["KILN_DATABASE_URL"]
+                ?? LocalPostgres(directory: home.appendingPathComponent("postgres"), logger: logger).url
+            let keyFile = home.appendingPathComponent("keys/farm-ed25519.pem")
+            let key = try FarmKey.load(from: keyFile)
+            let keys = try FarmKeyring.publicKeys(current: key, keyFile: keyFile)
+            let storage = try BlobStorage.open(directory: home.appendingPathComponent("blobs"), s3: try blobs.settings())
+            let base = images.exportBaseImage ?? "\(registry.host)/stacks/heroku-22"
+            let exported = try await Database.with(url: try DatabaseURL(url), logger: logger) { database in
+                let queue = BuildQueue(database: database)
+                guard let build = try await queue.build(id: id) else { throw ValidationError("there is no build \(id)") }
+                guard build.state == .succeeded, let manifest = build.manifestDigest.flatMap(BlobDigest.init),
+                      let signature = build.signatureDigest.flatMap(BlobDigest.init) else {
+                    throw ValidationError("build \(id) is \(build.state.rawValue): only a succeeded build's slug can be exported")
+                }
+                let scratch = home.appendingPathComponent("work/export-\(id)-\(getpid())")
+                let exported = try await SlugExport(registry: registry, base: base, key: key, keys: keys)
+                    .export(manifestDigest: manifest, signatureDigest: signature, blobs: storage, scratch: scratch) { line in
+                        if !json { emit(line) }
+                    }
+                try await queue.recordImage(build: id, image: exported.reference.description, ports: exported.config.ports)
+                return exported
+            }
+            if json {
+                try Output.json(["build": id, "image": exported.reference.description, "digest": exported.reference.digest ?? ""])
+            } else {
+                emit(exported.reference.description)
+            }
+        }
+    }
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Check that the farm signed an image: its signature in the registry, against the farm's public key.")
+        @Argument(help: "The image: REGISTRY/REPOSITORY@sha256:… (or :TAG, checked by the digest it names now).") var reference: String
+        @Option(help: "The farm's public keys (PEM, one or several: `kiln keys public --all`).") var publicKey: String
+        @Flag(help: "Reach the registry over plain HTTP or without checking its certificate (a loopback registry only).") var insecure = false
+        @Option(help: "The registry's credentials, a containers-auth.json file.") var authFile: String?
+
+        func run() async throws {
+            let image: ImageReference
+            let registry: RegistrySettings
+            do {
+                image = try ImageReference(parsing: reference)
+                let host = String(image.repository.prefix { $0 != "/" })
+                registry = try RegistrySettings(host, insecure: insecure, authFile: authFile.map { URL(fileURLWithPath: $0) })
+            } catch let error as ImageError {
+                throw ValidationError(error.description)
+            }
+            let keys = try FarmPublicKey.all(pem: try String(contentsOfFile: publicKey, encoding: .utf8))
+            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-verify-\(getpid())")
+            try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: scratch) }
+            do {
+                let (digest, claims) = try await ImageSignature(registry: registry).verify(image, keys: keys, scratch: scratch)
+                emit("Verified: \(image.repository)@\(digest) was signed by farm key \(claims.keyID) (app \(claims.app), build \(claims.build))")
+            } catch let error as ImageError {
+                FileHandle.standardError.write(Data("kiln: image NOT verified: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
+    }
+}
