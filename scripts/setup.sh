@@ -9,6 +9,7 @@ packages=(
   postgresql postgresql-client
   bubblewrap busybox-static systemd
   unzip rsync
+  buildah runc uidmap skopeo umoci docker-registry
   python3 python3-venv erlang-base erlang-dev erlang-tools erlang-syntax-tools elixir
 )
 missing=()
@@ -38,6 +39,9 @@ if [ ! -x /opt/kiln-tools/bin/checkov ] || [ ! -x /opt/kiln-tools/bin/kubernetes
 fi
 # Builds run as this unprivileged user inside the sandbox.
 id kiln-build >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin kiln-build
+# Dockerfile builds run buildah rootless as that user: a RUN's root is mapped onto these subordinate ids.
+grep -q '^kiln-build:' /etc/subuid 2>/dev/null || usermod --add-subuids 200000-265535 kiln-build
+grep -q '^kiln-build:' /etc/subgid 2>/dev/null || usermod --add-subgids 200000-265535 kiln-build
 # Debian starts a cluster of its own on install; Kiln runs private ones instead.
 if command -v pg_lsclusters >/dev/null && pg_lsclusters -h 2>/dev/null | grep -q online; then
   pg_ctlcluster --mode fast "$(pg_lsclusters -h | awk 'NR==1{print $1}')" main stop 2>/dev/null || true

@@ -30,7 +30,7 @@ final class BuildReport: Sendable {
     }
 
     /// The build's error, naming the step: "`RUN npm ci` exited 1".
-    func failure(status: Int32) -> String {
+    func failure(status: Int32, registry: String) -> String {
         let (error, step) = state.withLock { ($0.error, $0.currentStep) }
         guard let error else {
             return "the image build failed (buildah exited \(status))" + (step.map { " at `\($0)`" } ?? "") + ": see the lines above"
@@ -46,6 +46,10 @@ final class BuildReport: Sendable {
                 return "the Dockerfile does not parse: unknown instruction \(instruction) (in `\(step ?? failed)`)"
             }
             return "`\(failed)` failed: \(reason)"
+        }
+        if error.hasPrefix("failed pushing cache to") {
+            let reason = error.components(separatedBy: ": ").suffix(2).joined(separator: ": ")
+            return "the registry \(registry) refused the push of the layer cache (\(reason)): check the farm's registry credentials and that it accepts pushes"
         }
         if let image = Self.fromImage(error), error.contains("initializing source") || error.contains("pulling image") || error.contains("creating build container") {
             return "FROM \(image): the image cannot be pulled (\(error)); check its name, and that the farm's workers reach its registry"

@@ -63,7 +63,7 @@ public struct DockerfileBuild: Sendable {
         }
         guard outcome.succeeded else {
             if let limit = outcome.limit { throw ImageError("the image build was stopped: \(limit)") }
-            throw ImageError(report.failure(status: outcome.status))
+            throw ImageError(report.failure(status: outcome.status, registry: registry.host))
         }
         let counts = report.counts
         await ((try? log("-----> Steps: \(counts.steps), from the layer cache: \(counts.cached)\(cache ? "" : " (KILN-CLEAN: built without the cache)")")) ?? ())

@@ -1,0 +1,59 @@
+import Foundation
+import KilnProcess
+import KilnTestSupport
+import Testing
+
+/// Each way an image build goes wrong fails the push with a message that
+/// names the problem, and leaves no release and no image behind.
+extension ImageBuildTests {
+    @Test func badImageBuildsFailByNameAndReleaseNothing() async throws {
+        try await ImageRegistry.with { registry in
+            let base = try await registry.pushBusyboxBase()
+            let limits = ["--build-time-limit", "20", "--image-context-limit", "1MB"]
+            try await KilnFarm.with(workers: 1, options: Self.options(registry, base: base, extra: limits)) { farm in
+                let cases: [(app: String, files: [String: String], error: String)] = [
+                    ("unparsable", ["Dockerfile": "FROM \(base)\nRUNN echo\n"], "the Dockerfile does not parse: unknown instruction \"RUNN\""),
+                    ("missing-base", ["Dockerfile": "FROM \(registry.host)/base/nothere:1\nRUN true\n"],
+                     "FROM \(registry.host)/base/nothere:1: the image cannot be pulled"),
+                    ("failing-step", ["Dockerfile": "FROM \(base)\nRUN echo step output && exit 3\n"], "`RUN echo step output && exit 3` exited 3"),
+                    ("too-slow", ["Dockerfile": "FROM \(base)\nRUN sleep 120\n"], "the image build was stopped: time limit of 20 s reached"),
+                    ("too-big", ["Dockerfile": "FROM \(base)\nCMD [\"true\"]\n", "big.txt": String(repeating: "0123456789abcdef\n", count: 80_000)],
+                     "the build context (the app's files) is 1.4 MB, over this farm's limit of 1.0 MB"),
+                    ("no-command", ["Dockerfile": "FROM \(base)\nRUN true\n"], "the image has neither ENTRYPOINT nor CMD, and the app has no Procfile"),
+                    // busybox's wget without -T: its -T crashes in a container.
+                    ("no-network", ["Dockerfile": "FROM \(base)\nRUN wget -q -O- http://\(registry.host)/v2/\nCMD [\"true\"]\n"],
+                     "can't connect to remote host (127.0.0.1): Connection refused"),
+                ]
+                for (app, files, error) in cases {
+                    let key = try await farm.createApp(app)
+                    let repo = try await makeGitRepository(files)
+                    let push = try await sh("git", ["push", farm.remote(app, key: key), "main"], in: repo)
+                    #expect(!push.succeeded, "\(app): \(push.output)")
+                    #expect(push.output.contains(error), "\(app): \(push.output)")
+                    #expect(try await Self.releases(farm, app).isEmpty, "\(app)")
+                    #expect(try await Self.build(farm, "b-\(cases.firstIndex { $0.app == app }! + 1)")["image"] == nil, "\(app)")
+                }
+                // Without the app's build network a RUN reaches nothing, not even the worker's loopback (above); with it, it does.
+                let key = try await farm.createApp("networked")
+                #expect(try await farm.kiln("apps", "set", "--app", "networked", "--build-network", "on").succeeded)
+                let repo = try await makeGitRepository(try #require(cases.last).files)
+                let push = try await sh("git", ["push", farm.remote("networked", key: key), "main"], in: repo)
+                #expect(push.succeeded, "\(push.output)")
+            }
+            // A registry that refuses pushes (read-only, serving the same base): the build fails, nothing is released.
+            try await ImageRegistry.with(storage: registry.storage, readOnly: true) { readOnly in
+                let base = "\(readOnly.host)/base/busybox:1"
+                try await KilnFarm.with(workers: 1, options: Self.options(readOnly, base: base)) { farm in
+                    let key = try await farm.createApp("refused")
+                    let repo = try await makeGitRepository(Self.sample(base: base))
+                    let push = try await sh("git", ["push", farm.remote("refused", key: key), "main"], in: repo)
+                    #expect(!push.succeeded, "\(push.output)")
+                    #expect(push.output.contains("push rejected: build b-1 failed: the registry \(readOnly.host) refused the push"), "\(push.output)")
+                    #expect(try await Self.releases(farm, "refused").isEmpty)
+                    #expect(try await Self.build(farm, "b-1")["image"] == nil)
+                    #expect(try await readOnly.tags("kiln/refused").isEmpty)
+                }
+            }
+        }
+    }
+}
