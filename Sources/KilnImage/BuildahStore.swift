@@ -23,6 +23,7 @@ public struct BuildahStore: Sendable {
 
     /// Creates the directories and gives them to the build user.
     func prepare(registry: RegistrySettings) throws {
+        if let user { try Self.checkSubordinateIDs(of: user) }
         for path in [root, runRoot, home, temporary] {
             try FileManager.default.createDirectory(at: path, withIntermediateDirectories: true)
             chmod(path.path, 0o700)
@@ -35,6 +36,18 @@ public struct BuildahStore: Sendable {
         if let user {
             for path in [directory, root, runRoot, home, temporary] { chown(path.path, user.uid, user.gid) }
             if registry.authFile != nil { chown(authFile.path, user.uid, user.gid) }
+        }
+    }
+
+    /// Rootless buildah maps a build's root onto the user's subordinate ids:
+    /// without them every `RUN` fails with a message about newuidmap.
+    static func checkSubordinateIDs(of user: SandboxUser) throws {
+        let name = getpwuid(user.uid).flatMap { $0.pointee.pw_name.map { String(cString: $0) } } ?? "\(user.uid)"
+        for file in ["/etc/subuid", "/etc/subgid"] {
+            let lines = ((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").split(separator: "\n")
+            guard lines.contains(where: { $0.hasPrefix("\(name):") || $0.hasPrefix("\(user.uid):") }) else {
+                throw ImageError("the build user \(name) has no subordinate ids in \(file), which rootless buildah needs: run `usermod --add-subuids 200000-265535 --add-subgids 200000-265535 \(name)` on this worker (scripts/setup.sh does)")
+            }
         }
     }
 
