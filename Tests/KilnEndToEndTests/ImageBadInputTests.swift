@@ -56,4 +56,44 @@ extension ImageBuildTests {
             }
         }
     }
+
+    @Test func aRegistryWithCredentialsTakesTheRightOnesOnly() async throws {
+        try await ImageRegistry.with(credentials: ("kiln", "a-registry-password")) { registry in
+            let base = try await registry.pushBusyboxBase()
+            // Wrong credentials in an auth file: the push is rejected, naming the registry's answer.
+            let wrong = try registry.authFile(password: "not-the-password")
+            try await KilnFarm.with(workers: 1, options: Self.options(registry, base: base, extra: ["--registry-auth-file", wrong.path])) { farm in
+                let key = try await farm.createApp("denied")
+                let repo = try await makeGitRepository(Self.sample(base: base))
+                let push = try await sh("git", ["push", farm.remote("denied", key: key), "main"], in: repo)
+                #expect(!push.succeeded, "\(push.output)")
+                #expect(push.output.contains("FROM \(base): the image cannot be pulled") && push.output.contains("unauthorized"), "\(push.output)")
+                #expect(try await Self.releases(farm, "denied").isEmpty)
+            }
+            // The right ones from the environment: built, pushed, exported and signed through them.
+            let environment = ["KILN_REGISTRY_USERNAME": "kiln", "KILN_REGISTRY_PASSWORD": "a-registry-password"]
+            try await KilnFarm.with(workers: 1, options: Self.options(registry, base: base), environment: environment) { farm in
+                let key = try await farm.createApp("allowed")
+                let repo = try await makeGitRepository(Self.sample(base: base))
+                let push = try await sh("git", ["push", farm.remote("allowed", key: key), "main"], in: repo)
+                #expect(push.succeeded, "\(push.output)")
+                let image = try #require(try await Self.build(farm, "b-1")["image"] as? String)
+                #expect(try await registry.inspect(image)["Digest"] as? String == String(image.split(separator: "@")[1]))
+                let slugKey = try await farm.createApp("allowed-slug")
+                #expect(try await farm.kiln("apps", "set", "--app", "allowed-slug", "--export-image", "on").succeeded)
+                let slugRepo = try await makeGitRepository(Self.slugApp)
+                let exported = try await sh("git", ["push", farm.remote("allowed-slug", key: slugKey), "main"], in: slugRepo)
+                #expect(exported.succeeded && exported.output.contains("Slug exported as \(registry.host)/kiln/allowed-slug@sha256:"), "\(exported.output)")
+                let auth = farm.home.appendingPathComponent("keys/registry-auth.json")
+                let mode = try FileManager.default.attributesOfItem(atPath: auth.path)[.posixPermissions] as? Int
+                #expect(mode == 0o600)
+                let pem = farm.home.appendingPathComponent("farm.pem")
+                try (try await farm.kiln("keys", "public")).output.write(to: pem, atomically: true, encoding: .utf8)
+                let anonymous = try await farm.kiln("image", "verify", image, "--public-key", pem.path, "--insecure")
+                #expect(!anonymous.succeeded && anonymous.output.contains("unauthorized"), "\(anonymous.output)")
+                let verified = try await farm.kiln("image", "verify", image, "--public-key", pem.path, "--insecure", "--auth-file", auth.path)
+                #expect(verified.output.contains("Verified: \(image)"), "\(verified.output)")
+            }
+        }
+    }
 }

@@ -9,13 +9,25 @@ public struct ImageRegistry: Sendable {
     /// `127.0.0.1:PORT`.
     public let host: String
     public let storage: URL
+    /// The user and password it requires (htpasswd, bcrypt), when it requires one.
+    public var credentials: (user: String, password: String)?
 
-    /// Runs `body` with a fresh registry; read-only, it serves what `storage` holds and refuses every push.
-    public static func with<T: Sendable>(storage: URL? = nil, readOnly: Bool = false,
+    /// Runs `body` with a fresh registry; read-only, it serves what `storage` holds and refuses every push;
+    /// with `credentials`, it answers only requests that present them.
+    public static func with<T: Sendable>(storage: URL? = nil, readOnly: Bool = false, credentials: (user: String, password: String)? = nil,
                                          _ body: @escaping @Sendable (ImageRegistry) async throws -> T) async throws -> T {
         let port = try KilnFarm.freePort()
         let storage = try storage ?? TestEnvironment.temporaryDirectory("registry")
-        let config = try TestEnvironment.temporaryDirectory("registry-config").appendingPathComponent("config.yml")
+        let configDirectory = try TestEnvironment.temporaryDirectory("registry-config")
+        let config = configDirectory.appendingPathComponent("config.yml")
+        var auth = ""
+        if let credentials {
+            let hash = try await sh("python3", ["-W", "ignore", "-c", "import crypt, sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))", credentials.password])
+            guard hash.succeeded else { throw TestSetupError("cannot hash the registry password: \(hash.output)") }
+            let file = configDirectory.appendingPathComponent("htpasswd")
+            try "\(credentials.user):\(hash.output.trimmingCharacters(in: .whitespacesAndNewlines))\n".write(to: file, atomically: true, encoding: .utf8)
+            auth = "auth:\n  htpasswd:\n    realm: kiln-test\n    path: \(file.path)\n"
+        }
         try """
             version: 0.1
             log:
@@ -28,12 +40,15 @@ public struct ImageRegistry: Sendable {
                   enabled: \(readOnly)
             http:
               addr: 127.0.0.1:\(port)
+            \(auth)
             """.write(to: config, atomically: true, encoding: .utf8)
-        let registry = ImageRegistry(host: "127.0.0.1:\(port)", storage: storage)
+        let registry = ImageRegistry(host: "127.0.0.1:\(port)", storage: storage, credentials: credentials)
         return try await withRunning([Command("docker-registry", ["serve", config.path])]) {
             var ready = false
             for _ in 0..<100 where !ready {
-                ready = (try? await sh("curl", ["-sf", "-o", "/dev/null", "http://\(registry.host)/v2/"]))?.succeeded == true
+                // Any answer will do: a registry with credentials answers 401.
+                let status = (try? await sh("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://\(registry.host)/v2/"]))?.output ?? ""
+                ready = status == "200" || status == "401"
                 if !ready { try await Task.sleep(for: .milliseconds(100)) }
             }
             guard ready else { throw TestSetupError("docker-registry did not start on \(registry.host)") }
@@ -59,7 +74,7 @@ public struct ImageRegistry: Sendable {
             echo 'root:x:0:0:root:/root:/bin/sh' > "$m/etc/passwd"
             buildah $store config --env PATH=/bin --label dev.kiln.test=base "$c"
             buildah $store commit --quiet --timestamp 0 "$c" "\(reference)" >/dev/null
-            buildah $store push --quiet --tls-verify=false "\(reference)" "docker://\(reference)"
+            buildah $store push --quiet --tls-verify=false \(credentials.map { "--creds '\($0.user):\($0.password)'" } ?? "") "\(reference)" "docker://\(reference)"
             """
         let outcome = try await sh("sh", ["-c", script])
         guard outcome.succeeded else { throw TestSetupError("cannot build the busybox base image: \(outcome.output)") }
@@ -68,7 +83,7 @@ public struct ImageRegistry: Sendable {
 
     /// `skopeo inspect` of an image (its config, labels, digest), as JSON.
     public func inspect(_ image: String, config: Bool = false) async throws -> [String: Any] {
-        let outcome = try await sh("skopeo", ["inspect", "--tls-verify=false"] + (config ? ["--config"] : []) + ["docker://\(image)"])
+        let outcome = try await sh("skopeo", ["inspect", "--tls-verify=false"] + credentialOptions + (config ? ["--config"] : []) + ["docker://\(image)"])
         guard outcome.succeeded, let json = try JSONSerialization.jsonObject(with: Data(outcome.output.utf8)) as? [String: Any] else {
             throw TestSetupError("skopeo cannot inspect \(image): \(outcome.output)")
         }
@@ -77,11 +92,24 @@ public struct ImageRegistry: Sendable {
 
     /// The image's manifest, as the registry serves it.
     public func manifest(_ image: String) async throws -> [String: Any] {
-        let outcome = try await sh("skopeo", ["inspect", "--raw", "--tls-verify=false", "docker://\(image)"])
+        let outcome = try await sh("skopeo", ["inspect", "--raw", "--tls-verify=false"] + credentialOptions + ["docker://\(image)"])
         guard outcome.succeeded, let json = try JSONSerialization.jsonObject(with: Data(outcome.output.utf8)) as? [String: Any] else {
             throw TestSetupError("skopeo cannot read the manifest of \(image): \(outcome.output)")
         }
         return json
+    }
+
+    var credentialOptions: [String] {
+        credentials.map { ["--creds", "\($0.user):\($0.password)"] } ?? []
+    }
+
+    /// A containers-auth.json file holding `password` (right or wrong) for this registry.
+    public func authFile(password: String? = nil) throws -> URL {
+        let user = credentials?.user ?? "kiln"
+        let token = Data("\(user):\(password ?? credentials?.password ?? "")".utf8).base64EncodedString()
+        let file = try TestEnvironment.temporaryDirectory("registry-auth").appendingPathComponent("auth.json")
+        try #"{"auths":{"\#(host)":{"auth":"\#(token)"}}}"#.write(to: file, atomically: true, encoding: .utf8)
+        return file
     }
 
     /// The tags of `repository` (`PREFIX/APP`), from the registry's API.

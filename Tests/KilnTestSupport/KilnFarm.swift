@@ -17,15 +17,16 @@ public struct KilnFarm: Sendable {
         self.token = token
     }
 
-    /// Starts `kiln up` (with `options`), waits for `/health`, runs `body`, stops everything.
-    public static func with<T: Sendable>(workers: Int = 2, options: [String] = [], _ body: @Sendable (KilnFarm) async throws -> T) async throws -> T {
+    /// Starts `kiln up` (with `options`, and `environment` added to the test's), waits for `/health`, runs `body`, stops everything.
+    public static func with<T: Sendable>(workers: Int = 2, options: [String] = [], environment: [String: String] = [:],
+                                         _ body: @Sendable (KilnFarm) async throws -> T) async throws -> T {
         let home = try TestEnvironment.temporaryDirectory("home")
         let port = try freePort()
         let log = home.appendingPathComponent("up.log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let logHandle = try FileHandle(forWritingTo: log)
         var command = Command(TestEnvironment.binary, ["up", "--home", home.path, "--port", "\(port)", "--workers", "\(workers)"] + options,
-                              environment: ["KILN_BUILDERS": TestEnvironment.repositoryRoot.appendingPathComponent("builders").path])
+                              environment: ["KILN_BUILDERS": TestEnvironment.repositoryRoot.appendingPathComponent("builders").path].merging(environment) { $1 })
         // Room for kiln up's own orderly stop: workers drain 5 s, are killed at 10 s, then PostgreSQL stops.
         command.gracePeriod = .seconds(30)
         let up = command
