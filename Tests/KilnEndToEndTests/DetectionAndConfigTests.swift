@@ -8,13 +8,13 @@ import Testing
 /// monorepo source directories: each through `kiln up`, the client and a
 /// real `git push`.
 @Suite struct DetectionAndConfigTests {
-    @Test func aDockerfileOrAnAppNoBuilderKnowsIsRejectedWithWhatWasTried() async throws {
+    @Test func aDockerfileWithoutARegistryOrAnAppNoBuilderKnowsIsRejectedWithWhatWasTried() async throws {
         try await KilnFarm.with(workers: 1) { farm in
             let key = try await farm.createApp("imaged")
             let docker = try await makeGitRepository(["Dockerfile": "FROM scratch\n", "Procfile": "web: ./run\n"])
             let rejected = try await sh("git", ["push", farm.remote("imaged", key: key), "main"], in: docker)
             #expect(!rejected.succeeded)
-            #expect(rejected.output.contains("has a Dockerfile at its root, which asks for an image build, and image builds are not available"), "\(rejected.output)")
+            #expect(rejected.output.contains("has a Dockerfile at its root, which asks for an image build, and this farm has no registry: start the workers with --registry HOST[:PORT]/PREFIX"), "\(rejected.output)")
 
             let unknownKey = try await farm.createApp("unknown")
             let plain = try await makeGitRepository(["README.md": "# nothing to run\n"])
