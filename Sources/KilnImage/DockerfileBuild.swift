@@ -8,9 +8,9 @@ import KilnSandbox
 /// network away: a `RUN` without the app's build network has none, not even
 /// the worker's loopback.
 ///
-/// The layer cache is the worker's buildah storage (`--layers`) and, for
-/// other workers, the registry (`--cache-from`/`--cache-to` the app's cache
-/// repository). Output streams to the build's log as buildah prints it.
+/// The layer cache is the app's buildah storage on this worker (`--layers`)
+/// and, for other workers, the registry (`--cache-from`/`--cache-to` the
+/// app's cache repository). Output streams to the build's log as buildah prints it.
 public struct DockerfileBuild: Sendable {
     public var store: BuildahStore
     public var registry: RegistrySettings
@@ -35,29 +35,39 @@ public struct DockerfileBuild: Sendable {
         public var size: Int64
     }
 
-    /// Builds `context` (holding `Dockerfile`) as `app`'s image tagged `tag`, and pushes it.
+    /// Builds `context` (holding `Dockerfile`) as the app's image tagged `tag`;
+    /// hands its config to `check` (which throws to stop before anything is
+    /// pushed); then pushes it and reads it back by digest.
     /// - Parameters:
-    ///   - buildArgs: `--build-arg`s (the app's config vars, when it opted in).
+    ///   - buildArgs: `--build-arg`s (the app's config vars, when it opted in): passed by name, their values in buildah's environment.
     ///   - cache: whether to use cached layers (`KILN-CLEAN: true` builds without).
     ///   - network: whether `RUN` steps reach the network (the app's build network setting).
-    public func build(context: URL, app: String, tag: String, buildArgs: [String: String], cache: Bool, network: Bool,
-                      log: @escaping @Sendable (String) async throws -> Void) async throws -> Built {
-        try store.prepare(registry: registry)
-        let repository = registry.repository(app: app)
-        let target = ImageReference(repository: repository, tag: tag)
-        let files = store.directory.appendingPathComponent("tmp/\(app)-\(tag)-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: files, withIntermediateDirectories: true)
-        if let user = store.user { chown(files.path, user.uid, user.gid) }
-        defer { try? FileManager.default.removeItem(at: files) }
+    public func build(context: URL, tag: String, buildArgs: [String: String], cache: Bool, network: Bool,
+                      log: @escaping @Sendable (String) async throws -> Void,
+                      check: @Sendable (ImageConfig) async throws -> Void) async throws -> Built {
+        let session = try store.open(registry: registry)
+        defer { session.remove() }
+        let target = ImageReference(repository: registry.repository(app: store.app), tag: tag)
+        let registryOptions = ["--tls-verify=\(!registry.insecure)"] + (session.authFile.map { ["--authfile", $0.path] } ?? [])
 
-        var arguments = store.globalArguments + ["bud", "--isolation", "oci", "--runtime", Self.runtime, "--network", network ? "host" : "none", "--layers", "--format", "oci"] + store.registryOptions(registry)
-        let cacheRepository = registry.cacheRepository(app: app)
+        var arguments = store.globalArguments + ["bud", "--isolation", "oci", "--runtime", Self.runtime, "--network", network ? "host" : "none",
+                                                 "--layers", "--format", "oci"] + registryOptions
+        let cacheRepository = registry.cacheRepository(app: store.app)
         arguments += cache ? ["--cache-from", cacheRepository, "--cache-to", cacheRepository] : ["--no-cache", "--cache-to", cacheRepository]
-        for (name, value) in buildArgs.sorted(by: { $0.key < $1.key }) { arguments += ["--build-arg", "\(name)=\(value)"] }
+        var environment = store.environment
+        var withheld: [String] = []
+        for (name, value) in buildArgs.sorted(by: { $0.key < $1.key }) {
+            guard environment[name] == nil else { withheld.append(name); continue }
+            arguments += ["--build-arg", name]
+            environment[name] = value
+        }
+        if !withheld.isEmpty {
+            try await log("-----> Not passed as build args (they name buildah's own environment): \(withheld.joined(separator: ", "))")
+        }
         arguments += ["--file", context.appendingPathComponent("Dockerfile").path, "--tag", target.description, context.path]
 
         let report = BuildReport()
-        let outcome = try await run(arguments) { line in
+        let outcome = try await run(arguments, environment: environment) { line in
             report.note(line)
             try await log("       " + line)
         }
@@ -66,10 +76,11 @@ public struct DockerfileBuild: Sendable {
             throw ImageError(report.failure(status: outcome.status, registry: registry.host))
         }
         let counts = report.counts
-        await ((try? log("-----> Steps: \(counts.steps), from the layer cache: \(counts.cached)\(cache ? "" : " (KILN-CLEAN: built without the cache)")")) ?? ())
+        try await log("-----> Steps: \(counts.steps), from the layer cache: \(counts.cached)\(cache ? "" : " (KILN-CLEAN: built without the cache)")")
+        try await check(try await localConfig(target))
 
-        let digestFile = files.appendingPathComponent("digest")
-        let push = try await run(store.globalArguments + ["push", "--digestfile", digestFile.path, "--format", "oci"] + store.registryOptions(registry)
+        let digestFile = session.directory.appendingPathComponent("digest")
+        let push = try await run(store.globalArguments + ["push", "--digestfile", digestFile.path, "--format", "oci"] + registryOptions
                                  + [target.description, target.transport]) { line in try await log("       " + line) }
         guard push.succeeded, let digest = try? String(contentsOf: digestFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
               ImageReference.isDigest(digest) else {
@@ -86,14 +97,28 @@ public struct DockerfileBuild: Sendable {
         return Built(reference: pinned, config: try ImageConfig(json: try await skopeo.rawConfig(pinned)), cachedSteps: counts.cached, steps: counts.steps, size: size)
     }
 
+    /// The built image's config, from the app's storage, before anything is pushed.
+    func localConfig(_ image: ImageReference) async throws -> ImageConfig {
+        let (outcome, text) = try await sandbox.capture("/usr/bin/buildah", store.globalArguments + ["inspect", "--type", "image", image.description],
+                                                        environment: store.environment, workingDirectory: store.home.path, limit: 4 << 20)
+        // Its JSON starts at a line of its own; a warning may come before it.
+        guard outcome.succeeded, let start = text.range(of: "\n{") ?? (text.hasPrefix("{") ? text.startIndex..<text.startIndex : nil),
+              let top = try? JSONSerialization.jsonObject(with: Data(text[start.lowerBound...].utf8)) as? [String: Any],
+              let oci = top["OCIv1"] else {
+            throw ImageError("cannot read the built image's config: \(text.suffix(300))")
+        }
+        return try ImageConfig(json: JSONSerialization.data(withJSONObject: oci))
+    }
+
     /// runc: crun refuses the hybrid cgroup hierarchies many farm hosts have.
     static let runtime = "/usr/sbin/runc"
 
-    func sandbox() -> Sandbox {
+    var sandbox: Sandbox {
         Sandbox(mounts: [], network: true, user: store.user, limits: limits, namespaces: false)
     }
 
-    func run(_ arguments: [String], output: @escaping @Sendable (String) async throws -> Void) async throws -> SandboxOutcome {
-        try await sandbox().run("/usr/bin/buildah", arguments, environment: store.environment, workingDirectory: store.home.path, output: output)
+    func run(_ arguments: [String], environment: [String: String]? = nil,
+             output: @escaping @Sendable (String) async throws -> Void) async throws -> SandboxOutcome {
+        try await sandbox.run("/usr/bin/buildah", arguments, environment: environment ?? store.environment, workingDirectory: store.home.path, output: output)
     }
 }

@@ -96,9 +96,9 @@ public struct ImageSignature: Sendable {
             throw ImageError("\(signatureImage) is not a Kiln image signature (no payload layer with a \(Self.signatureAnnotation) annotation)")
         }
         let payload = try Data(contentsOf: directory.appendingPathComponent(payloadDigest.replacingOccurrences(of: "sha256:", with: "")))
-        guard Skopeo.digest(payload) == payloadDigest else { throw ImageError("the signature's payload does not match its digest: it was altered") }
+        guard OCIDigest.of(payload) == payloadDigest else { throw ImageError("the signature's payload does not match its digest: it was altered") }
         let candidates = annotations[Self.keyAnnotation].map { id in keys.filter { $0.id == id } } ?? keys
-        guard candidates.contains(where: { $0.isValidSignature(signature, for: payload) }) else {
+        guard let signer = candidates.first(where: { $0.isValidSignature(signature, for: payload) }) else {
             throw ImageError("the signature of \(image.repository)@\(actual) does not verify with the farm's public key\(keys.count == 1 ? "" : "s"): the signature or its payload was altered, or they come from another farm")
         }
         let document = try OCILayout.object(payload)
@@ -112,6 +112,6 @@ public struct ImageSignature: Sendable {
             throw ImageError("the farm signed this manifest as \(identity ?? "no repository"), not as \(image.repository)")
         }
         let optional = document["optional"] as? [String: String] ?? [:]
-        return (actual, Claims(app: optional["app"] ?? "", build: optional["build"] ?? "", keyID: optional["key_id"] ?? ""))
+        return (actual, Claims(app: optional["app"] ?? "", build: optional["build"] ?? "", keyID: signer.id))
     }
 }

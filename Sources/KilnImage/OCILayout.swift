@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// An OCI image layout directory (`oci-layout`, `index.json`, `blobs/sha256/`),
@@ -34,7 +33,7 @@ struct OCILayout: Sendable {
 
     /// Stores `data` as a blob; returns its descriptor.
     func write(_ data: Data, mediaType: String) throws -> Descriptor {
-        let digest = "sha256:" + SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        let digest = OCIDigest.of(data)
         try FileManager.default.createDirectory(at: blob(digest).deletingLastPathComponent(), withIntermediateDirectories: true)
         try data.write(to: blob(digest))
         return Descriptor(mediaType: mediaType, digest: digest, size: Int64(data.count))

@@ -37,6 +37,9 @@ public struct RegistrySettings: Sendable, Equatable {
         [host, prefix, app].filter { !$0.isEmpty }.joined(separator: "/")
     }
 
+    /// The stack image slugs are exported onto unless another is named.
+    public var defaultStackImage: String { host + "/stacks/heroku-22" }
+
     /// Where Dockerfile builds of `app` keep their layer cache for other workers.
     public func cacheRepository(app: String) -> String {
         repository(app: app) + "/cache"

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import KilnProcess
 
@@ -21,10 +20,10 @@ struct Skopeo: Sendable {
     }
 
     /// Copies `source` (`docker://…`, `oci:DIR:TAG`, `dir:DIR`) to `destination`, byte for
-    /// byte (`--preserve-digests`); returns the digest it wrote.
+    /// byte (`--preserve-digests`) unless told otherwise; returns the digest it wrote.
     @discardableResult
-    func copy(_ source: String, _ destination: String, digestFile: URL) async throws -> String {
-        let command = Command("/usr/bin/skopeo", ["copy", "--quiet", "--preserve-digests", "--digestfile", digestFile.path]
+    func copy(_ source: String, _ destination: String, digestFile: URL, preservingDigests: Bool = true) async throws -> String {
+        let command = Command("/usr/bin/skopeo", ["copy", "--quiet"] + (preservingDigests ? ["--preserve-digests"] : []) + ["--digestfile", digestFile.path]
                               + sourceOptions(Self.location(source)) + destinationOptions(Self.location(destination)) + [source, destination])
         let outcome = try await command.run()
         guard outcome.succeeded else {
@@ -33,26 +32,24 @@ struct Skopeo: Sendable {
         return try String(contentsOf: digestFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// The manifest of `reference` as the registry stores it, and its digest.
+    /// The manifest of `reference` as the registry stores it (its exact bytes), and its digest.
     func rawManifest(_ reference: ImageReference) async throws -> (Data, String) {
-        let command = Command("/usr/bin/skopeo", ["inspect", "--raw"] + (isFarm(reference.repository) ? registry.options() : []) + [reference.transport])
-        let outcome = try await command.run(limit: 4 << 20)
-        guard outcome.succeeded else { throw ImageError("cannot read \(reference) from its registry: \(Self.reason(outcome.output))") }
-        let data = Data(outcome.output.utf8)
-        return (data, Self.digest(data))
+        let data = try await inspect(reference, ["--raw"], what: "")
+        return (data, OCIDigest.of(data))
     }
 
     /// The image config of `reference`, as the registry stores it.
     func rawConfig(_ reference: ImageReference) async throws -> Data {
-        let command = Command("/usr/bin/skopeo", ["inspect", "--config", "--raw"] + (isFarm(reference.repository) ? registry.options() : []) + [reference.transport])
-        let outcome = try await command.run(limit: 4 << 20)
-        guard outcome.succeeded else { throw ImageError("cannot read the config of \(reference) from its registry: \(Self.reason(outcome.output))") }
-        return Data(outcome.output.utf8)
+        try await inspect(reference, ["--config", "--raw"], what: "the config of ")
     }
 
-    static func digest(_ data: Data) -> String {
-        "sha256:" + SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    func inspect(_ reference: ImageReference, _ options: [String], what: String) async throws -> Data {
+        let command = Command("/usr/bin/skopeo", ["inspect"] + options + (isFarm(reference.repository) ? registry.options() : []) + [reference.transport])
+        let outcome = try await command.capture()
+        guard outcome.status == 0 else { throw ImageError("cannot read \(what)\(reference) from its registry: \(Self.reason(outcome.error))") }
+        return Data(outcome.output)
     }
+
 
     /// `docker://HOST/…` → `HOST/…`; other transports are local.
     static func location(_ transport: String) -> String {

@@ -47,12 +47,17 @@ public struct SlugImage: Sendable {
         try? FileManager.default.removeItem(at: layout.directory)
         try FileManager.default.createDirectory(at: layout.directory, withIntermediateDirectories: true)
         let baseReference = try ImageReference(parsing: base)
+        let baseDigest: String
         do {
-            try await skopeo.copy(baseReference.transport, "oci:\(layout.directory.path):base", digestFile: scratch.appendingPathComponent("base.digest"))
+            // By its digest now, so that the copy and the annotation name the same image;
+            // a Docker-format base is converted to OCI on the way (its layers keep their digests).
+            baseDigest = try await skopeo.rawManifest(baseReference).1
+            try await skopeo.copy(baseReference.pinned(to: baseDigest).transport, "oci:\(layout.directory.path):base",
+                                  digestFile: scratch.appendingPathComponent("base.digest"), preservingDigests: false)
         } catch let error as ImageError {
             throw ImageError("the stack image \(base) cannot be pulled (\(error)); build and push it, or point --export-base-image at one the workers reach")
         }
-        let (baseManifestBytes, baseManifest) = try layout.manifest(tag: "base")
+        let (_, baseManifest) = try layout.manifest(tag: "base")
         guard let baseConfigDigest = (baseManifest["config"] as? [String: Any])?["digest"] as? String,
               let baseLayers = baseManifest["layers"] as? [[String: Any]] else {
             throw ImageError("the stack image \(base) has no config or layers in its manifest")
@@ -93,7 +98,7 @@ public struct SlugImage: Sendable {
                 "dev.kiln.slug.manifest": "sha256:" + slug.manifestDigest,
                 "dev.kiln.slug.signature": "sha256:" + slug.signatureDigest,
                 "org.opencontainers.image.base.name": base,
-                "org.opencontainers.image.base.digest": Skopeo.digest(baseManifestBytes),
+                "org.opencontainers.image.base.digest": baseDigest,
             ],
         ]
         let manifestDescriptor = try layout.write(try OCILayout.encode(manifest), mediaType: OCILayout.manifestType)

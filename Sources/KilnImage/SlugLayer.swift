@@ -29,7 +29,7 @@ struct SlugLayer {
         try plainWriter.finish()
 
         let staged = scratch.appendingPathComponent("layer.tar.gz")
-        FileManager.default.createFile(atPath: staged.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: staged.path, contents: nil)
         let handle = try FileHandle(forWritingTo: staged)
         var compressed = SHA256()
         var size: Int64 = 0
@@ -42,15 +42,11 @@ struct SlugLayer {
         try gzipWriter.finish()
         try handle.close()
 
-        let digest = "sha256:" + Self.hex(compressed.finalize())
+        let digest = "sha256:" + OCIDigest.hex(compressed.finalize())
         let destination = layout.blob(digest)
         try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
         try? FileManager.default.removeItem(at: destination)
         try FileManager.default.moveItem(at: staged, to: destination)
-        return Written(descriptor: .init(mediaType: OCILayout.gzipLayerType, digest: digest, size: size), diffID: "sha256:" + Self.hex(plain.finalize()))
-    }
-
-    static func hex(_ digest: SHA256.Digest) -> String {
-        digest.map { String(format: "%02x", $0) }.joined()
+        return Written(descriptor: .init(mediaType: OCILayout.gzipLayerType, digest: digest, size: size), diffID: "sha256:" + OCIDigest.hex(plain.finalize()))
     }
 }

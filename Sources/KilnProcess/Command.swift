@@ -50,6 +50,14 @@ public struct Command: Sendable, CustomStringConvertible {
         return Outcome(status: Self.code(result.terminationStatus), output: result.standardOutput)
     }
 
+    /// Runs to completion; returns its standard output as bytes, kept apart
+    /// from standard error (for output that is parsed or hashed). Output over
+    /// `limit` bytes is an error, not a truncation.
+    public func capture(limit: Int = 4 << 20) async throws -> (status: Int32, output: [UInt8], error: String) {
+        let result = try await Subprocess.run(configuration, input: .none, output: .bytes(limit: limit), error: .string(limit: 64 << 10))
+        return (Self.code(result.terminationStatus), result.standardOutput, result.standardError)
+    }
+
     /// Runs to completion and hands each line of interleaved output to `line` as it comes.
     /// Cancelling the task terminates the program.
     public func stream(_ line: @escaping @Sendable (String) async throws -> Void) async throws -> Int32 {

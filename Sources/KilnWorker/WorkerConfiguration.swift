@@ -82,11 +82,11 @@ public struct WorkerConfiguration: Sendable {
     /// Fetched git buildpacks, by URL and ref.
     var buildpackCacheDirectory: URL { home.appendingPathComponent("cache/buildpacks") }
     public var blobDirectory: URL { home.appendingPathComponent("blobs") }
-    /// This worker's buildah storage: the layers its Dockerfile builds reuse.
+    /// This worker's buildah storage, one per app: the layers its Dockerfile builds reuse.
     var imageStoreDirectory: URL { home.appendingPathComponent("cache/images") }
     /// The stack image exported slugs run on.
     var stackImage: String? {
-        exportBaseImage ?? registry.map { [$0.host, "stacks/heroku-22"].joined(separator: "/") }
+        exportBaseImage ?? registry?.defaultStackImage
     }
     public var keyFile: URL { home.appendingPathComponent("keys/farm-ed25519.pem") }
     public var configKeyFile: URL { home.appendingPathComponent("keys/config-aes256.key") }

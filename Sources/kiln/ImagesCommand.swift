@@ -37,7 +37,7 @@ struct ImagesCommand: AsyncParsableCommand {
             let key = try FarmKey.load(from: keyFile)
             let keys = try FarmKeyring.publicKeys(current: key, keyFile: keyFile)
             let storage = try BlobStorage.open(directory: home.appendingPathComponent("blobs"), s3: try blobs.settings())
-            let base = images.exportBaseImage ?? "\(registry.host)/stacks/heroku-22"
+            let base = images.exportBaseImage ?? registry.defaultStackImage
             let exported = try await Database.with(url: try DatabaseURL(url), logger: logger) { database in
                 let queue = BuildQueue(database: database)
                 guard let build = try await queue.build(id: id) else { throw ValidationError("there is no build \(id)") }
@@ -79,8 +79,9 @@ struct ImagesCommand: AsyncParsableCommand {
                 throw ValidationError(error.description)
             }
             let keys = try FarmPublicKey.all(pem: try String(contentsOfFile: publicKey, encoding: .utf8))
-            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-verify-\(getpid())")
-            try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+            var template = Array((FileManager.default.temporaryDirectory.path + "/kiln-verify.XXXXXX").utf8CString)
+            guard let made = mkdtemp(&template) else { throw ValidationError("cannot create a temporary directory: \(String(cString: strerror(errno)))") }
+            let scratch = URL(fileURLWithPath: String(cString: made))
             defer { try? FileManager.default.removeItem(at: scratch) }
             do {
                 let (digest, claims) = try await ImageSignature(registry: registry).verify(image, keys: keys, scratch: scratch)

@@ -32,7 +32,16 @@ extension ImageBuildTests {
                     #expect(push.output.contains(error), "\(app): \(push.output)")
                     #expect(try await Self.releases(farm, app).isEmpty, "\(app)")
                     #expect(try await Self.build(farm, "b-\(cases.firstIndex { $0.app == app }! + 1)")["image"] == nil, "\(app)")
+                    #expect(try await registry.tags("kiln/\(app)").isEmpty, "\(app)")
                 }
+                // A Dockerfile that is a link (to a file the build user could read) is refused before buildah runs.
+                let linkedKey = try await farm.createApp("linked")
+                let linked = try await makeGitRepository(["real.Dockerfile": "FROM \(base)\nCMD [\"true\"]\n"])
+                try await sh("ln", ["-s", "real.Dockerfile", "Dockerfile"], in: linked)
+                try await sh("git", ["add", "Dockerfile"], in: linked)
+                try await Self.commit(linked, "a linked Dockerfile")
+                let refusedLink = try await sh("git", ["push", farm.remote("linked", key: linkedKey), "main"], in: linked)
+                #expect(refusedLink.output.contains("the app's Dockerfile is not a regular file (a symbolic link?)"), "\(refusedLink.output)")
                 // Without the app's build network a RUN reaches nothing, not even the worker's loopback (above); with it, it does.
                 let key = try await farm.createApp("networked")
                 #expect(try await farm.kiln("apps", "set", "--app", "networked", "--build-network", "on").succeeded)

@@ -78,7 +78,12 @@ import Testing
                     let inspected = try await registry.inspect(image)
                     #expect(inspected["Digest"] as? String == digest)
                     #expect((inspected["Labels"] as? [String: String])?["org.example.team"] == "platform")
-                    let tags = try await registry.tags("kiln/web")
+                    // `vN` is added once the release is recorded, as the push ends.
+                    var tags: [String] = []
+                    for _ in 0..<50 where !tags.contains("v1") {
+                        tags = try await registry.tags("kiln/web")
+                        if !tags.contains("v1") { try await Task.sleep(for: .milliseconds(100)) }
+                    }
                     #expect(tags.contains("b-1") && tags.contains("v1") && tags.contains(digest.replacingOccurrences(of: ":", with: "-") + ".sig"), "\(tags)")
                     let v1 = try await registry.inspect("\(registry.host)/kiln/web:v1")
                     #expect(v1["Digest"] as? String == digest)

@@ -25,15 +25,24 @@ struct ImageBuild {
                 start the workers with --registry HOST[:PORT]/PREFIX, or remove the Dockerfile to build with buildpacks
                 """)
         }
+        guard let user = configuration.buildUser else {
+            throw BuildFailure("this app has a Dockerfile, and image builds need a worker running as root with a build user (buildah runs rootless as that user, never as the worker): this worker runs as uid \(getuid())")
+        }
         if build.hot {
             throw BuildFailure("Hot upgrade impossible: this app is built from a Dockerfile into an image, and hot upgrades apply OTP releases from slugs. A push without KILN-HOT: true deploys it by restart.")
         }
         let app = context.workspace.app
         try await timer.measure("detect") {
             await context.log("-----> Dockerfile found: building an OCI image with buildah")
+            for name in ["Dockerfile", ".dockerignore"] {
+                var info = stat()
+                if lstat(app.appendingPathComponent(name).path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+                    throw BuildFailure("the app's \(name) is not a regular file (a symbolic link?): commit the file itself")
+                }
+            }
             let size = try await onThread { try Self.contextSize(app) }
             if size > configuration.imageContextLimit {
-                throw BuildFailure("the build context (the app's files) is \(Figures.bytes(size)), over this farm's limit of \(Figures.bytes(configuration.imageContextLimit)): leave build-only files out of the repository, or list them in .dockerignore")
+                throw BuildFailure("the build context (the app's files) is \(Figures.bytes(size)), over this farm's limit of \(Figures.bytes(configuration.imageContextLimit)) (every file counts, .dockerignore or not): leave build-only files out of the repository")
             }
             try await context.handOver(app)
         }
@@ -42,22 +51,24 @@ struct ImageBuild {
         if !buildArgs.isEmpty {
             await context.log("-----> Config vars passed as build args (docker-build-args on): \(buildArgs.keys.sorted().joined(separator: ", "))")
         }
-        let builder = DockerfileBuild(store: BuildahStore(directory: configuration.imageStoreDirectory, user: configuration.buildUser),
+        let builder = DockerfileBuild(store: BuildahStore(root: configuration.imageStoreDirectory, app: build.app, user: user),
                                       registry: registry, limits: configuration.buildLimits)
         let built: DockerfileBuild.Built
         do {
             built = try await timer.measure("compile") {
-                try await builder.build(context: app, app: build.app, tag: build.id, buildArgs: buildArgs, cache: !build.clean,
-                                        network: settings.app.buildNetwork, log: context.logLine)
+                try await builder.build(context: app, tag: build.id, buildArgs: buildArgs, cache: !build.clean,
+                                        network: settings.app.buildNetwork, log: context.logLine) { config in
+                    // Checked before the push: an image no process can start is not pushed.
+                    let processTypes = try Self.processTypes(app: app, config: config)
+                    await context.log("-----> Process types: \(processTypes.keys.sorted().map { "\($0): \(processTypes[$0] ?? "")" }.joined(separator: "; "))"
+                                      + (config.ports.isEmpty ? "" : "; exposed ports \(config.ports.map(String.init).joined(separator: ", "))"))
+                }
             }
         } catch let error as ImageError {
             throw BuildFailure(error.description)
         }
         await context.log("-----> Image pushed: \(built.reference)")
-
-        let processTypes = try await Self.processTypes(app: app, config: built.config)
-        await context.log("-----> Process types: \(processTypes.keys.sorted().map { "\($0): \(processTypes[$0] ?? "")" }.joined(separator: "; "))"
-                          + (built.config.ports.isEmpty ? "" : "; exposed ports \(built.config.ports.map(String.init).joined(separator: ", "))"))
+        let processTypes = try Self.processTypes(app: app, config: built.config)
         let signed = try await timer.measure("sign") { () async throws -> SignedSlug in
             var manifest = SlugManifest(
                 app: build.app, build: build.id, commit: build.commit, sha256: String(built.reference.digest?.dropFirst(7) ?? ""), size: built.size,
@@ -74,7 +85,7 @@ struct ImageBuild {
     }
 
     /// A Procfile wins, as for a slug; otherwise `web` is how the image starts.
-    static func processTypes(app: URL, config: ImageConfig) async throws -> [String: String] {
+    static func processTypes(app: URL, config: ImageConfig) throws -> [String: String] {
         let procfile = app.appendingPathComponent("Procfile")
         var info = stat()
         if lstat(procfile.path, &info) == 0 {
