@@ -37,18 +37,21 @@ public struct DockerfileBuild: Sendable {
 
     /// Builds `context` (holding `Dockerfile`) as the app's image tagged `tag`;
     /// hands its config to `check` (which throws to stop before anything is
-    /// pushed); then pushes it and reads it back by digest.
+    /// pushed, and returns what it made of the config); then pushes it and
+    /// reads it back by digest.
     /// - Parameters:
     ///   - buildArgs: `--build-arg`s (the app's config vars, when it opted in): passed by name, their values in buildah's environment.
     ///   - cache: whether to use cached layers (`KILN-CLEAN: true` builds without).
     ///   - network: whether `RUN` steps reach the network (the app's build network setting).
-    public func build(context: URL, tag: String, buildArgs: [String: String], cache: Bool, network: Bool,
-                      log: @escaping @Sendable (String) async throws -> Void,
-                      check: @Sendable (ImageConfig) async throws -> Void) async throws -> Built {
+    public func build<Checked: Sendable>(context: URL, tag: String, buildArgs: [String: String], cache: Bool, network: Bool,
+                                         log: @escaping @Sendable (String) async throws -> Void,
+                                         check: @Sendable (ImageConfig) async throws -> Checked) async throws -> (Built, Checked) {
         let session = try store.open(registry: registry)
         defer { session.remove() }
         let target = ImageReference(repository: registry.repository(app: store.app), tag: tag)
-        let registryOptions = ["--tls-verify=\(!registry.insecure)"] + (session.authFile.map { ["--authfile", $0.path] } ?? [])
+        var withSession = registry
+        withSession.authFile = session.authFile
+        let registryOptions = withSession.options()
 
         var arguments = store.globalArguments + ["bud", "--isolation", "oci", "--runtime", Self.runtime, "--network", network ? "host" : "none",
                                                  "--layers", "--format", "oci"] + registryOptions
@@ -77,7 +80,8 @@ public struct DockerfileBuild: Sendable {
         }
         let counts = report.counts
         try await log("-----> Steps: \(counts.steps), from the layer cache: \(counts.cached)\(cache ? "" : " (KILN-CLEAN: built without the cache)")")
-        try await check(try await localConfig(target))
+        let config = try await localConfig(target)
+        let checked = try await check(config)
 
         let digestFile = session.directory.appendingPathComponent("digest")
         let push = try await run(store.globalArguments + ["push", "--digestfile", digestFile.path, "--format", "oci"] + registryOptions
@@ -94,7 +98,7 @@ public struct DockerfileBuild: Sendable {
         let document = try OCILayout.object(manifest)
         let descriptors = [document["config"] as? [String: Any] ?? [:]] + (document["layers"] as? [[String: Any]] ?? [])
         let size = descriptors.reduce(Int64(0)) { $0 + Int64($1["size"] as? Int ?? 0) }
-        return Built(reference: pinned, config: try ImageConfig(json: try await skopeo.rawConfig(pinned)), cachedSteps: counts.cached, steps: counts.steps, size: size)
+        return (Built(reference: pinned, config: config, cachedSteps: counts.cached, steps: counts.steps, size: size), checked)
     }
 
     /// The built image's config, from the app's storage, before anything is pushed.

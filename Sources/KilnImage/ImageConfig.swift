@@ -9,12 +9,12 @@ public struct ImageConfig: Sendable, Equatable {
     public var ports: [Int]
     public var labels: [String: String]
 
-    /// Reads the `config` object of an image config (or the object itself).
+    /// Reads the `config` object of an OCI image config.
     public init(json data: Data) throws {
         guard let top = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw ImageError("the image config is not a JSON object")
         }
-        let config = (top["config"] as? [String: Any]) ?? (top["Entrypoint"] != nil || top["Cmd"] != nil || top["ExposedPorts"] != nil ? top : [:])
+        let config = top["config"] as? [String: Any] ?? [:]
         entrypoint = config["Entrypoint"] as? [String] ?? []
         cmd = config["Cmd"] as? [String] ?? []
         labels = config["Labels"] as? [String: String] ?? [:]

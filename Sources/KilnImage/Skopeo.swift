@@ -34,21 +34,14 @@ struct Skopeo: Sendable {
 
     /// The manifest of `reference` as the registry stores it (its exact bytes), and its digest.
     func rawManifest(_ reference: ImageReference) async throws -> (Data, String) {
-        let data = try await inspect(reference, ["--raw"], what: "")
+        let command = Command("/usr/bin/skopeo", ["inspect", "--raw"] + (isFarm(reference.repository) ? registry.options() : []) + [reference.transport])
+        let outcome = try await command.capture()
+        guard outcome.status == 0 else { throw ImageError("cannot read \(reference) from its registry: \(Self.reason(outcome.error))") }
+        let data = Data(outcome.output)
         return (data, OCIDigest.of(data))
     }
 
-    /// The image config of `reference`, as the registry stores it.
-    func rawConfig(_ reference: ImageReference) async throws -> Data {
-        try await inspect(reference, ["--config", "--raw"], what: "the config of ")
-    }
 
-    func inspect(_ reference: ImageReference, _ options: [String], what: String) async throws -> Data {
-        let command = Command("/usr/bin/skopeo", ["inspect"] + options + (isFarm(reference.repository) ? registry.options() : []) + [reference.transport])
-        let outcome = try await command.capture()
-        guard outcome.status == 0 else { throw ImageError("cannot read \(what)\(reference) from its registry: \(Self.reason(outcome.error))") }
-        return Data(outcome.output)
-    }
 
 
     /// `docker://HOST/…` → `HOST/…`; other transports are local.

@@ -53,22 +53,22 @@ struct ImageBuild {
         }
         let builder = DockerfileBuild(store: BuildahStore(root: configuration.imageStoreDirectory, app: build.app, user: user),
                                       registry: registry, limits: configuration.buildLimits)
-        let built: DockerfileBuild.Built
+        let built: DockerfileBuild.Built, processTypes: [String: String]
         do {
-            built = try await timer.measure("compile") {
+            (built, processTypes) = try await timer.measure("compile") {
                 try await builder.build(context: app, tag: build.id, buildArgs: buildArgs, cache: !build.clean,
                                         network: settings.app.buildNetwork, log: context.logLine) { config in
                     // Checked before the push: an image no process can start is not pushed.
                     let processTypes = try Self.processTypes(app: app, config: config)
                     await context.log("-----> Process types: \(processTypes.keys.sorted().map { "\($0): \(processTypes[$0] ?? "")" }.joined(separator: "; "))"
                                       + (config.ports.isEmpty ? "" : "; exposed ports \(config.ports.map(String.init).joined(separator: ", "))"))
+                    return processTypes
                 }
             }
         } catch let error as ImageError {
             throw BuildFailure(error.description)
         }
         await context.log("-----> Image pushed: \(built.reference)")
-        let processTypes = try Self.processTypes(app: app, config: built.config)
         let signed = try await timer.measure("sign") { () async throws -> SignedSlug in
             var manifest = SlugManifest(
                 app: build.app, build: build.id, commit: build.commit, sha256: String(built.reference.digest?.dropFirst(7) ?? ""), size: built.size,
