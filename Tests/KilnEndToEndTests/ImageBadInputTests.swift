@@ -79,9 +79,14 @@ extension ImageBuildTests {
                 #expect(push.output.contains("FROM \(base): the image cannot be pulled") && push.output.contains("unauthorized"), "\(push.output)")
                 #expect(try await Self.releases(farm, "denied").isEmpty)
             }
-            // The right ones from the environment: built, pushed, exported and signed through them.
+            // The right ones from the environment: built, pushed, exported (onto a stack image in
+            // Docker's format, as `docker push` leaves them) and signed through them.
             let environment = ["KILN_REGISTRY_USERNAME": "kiln", "KILN_REGISTRY_PASSWORD": "a-registry-password"]
-            try await KilnFarm.with(workers: 1, options: Self.options(registry, base: base), environment: environment) { farm in
+            let dockerStack = try await registry.pushBusyboxBase(as: "stacks/busybox-docker:1", format: "docker")
+            let stackManifest = try await registry.manifest(dockerStack)
+            #expect(stackManifest["mediaType"] as? String == "application/vnd.docker.distribution.manifest.v2+json")
+            let stackLayers = (stackManifest["layers"] as? [[String: Any]])?.count ?? 0
+            try await KilnFarm.with(workers: 1, options: Self.options(registry, base: dockerStack), environment: environment) { farm in
                 let key = try await farm.createApp("allowed")
                 let repo = try await makeGitRepository(Self.sample(base: base))
                 let push = try await sh("git", ["push", farm.remote("allowed", key: key), "main"], in: repo)
@@ -93,6 +98,10 @@ extension ImageBuildTests {
                 let slugRepo = try await makeGitRepository(Self.slugApp)
                 let exported = try await sh("git", ["push", farm.remote("allowed-slug", key: slugKey), "main"], in: slugRepo)
                 #expect(exported.succeeded && exported.output.contains("Slug exported as \(registry.host)/kiln/allowed-slug@sha256:"), "\(exported.output)")
+                let slugImage = try #require(try await Self.build(farm, "b-2")["image"] as? String)
+                let slugManifest = try await registry.manifest(slugImage)
+                #expect(slugManifest["mediaType"] as? String == "application/vnd.oci.image.manifest.v1+json")
+                #expect((slugManifest["layers"] as? [[String: Any]])?.count == stackLayers + 1)
                 let auth = farm.home.appendingPathComponent("keys/registry-auth.json")
                 let mode = try FileManager.default.attributesOfItem(atPath: auth.path)[.posixPermissions] as? Int
                 #expect(mode == 0o600)
