@@ -24,8 +24,9 @@ public final class ArchiveWriter {
     ///   - compression: the filter wrapped around the tar stream.
     ///   - level: compression level (zstd 1...19, gzip 1...9); `nil` for the library's default.
     ///   - mtime: seconds since the epoch stamped on every entry.
+    ///   - raw: no tar: one entry's data compressed as is (to re-compress a stream, e.g. a tar read with ``CompressedStream``).
     ///   - sink: called with each block of output; an error it throws aborts the write.
-    public init(compression: ArchiveCompression, level: Int? = nil, mtime: Int = 0, sink: @escaping Sink) throws {
+    public init(compression: ArchiveCompression, level: Int? = nil, mtime: Int = 0, raw: Bool = false, sink: @escaping Sink) throws {
         // zstd's multi-threaded mode, on every core; the same bytes for any number of threads.
         let zstd = compression == .zstd ? try ZstdWriter(level: level ?? 3, threads: ProcessInfo.processInfo.activeProcessorCount, sink: sink) : nil
         guard let handle = archive_write_new() else {
@@ -37,7 +38,11 @@ public final class ArchiveWriter {
         self.box = zstd.map { zstd in SinkBox { try zstd.write($0) } } ?? SinkBox(sink)
         // pax_restricted writes plain ustar headers and adds pax records only
         // where ustar cannot express an entry (long paths): no pids, no atimes.
-        archive_write_set_format_pax_restricted(handle)
+        if raw {
+            archive_write_set_format_raw(handle)
+        } else {
+            archive_write_set_format_pax_restricted(handle)
+        }
         switch compression {
         case .zstd:
             archive_write_add_filter_none(handle)
