@@ -66,8 +66,7 @@ public struct ImageSignature: Sendable {
         try layout.tag(manifest, as: "signature")
         let target = ImageReference(repository: image.repository, tag: Self.tag(of: digest))
         do {
-            try await Skopeo(registry: registry).copy("oci:\(layout.directory.path):signature", target.transport,
-                                                      digestFile: scratch.appendingPathComponent("signature.digest"))
+            try await Skopeo(registry: registry).copy("oci:\(layout.directory.path):signature", target.transport)
         } catch let error as ImageError {
             throw ImageError("the registry \(registry.host) refused the image's signature \(target): \(error)")
         }
@@ -85,7 +84,7 @@ public struct ImageSignature: Sendable {
         let directory = scratch.appendingPathComponent("signature")
         try? FileManager.default.removeItem(at: directory)
         do {
-            try await skopeo.copy(signatureImage.transport, "dir:\(directory.path)", digestFile: scratch.appendingPathComponent("signature.digest"))
+            try await skopeo.copy(signatureImage.transport, "dir:\(directory.path)")
         } catch {
             throw ImageError("\(image.repository)@\(actual) has no farm signature (\(signatureImage) cannot be read): it was not built or exported by this farm")
         }

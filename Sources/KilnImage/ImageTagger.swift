@@ -9,11 +9,7 @@ public struct ImageTagger: Sendable {
         self.registry = registry
     }
 
-    public func tag(_ image: ImageReference, as tag: String, scratch: URL) async throws {
-        let target = ImageReference(repository: image.repository, tag: tag)
-        let digestFile = scratch.appendingPathComponent(".tag-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: digestFile) }
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        try await Skopeo(registry: registry).copy(image.transport, target.transport, digestFile: digestFile)
+    public func tag(_ image: ImageReference, as tag: String) async throws {
+        try await Skopeo(registry: registry).copy(image.transport, ImageReference(repository: image.repository, tag: tag).transport)
     }
 }

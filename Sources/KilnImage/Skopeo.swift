@@ -22,7 +22,10 @@ struct Skopeo: Sendable {
     /// Copies `source` (`docker://…`, `oci:DIR:TAG`, `dir:DIR`) to `destination`, byte for
     /// byte (`--preserve-digests`) unless told otherwise; returns the digest it wrote.
     @discardableResult
-    func copy(_ source: String, _ destination: String, digestFile: URL, preservingDigests: Bool = true) async throws -> String {
+    func copy(_ source: String, _ destination: String, preservingDigests: Bool = true) async throws -> String {
+        // skopeo reports the digest only in a file; an unguessable name of its own for each copy.
+        let digestFile = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-skopeo-\(UUID().uuidString).digest")
+        defer { try? FileManager.default.removeItem(at: digestFile) }
         let command = Command("/usr/bin/skopeo", ["copy", "--quiet"] + (preservingDigests ? ["--preserve-digests"] : []) + ["--digestfile", digestFile.path]
                               + sourceOptions(Self.location(source)) + destinationOptions(Self.location(destination)) + [source, destination])
         let outcome = try await command.run()

@@ -52,8 +52,7 @@ public struct SlugImage: Sendable {
             // By its digest now, so that the copy and the annotation name the same image;
             // a Docker-format base is converted to OCI on the way (its layers keep their digests).
             baseDigest = try await skopeo.rawManifest(baseReference).1
-            try await skopeo.copy(baseReference.pinned(to: baseDigest).transport, "oci:\(layout.directory.path):base",
-                                  digestFile: scratch.appendingPathComponent("base.digest"), preservingDigests: false)
+            try await skopeo.copy(baseReference.pinned(to: baseDigest).transport, "oci:\(layout.directory.path):base", preservingDigests: false)
         } catch let error as ImageError {
             throw ImageError("the stack image \(base) cannot be pulled (\(error)); build and push it, or point --export-base-image at one the workers reach")
         }
@@ -107,7 +106,7 @@ public struct SlugImage: Sendable {
         let target = ImageReference(repository: registry.repository(app: app), tag: tag)
         let pushed: String
         do {
-            pushed = try await skopeo.copy("oci:\(layout.directory.path):export", target.transport, digestFile: scratch.appendingPathComponent("export.digest"))
+            pushed = try await skopeo.copy("oci:\(layout.directory.path):export", target.transport)
         } catch let error as ImageError {
             throw ImageError("the registry \(registry.host) refused the image \(target): \(error)")
         }

@@ -262,7 +262,7 @@ public struct Worker: Service {
         do {
             guard let release = try await Catalog(database: database).releases(app: build.app).first(where: { $0.build == build.id }) else { return }
             let reference = try ImageReference(parsing: image)
-            try await ImageTagger(registry: registry).tag(reference, as: "v\(release.version)", scratch: configuration.workDirectory)
+            try await ImageTagger(registry: registry).tag(reference, as: "v\(release.version)")
         } catch {
             logger.warning("cannot tag the released image", metadata: ["image": "\(image)", "error": "\(error)"])
         }

@@ -67,8 +67,7 @@ public struct SlugExport: Sendable {
         let exported = try await SlugImage(registry: registry, base: base).export(slug, app: manifest.app, tag: manifest.build, scratch: scratch) { line in
             try? await log(line)
         }
-        try await ImageSignature(registry: registry).sign(exported.reference, app: manifest.app, build: manifest.build, key: key, scratch: scratch)
-        try await log("-----> Image signed with the farm's key: \(ImageSignature.location(of: exported.reference))")
+        try await ImageSigning(key: key, registry: registry).sign(exported.reference, app: manifest.app, build: manifest.build, scratch: scratch, log: log)
         return exported
     }
 }

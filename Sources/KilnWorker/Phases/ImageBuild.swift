@@ -76,7 +76,12 @@ struct ImageBuild {
             manifest.configVersion = settings.config.version
             manifest.image = SlugManifest.Image(reference: built.reference.description, ports: built.config.ports)
             let signed = try SignedSlug.sign(manifest, with: key, into: context.blobs.local)
-            try await ImageSigning(key: key, registry: registry).sign(built.reference, context)
+            do {
+                try await ImageSigning(key: key, registry: registry).sign(built.reference, app: build.app, build: build.id,
+                                                                          scratch: context.workspace.root.appendingPathComponent("image-signature"), log: context.logLine)
+            } catch let error as ImageError {
+                throw BuildFailure(error.description)
+            }
             return signed
         }
         try await timer.measure("upload") { try await Upload().publish(context, [signed.manifestDigest, signed.signatureDigest]) }
@@ -110,19 +115,15 @@ struct ImageBuild {
     }
 }
 
-/// Signs an image in the registry with the farm's key (its `.sig` beside it).
+/// Signs an image in the registry with the farm's key (its `.sig` beside it),
+/// and says so in the log: for Dockerfile builds and exported slugs alike.
 struct ImageSigning {
     let key: FarmKey
     let registry: RegistrySettings
 
-    func sign(_ image: ImageReference, _ context: BuildContext) async throws {
-        let scratch = context.workspace.root.appendingPathComponent("image-signature")
+    func sign(_ image: ImageReference, app: String, build: String, scratch: URL, log: @Sendable (String) async throws -> Void) async throws {
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        do {
-            try await ImageSignature(registry: registry).sign(image, app: context.build.app, build: context.build.id, key: key, scratch: scratch)
-        } catch let error as ImageError {
-            throw BuildFailure(error.description)
-        }
-        await context.log("-----> Image signed with the farm's key: \(ImageSignature.location(of: image))")
+        try await ImageSignature(registry: registry).sign(image, app: app, build: build, key: key, scratch: scratch)
+        try await log("-----> Image signed with the farm's key: \(ImageSignature.location(of: image))")
     }
 }
