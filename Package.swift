@@ -38,6 +38,8 @@ let package = Package(
         .target(name: "KilnArchive", dependencies: ["CArchive", "CZstd"], swiftSettings: swiftSettings),
         .target(name: "KilnGit", dependencies: ["CGit2", "KilnArchive"], swiftSettings: swiftSettings),
         .target(name: "KilnDownload", dependencies: ["CKilnCurl"], swiftSettings: swiftSettings),
+        // Paths a build or a push controls, reached only beneath a directory descriptor.
+        .target(name: "KilnConfine", dependencies: ["CKilnFile"], swiftSettings: swiftSettings),
 
         // Running other programs (git, buildpacks, PostgreSQL's tools) with streamed output.
         .target(name: "KilnProcess", dependencies: [
@@ -68,28 +70,28 @@ let package = Package(
 
         // The build itself.
         .target(name: "KilnSandbox", dependencies: ["KilnProcess"], swiftSettings: swiftSettings),
-        .target(name: "KilnCache", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
+        .target(name: "KilnCache", dependencies: ["KilnConfine", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
         .target(name: "KilnBuildpacks", dependencies: [
-            "KilnProcess", "KilnSandbox", "KilnArchive", "KilnDownload",
+            "KilnProcess", "KilnSandbox", "KilnArchive", "KilnDownload", "KilnConfine",
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: swiftSettings),
         // OCI images: Dockerfile builds with buildah, slugs exported as images, their signatures.
         .target(name: "KilnImage", dependencies: [
-            "KilnArchive", "KilnProcess", "KilnSandbox", "KilnSigning", .product(name: "Crypto", package: "swift-crypto"),
+            "KilnArchive", "KilnProcess", "KilnSandbox", "KilnSigning", "KilnConfine", .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: swiftSettings),
         .target(name: "KilnSlug", dependencies: [
-            "KilnArchive", "KilnBlobStore", "KilnSigning",
+            "KilnArchive", "KilnBlobStore", "KilnSigning", "KilnConfine",
         ], swiftSettings: swiftSettings),
         .target(name: "KilnWorker", dependencies: [
             "KilnDatabase", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnBlobStore", "KilnArchive",
-            "KilnBuildpacks", "KilnSlug", "KilnSigning", "KilnSandbox", "KilnCache", "KilnProcess", "KilnS3", "KilnImage",
+            "KilnBuildpacks", "KilnSlug", "KilnSigning", "KilnSandbox", "KilnCache", "KilnProcess", "KilnS3", "KilnImage", "KilnConfine",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
         ], swiftSettings: swiftSettings),
 
         // The edge: git over HTTP, the REST API, the command line.
         .target(name: "KilnReceiver", dependencies: [
-            "KilnGit", "KilnArchive", "KilnBlobStore", "KilnS3", "KilnDatabase", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnProcess", "KilnDownload",
+            "KilnGit", "KilnArchive", "KilnBlobStore", "KilnS3", "KilnDatabase", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnProcess", "KilnDownload", "KilnConfine",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Subprocess", package: "swift-subprocess"),
@@ -122,6 +124,7 @@ let package = Package(
         .testTarget(name: "KilnArchiveTests", dependencies: ["KilnArchive", "KilnGit", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnSlugTests", dependencies: ["KilnSlug", "KilnSigning", "KilnBlobStore", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnS3Tests", dependencies: ["KilnS3", "KilnBlobStore", "KilnTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KilnConfineTests", dependencies: ["KilnConfine", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnCacheTests", dependencies: ["KilnCache", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnSandboxTests", dependencies: ["KilnSandbox", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnBuildpacksTests", dependencies: ["KilnBuildpacks", "KilnSandbox", "KilnTestSupport"], swiftSettings: swiftSettings),

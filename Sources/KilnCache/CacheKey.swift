@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import KilnConfine
 
 /// The key of one builder's dependencies for one build: named parts (the
 /// stack, the builder's version, the toolchain, each key file's digest,
@@ -60,6 +61,26 @@ public struct CacheKey: Codable, Sendable, Equatable {
     /// The digest of a file's content, or "absent".
     public static func fileDigest(_ url: URL) -> String {
         (try? CacheStore.digest(ofFile: url.path)) ?? "absent"
+    }
+
+    /// Most bytes a key file of an app (a lockfile) may have.
+    public static let keyFileCap: Int64 = 256 << 20
+
+    /// The digest of the app's key file `relative` (a lockfile the build
+    /// controls), or "absent". Reached beneath `app` (a link that leaves it
+    /// is refused), a regular file only, at most ``keyFileCap`` bytes: a
+    /// lockfile that links to a host file or to `/dev/zero` is an error that
+    /// names it, never read.
+    public static func fileDigest(_ relative: String, in app: ConfinedDirectory) throws -> String {
+        guard let handle = try app.openFile(relative, links: .beneath) else { return "absent" }
+        var hasher = SHA256()
+        var total: Int64 = 0
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            total += Int64(chunk.count)
+            guard total <= keyFileCap else { throw ConfinedPathError(label: app.label, path: relative, reason: .tooLarge(Int(keyFileCap))) }
+            hasher.update(data: chunk)
+        }
+        return CacheStore.hex(hasher.finalize())
     }
 }
 

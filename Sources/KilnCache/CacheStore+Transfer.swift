@@ -35,7 +35,7 @@ extension CacheStore {
             guard access(from, F_OK) == 0 else { throw CacheFault("object \(entry.digest?.prefix(12) ?? "") of \(entry.path) is missing from \(source.root.path)") }
             do {
                 // A copy, never a link: the tiers stay independent, so one's damaged object is the other's to restore.
-                _ = try ingest(from, executable: executable, expected: entry.digest, linking: false)
+                _ = try ingest(from, executable: executable, expected: entry.digest)
             } catch let fault as CacheFault {
                 unlink(from)
                 throw CacheFault("\(fault.description) in \(source.root.path); dropped")

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import KilnConfine
 import Synchronization
 
 /// A content-addressed store of directory trees on one file system: file
@@ -8,10 +9,13 @@ import Synchronization
 /// manifest, for one app (`entries/APP/KEY`) or the whole farm
 /// (`entries/_farm/KEY`), so apps with the same lockfile share one copy.
 ///
-/// Restoring hard-links objects into place (a copy when the destination is
-/// on another file system): a warm restore writes no file content. Objects
-/// are read-only and owned by the worker, so a build (an unprivileged user)
-/// can replace a restored file but cannot change the stored one. Blocks on I/O.
+/// Saving copies the build's files in (it never links, chowns or chmods
+/// them); restoring hard-links objects into place when the worker is root (a
+/// copy otherwise, or when the destination is on another file system): a
+/// warm restore writes no file content. Objects are read-only and owned by
+/// root, so a build (an unprivileged user) can replace a restored file but
+/// cannot change the stored one. Both walk the build's directories beneath
+/// their descriptors (``KilnConfine/ConfinedDirectory``). Blocks on I/O.
 public struct CacheStore: Sendable {
     public let root: URL
 
@@ -40,8 +44,8 @@ public struct CacheStore: Sendable {
     // MARK: Trees
 
     /// Stores every file of `directory` and its manifest; returns the manifest's digest.
-    /// Files are moved into the store by hard link when they are on its file
-    /// system (the build directory is discarded afterwards), copied otherwise.
+    /// File contents are copied into the store: the build's files keep their
+    /// owner, mode and link count.
     public func save(_ directory: URL) throws -> Saved {
         try save(directory, paths: [""])
     }
@@ -49,77 +53,105 @@ public struct CacheStore: Sendable {
     /// Stores the subtrees `paths` of `directory` (e.g. `deps` and
     /// `_build/prod/lib`) as one tree, with their parent directories; paths
     /// that do not exist are left out.
+    ///
+    /// The build made `directory`: it is walked beneath its descriptor, and
+    /// a path with a link on the way (`_build` made a link to a host
+    /// directory) is refused with a ``KilnConfine/ConfinedPathError``. Links
+    /// inside the walked trees are stored as links, never followed.
     public func save(_ directory: URL, paths: [String]) throws -> Saved {
+        let top = try ConfinedDirectory(directory, label: "the app")
         var entries: [TreeManifest.Entry] = []
         var newBytes: Int64 = 0
         var parents = Set<String>()
-        let visit = { (relative: String, absolute: String, info: stat) throws in
-            switch info.st_mode & S_IFMT {
-            case S_IFDIR:
+        let visit = { (relative: String, entry: ConfinedDirectory.Entry, parent: ConfinedDirectory) throws in
+            switch entry.kind {
+            case .directory:
                 entries.append(.init(path: relative, kind: .directory, mode: 0o755, size: 0))
-            case S_IFLNK:
-                let target = try FileManager.default.destinationOfSymbolicLink(atPath: absolute)
-                entries.append(.init(path: relative, kind: .symlink, mode: 0o777, size: 0, target: target))
-            case S_IFREG:
-                let executable = info.st_mode & 0o111 != 0
-                let (digest, added) = try putFile(absolute, executable: executable)
-                if added { newBytes += Int64(info.st_size) }
-                entries.append(.init(path: relative, kind: .file, mode: executable ? 0o755 : 0o644, size: Int64(info.st_size), digest: digest))
+            case .symlink:
+                entries.append(.init(path: relative, kind: .symlink, mode: 0o777, size: 0, target: try parent.linkTarget(entry.name)))
+            case .regular:
+                let executable = entry.mode & 0o111 != 0
+                let (digest, size, added) = try putFile(entry.name, in: parent, executable: executable)
+                if added { newBytes += size }
+                entries.append(.init(path: relative, kind: .file, mode: executable ? 0o755 : 0o644, size: size, digest: digest))
             default:
                 break // sockets, fifos and devices are not dependencies
             }
         }
         for path in paths {
             if path.isEmpty {
-                try walk(directory.path, relative: "", visit)
+                try walk(top, relative: "", visit)
                 continue
             }
-            var info = stat()
-            let absolute = directory.path + "/" + path
-            guard lstat(absolute, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else { continue }
+            guard let subtree = try top.directory(path, links: .none) else { continue }
             var parent = ""
             for component in path.split(separator: "/").dropLast() {
                 parent += (parent.isEmpty ? "" : "/") + component
                 if parents.insert(parent).inserted { entries.append(.init(path: parent, kind: .directory, mode: 0o755, size: 0)) }
             }
-            try visit(path, absolute, info)
-            try walk(absolute, relative: path, visit)
+            entries.append(.init(path: path, kind: .directory, mode: 0o755, size: 0))
+            try walk(subtree, relative: path, visit)
         }
         let manifest = TreeManifest(entries: entries)
         let (digest, _) = try putData(try manifest.encoded())
         return Saved(manifest: digest, files: manifest.files, bytes: manifest.bytes, newBytes: newBytes)
     }
 
-    /// Recreates the tree of `manifest` under `destination` (which must not exist).
+    /// Recreates the tree of `manifest` under `destination` (created if absent).
     /// A missing object, or one whose size is not the manifest's, is a
     /// ``CacheFault``; the corrupt object is removed so the next save stores it again.
     public func restore(_ manifestDigest: String, into destination: URL) throws -> Restored {
-        let manifest = try self.manifest(manifestDigest)
         try FileManager.default.createDirectory(at: destination, withIntermediateDirectories: true)
-        let base = destination.path
+        return try restore(manifestDigest, into: ConfinedDirectory(destination, label: "CACHE_DIR"))
+    }
+
+    /// Recreates the tree of `manifest` beneath `destination`'s descriptor:
+    /// every directory is created or opened without following a link, so
+    /// a link a build left there is refused, never written through.
+    ///
+    /// Files are hard links to the store's objects only when this process
+    /// is root: objects then belong to root with mode 0444, which the build
+    /// user can neither write nor chmod. A worker not running as root
+    /// shares its uid with the build, which could write an object through a
+    /// link, so it restores copies.
+    public func restore(_ manifestDigest: String, into destination: ConfinedDirectory) throws -> Restored {
+        let manifest = try self.manifest(manifestDigest)
+        var directories: [String: ConfinedDirectory] = ["": destination]
+        func directory(_ path: String) throws -> ConfinedDirectory {
+            if let known = directories[path] { return known }
+            let made = try destination.makeDirectories(path)
+            directories[path] = made
+            return made
+        }
         // Directories and links first, in order; then the files, which are
-        // independent of each other, linked on every core at once.
-        var files: [TreeManifest.Entry] = []
+        // independent of each other, placed on every core at once.
+        var files: [(ConfinedDirectory, String, TreeManifest.Entry)] = []
         for entry in manifest.entries {
-            let path = base + "/" + entry.path
+            let components = entry.path.split(separator: "/", omittingEmptySubsequences: false)
+            guard let last = components.last, !components.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else {
+                throw CacheFault("manifest \(manifestDigest.prefix(12)) lists the unusable path \(entry.path.debugDescription)")
+            }
+            let parentPath = components.dropLast().joined(separator: "/")
             switch entry.kind {
             case .directory:
-                guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw fault("cannot create \(path)") }
+                _ = try directory(entry.path)
             case .symlink:
-                guard symlink(entry.target ?? "", path) == 0 else { throw fault("cannot link \(path)") }
+                try directory(parentPath).makeLink(String(last), to: entry.target ?? "")
             case .file:
-                files.append(entry)
+                files.append((try directory(parentPath), String(last), entry))
             }
         }
-        let pending = files
-        try Self.inParallel(pending.count) { index in try place(pending[index], under: base, manifest: manifestDigest) }
-        return Restored(files: files.count, bytes: files.reduce(0) { $0 + $1.size })
+        let pending = files, linking = getuid() == 0
+        try Self.inParallel(pending.count) { index in
+            let (parent, name, entry) = pending[index]
+            try place(entry, as: name, in: parent, manifest: manifestDigest, linking: linking)
+        }
+        return Restored(files: files.count, bytes: files.reduce(0) { $0 + $1.2.size })
     }
 
     /// Links (or copies) one file's object into place, after checking its size.
-    func place(_ entry: TreeManifest.Entry, under base: String, manifest manifestDigest: String) throws {
+    func place(_ entry: TreeManifest.Entry, as name: String, in parent: ConfinedDirectory, manifest manifestDigest: String, linking: Bool) throws {
         guard let digest = entry.digest else { throw CacheFault("manifest \(manifestDigest.prefix(12)) lists \(entry.path) without a digest") }
-        let path = base + "/" + entry.path
         let object = objectPath(digest, executable: entry.mode & 0o111 != 0)
         var info = stat()
         guard lstat(object, &info) == 0 else {
@@ -138,10 +170,9 @@ public struct CacheStore: Sendable {
             }
             Self.seal(object)
         }
-        if link(object, path) != 0 {
-            guard errno == EXDEV || errno == EMLINK else { throw fault("cannot link \(entry.path)") }
-            try copyFile(object, to: path, mode: entry.mode)
-        }
+        if linking, try parent.hardLink(from: object, as: name) { return }
+        let output = try parent.createFile(name, mode: mode_t(entry.mode))
+        try Self.copy(from: object, to: output)
     }
 
     /// The manifest stored under `digest`, checked against it.
@@ -189,23 +220,61 @@ public struct CacheStore: Sendable {
         }
     }
 
-    /// Stores the file at `path`; returns its digest and whether it was new.
-    func putFile(_ path: String, executable: Bool) throws -> (String, Bool) {
-        try ingest(path, executable: executable, expected: nil, linking: true)
+    /// Stores a copy of the regular file `name` of `parent` (the build's,
+    /// opened without following a link); returns its digest, its size and
+    /// whether it was new. The build's file is only read.
+    func putFile(_ name: String, in parent: ConfinedDirectory, executable: Bool) throws -> (String, Int64, Bool) {
+        let input = try parent.openEntry(name)
+        let temporary = root.path + "/tmp/" + UUID().uuidString
+        let (digest, size): (String, Int64)
+        do {
+            (digest, size) = try copyHashing(input, to: temporary, mode: executable ? 0o555 : 0o444)
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        let object = objectPath(digest, executable: executable)
+        if access(object, F_OK) == 0 {
+            unlink(temporary)
+            return (digest, size, false)
+        }
+        Self.seal(temporary)
+        try adopt(temporary, as: object, what: digest)
+        return (digest, size, true)
     }
 
-    /// Links (with `linking`, else copies) the file at `path` aside, makes
-    /// it ours and read-only, hashes it (what is hashed is what is stored)
-    /// and stores it unless it already is. With `expected`, a different
-    /// digest is a fault.
-    func ingest(_ path: String, executable: Bool, expected: String?, linking: Bool) throws -> (String, Bool) {
+    /// Copies `input` into a new file at `temporary` with `mode`, hashing what is written.
+    func copyHashing(_ input: FileHandle, to temporary: String, mode: mode_t) throws -> (String, Int64) {
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw fault("cannot create \(temporary)") }
+        let output = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        var hasher = SHA256()
+        var size: Int64 = 0
+        while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty {
+            hasher.update(data: chunk)
+            try output.write(contentsOf: chunk)
+            size += Int64(chunk.count)
+        }
+        fchmod(fd, mode)
+        return (Self.hex(hasher.finalize()), size)
+    }
+
+    /// Copies the object at `path` into `output`, which it closes.
+    static func copy(from path: String, to output: FileHandle) throws {
+        guard let input = FileHandle(forReadingAtPath: path) else { throw CacheFault("cannot read \(path)") }
+        defer { try? input.close(); try? output.close() }
+        while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty { try output.write(contentsOf: chunk) }
+    }
+
+    /// Copies the tier's own file at `path` aside, makes it read-only, hashes
+    /// it (what is hashed is what is stored) and stores it unless it already
+    /// is. With `expected`, a different digest is a fault.
+    func ingest(_ path: String, executable: Bool, expected: String?) throws -> (String, Bool) {
         let temporary = root.path + "/tmp/" + UUID().uuidString
-        if !linking || link(path, temporary) != 0 { try copyFile(path, to: temporary, mode: 0o444) }
-        // Ours and read-only: a build that later edits a restored file in place is refused instead of corrupting the store.
-        chown(temporary, getuid(), getgid())
-        chmod(temporary, executable ? 0o555 : 0o444)
+        guard let input = FileHandle(forReadingAtPath: path) else { throw CacheFault("cannot read \(path)") }
+        defer { try? input.close() }
         let digest: String
-        do { digest = try Self.digest(ofFile: temporary) } catch { unlink(temporary); throw error }
+        do { (digest, _) = try copyHashing(input, to: temporary, mode: executable ? 0o555 : 0o444) } catch { unlink(temporary); throw error }
         if let expected, digest != expected {
             unlink(temporary)
             throw CacheFault("object \(expected.prefix(12)) is corrupt (its content no longer matches its digest)")
@@ -248,23 +317,14 @@ public struct CacheStore: Sendable {
         return (digest, true)
     }
 
-    func copyFile(_ source: String, to destination: String, mode: UInt16) throws {
-        guard FileManager.default.createFile(atPath: destination, contents: nil) else { throw fault("cannot create \(destination)") }
-        let input = try FileHandle(forReadingFrom: URL(fileURLWithPath: source))
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: destination))
-        defer { try? input.close(); try? output.close() }
-        while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty { try output.write(contentsOf: chunk) }
-        chmod(destination, mode_t(mode))
-    }
-
-    func walk(_ absolute: String, relative: String, _ visit: (String, String, stat) throws -> Void) throws {
-        for name in try FileManager.default.contentsOfDirectory(atPath: absolute).sorted() {
-            let path = absolute + "/" + name
-            let entryPath = relative.isEmpty ? name : relative + "/" + name
-            var info = stat()
-            guard lstat(path, &info) == 0 else { throw fault("cannot read \(path)") }
-            try visit(entryPath, path, info)
-            if info.st_mode & S_IFMT == S_IFDIR { try walk(path, relative: entryPath, visit) }
+    func walk(_ directory: ConfinedDirectory, relative: String,
+              _ visit: (String, ConfinedDirectory.Entry, ConfinedDirectory) throws -> Void) throws {
+        for entry in try directory.entries() {
+            let entryPath = relative.isEmpty ? entry.name : relative + "/" + entry.name
+            try visit(entryPath, entry, directory)
+            if entry.kind == .directory, let child = try directory.directory(entry.name, links: .none) {
+                try walk(child, relative: entryPath, visit)
+            }
         }
     }
 

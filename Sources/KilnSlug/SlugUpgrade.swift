@@ -1,4 +1,5 @@
 import Foundation
+import KilnConfine
 
 /// What makes a slug a hot upgrade (`KILN-HOT: true`): the OTP release it
 /// upgrades in place, from the version the app's previous release runs to
@@ -25,12 +26,18 @@ public struct SlugUpgrade: Codable, Sendable, Equatable {
     /// the command may be reached through a symbolic link: the build made
     /// them, and a link could point the worker at any file of its host.
     public static func read(_ relative: String, in appDirectory: URL) throws -> SlugUpgrade {
-        guard isRegularFile(relative, in: appDirectory) else {
-            throw SlugUpgradeError("the builder's \(relative) is not a regular file of the build directory (a link or a directory)")
+        let app: ConfinedDirectory
+        let data: Data?
+        do {
+            app = try ConfinedDirectory(appDirectory, label: "the build directory")
+            data = try app.read(relative, cap: 64 << 10, links: .none)
+        } catch let error as ConfinedPathError {
+            throw SlugUpgradeError("the builder's \(relative) is not a regular file of the build directory (a link or a directory): \(error)")
         }
+        guard let data else { throw SlugUpgradeError("the builder left no \(relative)") }
         let upgrade: SlugUpgrade
         do {
-            upgrade = try JSONDecoder().decode(SlugUpgrade.self, from: Data(contentsOf: appDirectory.appendingPathComponent(relative)))
+            upgrade = try JSONDecoder().decode(SlugUpgrade.self, from: data)
         } catch {
             throw SlugUpgradeError("the builder's \(relative) is not a hot upgrade record ({release, from, to, command})")
         }
@@ -42,26 +49,11 @@ public struct SlugUpgrade: Codable, Sendable, Equatable {
             throw SlugUpgradeError("the builder's upgrade record has an unusable \(field): \(value.debugDescription)")
         }
         let parts = upgrade.command.split(separator: "/", omittingEmptySubsequences: false)
-        guard !upgrade.command.hasPrefix("/"), !parts.contains(".."), !parts.contains(""), isRegularFile(upgrade.command, in: appDirectory),
-              FileManager.default.isExecutableFile(atPath: appDirectory.appendingPathComponent(upgrade.command).path) else {
+        let command = parts.contains("..") || parts.contains("") || upgrade.command.hasPrefix("/") ? nil : try? app.status(of: upgrade.command, links: .none)
+        guard let command, command.kind == .regular, command.mode & 0o111 != 0 else {
             throw SlugUpgradeError("the builder's upgrade command \(upgrade.command.debugDescription) is not an executable file inside the slug")
         }
         return upgrade
-    }
-
-    /// Whether `relative` names a regular file under `root` with no symbolic link on the way.
-    static func isRegularFile(_ relative: String, in root: URL) -> Bool {
-        var path = root.path
-        let components = relative.split(separator: "/")
-        for (index, component) in components.enumerated() {
-            path += "/" + component
-            var info = stat()
-            guard component != "..", lstat(path, &info) == 0 else { return false }
-            let type = info.st_mode & S_IFMT
-            if index == components.count - 1 { return type == S_IFREG }
-            guard type == S_IFDIR else { return false }
-        }
-        return false
     }
 }
 

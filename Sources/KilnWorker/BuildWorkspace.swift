@@ -1,4 +1,5 @@
 import Foundation
+import KilnConfine
 
 /// The directories of one build attempt, under the worker's `work/`:
 /// the app being built, its dependency cache, its config (ENV_DIR) and
@@ -15,14 +16,15 @@ struct BuildWorkspace: Sendable {
 
     static func create(under parent: URL, build: String, attempt: Int) throws -> BuildWorkspace {
         let workspace = BuildWorkspace(root: parent.appendingPathComponent("\(build).\(attempt)"))
-        try? FileManager.default.removeItem(at: workspace.root)
+        try ConfinedDirectory.removeTree(workspace.root)
         for directory in [workspace.app, workspace.cache, workspace.env, workspace.buildpacks] {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         }
         return workspace
     }
 
+    /// Removes the attempt's directories without following any link a build left in them.
     func remove() {
-        try? FileManager.default.removeItem(at: root)
+        try? ConfinedDirectory.removeTree(root)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import KilnBuildpacks
+import KilnConfine
 
 /// Phase 4: run each buildpack's `bin/compile` in order, chaining their
 /// `export` files, then collect what their `bin/release` declares, with the
@@ -26,10 +27,10 @@ struct Compile {
                 throw BuildFailure(error.message)
             }
         }
-        let procfile = context.workspace.app.appendingPathComponent("Procfile")
-        if FileManager.default.fileExists(atPath: procfile.path) {
+        // The build ran since the push: the Procfile may now be a link, a fifo or a huge file.
+        if let procfile = try HostileInput.readText("Procfile", in: context.workspace.app, label: "the app", cap: HostileInput.procfileCap) {
             do {
-                declaration.processTypes = declaration.processTypes.merging(try ProcessTypes.parseProcfile(String(contentsOf: procfile, encoding: .utf8)))
+                declaration.processTypes = declaration.processTypes.merging(try ProcessTypes.parseProcfile(procfile))
             } catch let error as BuildpackError {
                 throw BuildFailure(error.message)
             }

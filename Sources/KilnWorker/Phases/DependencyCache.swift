@@ -2,6 +2,7 @@ import Foundation
 import KilnBuildpacks
 import KilnCache
 import KilnCatalog
+import KilnConfine
 
 /// Phases 3 and 5: restore the app's dependencies into CACHE_DIR before
 /// compile, and save them after a successful compile.
@@ -34,7 +35,7 @@ struct DependencyCache: Sendable {
         var plans: [CachePlan] = []
         var use = CacheUse(app: context.build.app)
         for buildpack in buildpacks {
-            guard let rule = rule(for: buildpack), let plan = await plan(rule, buildpack: buildpack, context, stack: stack) else { continue }
+            guard let rule = rule(for: buildpack), let plan = try await plan(rule, buildpack: buildpack, context, stack: stack) else { continue }
             plans.append(await restore(plan, context, use: &use))
         }
         // Directories only: restored files are the store's, which the build may replace but not change.
@@ -72,9 +73,11 @@ struct DependencyCache: Sendable {
         return rules[buildpack.reference]
     }
 
-    func plan(_ rule: CacheRule, buildpack: Buildpack, _ context: BuildContext, stack: String) async -> CachePlan? {
-        let app = context.workspace.app
-        guard rule.keys.contains(where: { FileManager.default.fileExists(atPath: app.appendingPathComponent($0).path) }) else {
+    func plan(_ rule: CacheRule, buildpack: Buildpack, _ context: BuildContext, stack: String) async throws -> CachePlan? {
+        // The pushed tree: lockfiles are read beneath it, a link out of it refused.
+        let app: ConfinedDirectory
+        do { app = try ConfinedDirectory(context.workspace.app, label: "the app") } catch let error as ConfinedPathError { throw BuildFailure(error.description) }
+        guard rule.keys.contains(where: { app.exists($0) }) else {
             await context.log("-----> cache: not used for \(rule.builder): the app has no \(rule.keys.joined(separator: " or "))")
             return nil
         }
@@ -83,7 +86,11 @@ struct DependencyCache: Sendable {
         var parts = [CacheKey.Part("stack", stack), CacheKey.Part("builder \(rule.builder)", await probe.version(ofBuilder: buildersDirectory.appendingPathComponent(rule.builder)))]
         for command in rule.toolchain { parts.append(.init("toolchain \(command)", await probe.output(of: command))) }
         for file in rule.keys + settings.app.cacheKeyFiles {
-            parts.append(.init("file \(file)", CacheKey.fileDigest(app.appendingPathComponent(file))))
+            do {
+                parts.append(.init("file \(file)", try CacheKey.fileDigest(file, in: app)))
+            } catch let error as ConfinedPathError {
+                throw BuildFailure("the cache key file \(error)")
+            }
         }
         for (name, value) in vars.sorted(by: { $0.key < $1.key }) { parts.append(.init("var \(name)", value)) }
         parts.append(.init("directories", directories.joined(separator: ",")))
@@ -156,11 +163,10 @@ struct DependencyCache: Sendable {
 
     /// Removes the plan's directories from CACHE_DIR: a half-done restore,
     /// or stale copies a builder must not take for restored ones.
+    /// The build wrote CACHE_DIR: a link on the way is removed, never followed.
     func clear(_ plan: CachePlan, in cache: URL) throws {
-        for directory in plan.directories {
-            let path = cache.appendingPathComponent(directory)
-            if FileManager.default.fileExists(atPath: path.path) { try FileManager.default.removeItem(at: path) }
-        }
+        let directory = try ConfinedDirectory(cache, label: "CACHE_DIR")
+        for path in plan.directories { try directory.remove(path) }
     }
 
     func missReason(_ plan: CachePlan, app: String) -> String {
@@ -194,10 +200,14 @@ struct DependencyCache: Sendable {
 
     func restoreScratch(_ context: BuildContext) throws {
         let stored = scratchDirectory.appendingPathComponent(context.build.app)
-        if context.build.clean { try? FileManager.default.removeItem(at: stored) }
-        if FileManager.default.fileExists(atPath: stored.path) {
-            try? FileManager.default.removeItem(at: context.workspace.cache)
-            try FileManager.default.moveItem(at: stored, to: context.workspace.cache)
+        // The app's last CACHE_DIR holds what its build left, links included: removed without following them.
+        if context.build.clean { try ConfinedDirectory.removeTree(stored) }
+        var info = stat()
+        if lstat(stored.path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR {
+            try ConfinedDirectory.removeTree(context.workspace.cache)
+            guard rename(stored.path, context.workspace.cache.path) == 0 else {
+                throw BuildFailure("cannot restore CACHE_DIR from \(stored.path): \(String(cString: strerror(errno)))")
+            }
         }
     }
 
@@ -206,8 +216,10 @@ struct DependencyCache: Sendable {
     func saveScratch(_ context: BuildContext, plans: [CachePlan]) throws {
         for plan in plans { try? clear(plan, in: context.workspace.cache) }
         let stored = scratchDirectory.appendingPathComponent(context.build.app)
-        try FileManager.default.createDirectory(at: scratchDirectory, withIntermediateDirectories: true)
-        try? FileManager.default.removeItem(at: stored)
-        try FileManager.default.moveItem(at: context.workspace.cache, to: stored)
+        try FileManager.default.createDirectory(at: scratchDirectory, withIntermediateDirectories: true) // farm-owned: the worker's scratch
+        try ConfinedDirectory.removeTree(stored)
+        guard rename(context.workspace.cache.path, stored.path) == 0 else {
+            throw BuildFailure("cannot keep CACHE_DIR in \(stored.path): \(String(cString: strerror(errno)))")
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import KilnBuildpacks
+import KilnConfine
 
 /// Phase 2: choose the buildpacks (an app with a root `Dockerfile` never
 /// gets here: it is an ``ImageBuild``), in this order: a `.buildpacks` file
@@ -11,9 +12,7 @@ struct Detect {
 
     func run(_ context: BuildContext) async throws -> [Buildpack] {
         let app = context.workspace.app
-        let listFile = app.appendingPathComponent(".buildpacks")
-        if FileManager.default.fileExists(atPath: listFile.path) {
-            let text = try String(contentsOf: listFile, encoding: .utf8)
+        if let text = try HostileInput.readText(".buildpacks", in: app, label: "the app", cap: HostileInput.listCap) {
             let references = try BuildpackReference.parseList(text)
             await context.log("-----> .buildpacks names \(references.count) buildpack(s)")
             return try await resolveAndDetect(references, context)

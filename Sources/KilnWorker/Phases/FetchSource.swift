@@ -1,6 +1,7 @@
 import Foundation
 import KilnArchive
 import KilnBlobStore
+import KilnConfine
 
 /// Phase 1: fetch the source archive from the blob store and unpack it into
 /// the build directory, refusing entries that would land outside it. For an
@@ -18,34 +19,35 @@ struct FetchSource {
             try blobs.copy(digest, to: workspace.source)
             return try ArchiveExtractor().extract(archive: workspace.source, into: tree)
         }
-        try? FileManager.default.removeItem(at: workspace.source)
+        try? FileManager.default.removeItem(at: workspace.source) // farm-owned: the worker's own copy of the source blob
         await context.log("-----> Source \(context.build.commit.map { String($0.prefix(12)) } ?? digest.hex.prefix(12).description): \(summary.entries) entries, \(summary.bytes) bytes")
         if let sourceDir {
             try Self.select(sourceDir, of: tree, into: workspace.app)
-            try? FileManager.default.removeItem(at: tree)
+            try? ConfinedDirectory.removeTree(tree)
             await context.log("-----> Building the subdirectory \(sourceDir) (the app's source directory)")
         }
     }
 
     /// Moves `tree/sourceDir` to `app`; a missing directory, a file or a
-    /// link there is an error that lists what the tree does have.
+    /// link on the way is an error that lists what the tree does have.
     static func select(_ sourceDir: String, of tree: URL, into app: URL) throws {
-        let chosen = tree.appendingPathComponent(sourceDir)
-        let values = try? chosen.resourceValues(forKeys: [.isDirectoryKey, .isSymbolicLinkKey])
-        // Each component is checked: a link anywhere on the way could lead out of the tree.
-        var partial = tree
-        for component in sourceDir.split(separator: "/") {
-            partial.appendPathComponent(String(component))
-            if (try? partial.resourceValues(forKeys: [.isSymbolicLinkKey]))?.isSymbolicLink == true {
-                throw BuildFailure("the source directory \(sourceDir) goes through a symbolic link (\(component)); point the app at a real directory (kiln apps set --source-dir)")
-            }
+        let root = try ConfinedDirectory(tree, label: "the pushed tree")
+        let kind: ConfinedDirectory.Kind?
+        do {
+            // Every component is checked: a link anywhere on the way could lead out of the tree.
+            kind = try root.kind(of: sourceDir, links: .none)
+        } catch let error as ConfinedPathError {
+            throw BuildFailure("the source directory \(sourceDir) goes through a symbolic link or a file (\(error)); point the app at a real directory (kiln apps set --source-dir)")
         }
-        guard values?.isDirectory == true else {
-            let parent = chosen.deletingLastPathComponent()
-            let present = ((try? FileManager.default.contentsOfDirectory(atPath: parent.path)) ?? []).sorted().prefix(20).joined(separator: ", ")
+        guard kind == .directory else {
+            let parent = sourceDir.split(separator: "/").dropLast().joined(separator: "/")
+            let beside = (try? root.directory(parent, links: .none))?.flatMap { try? $0.entries() } ?? []
+            let present = beside.prefix(20).map(\.name).joined(separator: ", ")
             throw BuildFailure("the source directory \(sourceDir) is not a directory in this commit (beside it: \(present.isEmpty ? "nothing" : present)); change it with kiln apps set --source-dir")
         }
-        try FileManager.default.removeItem(at: app)
-        try FileManager.default.moveItem(at: chosen, to: app)
+        try ConfinedDirectory.removeTree(app)
+        guard rename(tree.path + "/" + sourceDir, app.path) == 0 else {
+            throw BuildFailure("cannot move the source directory \(sourceDir) into place: \(String(cString: strerror(errno)))")
+        }
     }
 }

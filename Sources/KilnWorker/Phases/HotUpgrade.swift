@@ -21,7 +21,7 @@ struct HotUpgrade {
     /// Returns the running slug's `app/` directory, or `nil` for a build that is not hot.
     func fetchRunning(_ context: BuildContext) async throws -> URL? {
         // Only a builder's record of this build counts, never one committed with the source.
-        try? FileManager.default.removeItem(at: context.workspace.app.appendingPathComponent(Self.record))
+        try HostileInput.remove(Self.record, in: context.workspace.app, label: "the app")
         guard context.build.hot else { return nil }
         guard let running = context.settings.running else {
             throw BuildFailure("""
@@ -66,7 +66,7 @@ struct HotUpgrade {
                 """)
         }
         // Not following links: one planted there is a record, and reading it says what is wrong.
-        guard (try? FileManager.default.attributesOfItem(atPath: context.workspace.app.appendingPathComponent(Self.record).path)) != nil else {
+        guard try HostileInput.kind(of: Self.record, in: context.workspace.app, label: "the app") != nil else {
             throw BuildFailure("""
                 Hot upgrade impossible: \(buildpacks.map(\.reference).joined(separator: ", ")) made no OTP upgrade; only an Elixir release (mix release) can be upgraded in place.
                 A push without KILN-HOT: true deploys this commit by restart.

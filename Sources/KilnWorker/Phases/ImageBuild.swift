@@ -1,5 +1,6 @@
 import Foundation
 import KilnBuildpacks
+import KilnConfine
 import KilnImage
 import KilnQueue
 import KilnSigning
@@ -91,11 +92,8 @@ struct ImageBuild {
 
     /// A Procfile wins, as for a slug; otherwise `web` is how the image starts.
     static func processTypes(app: URL, config: ImageConfig) throws -> [String: String] {
-        let procfile = app.appendingPathComponent("Procfile")
-        var info = stat()
-        if lstat(procfile.path, &info) == 0 {
-            guard info.st_mode & S_IFMT == S_IFREG else { throw BuildFailure("the Procfile is not a regular file") }
-            return try ProcessTypes.parseProcfile(String(contentsOf: procfile, encoding: .utf8)).commands
+        if let procfile = try HostileInput.readText("Procfile", in: app, label: "the app", cap: HostileInput.procfileCap, links: .none) {
+            return try ProcessTypes.parseProcfile(procfile).commands
         }
         guard let web = config.webCommand else {
             throw BuildFailure("the image has neither ENTRYPOINT nor CMD, and the app has no Procfile: add `CMD [...]` to the Dockerfile, or a Procfile with a web process")

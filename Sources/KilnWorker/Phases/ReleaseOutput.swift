@@ -1,4 +1,5 @@
 import Foundation
+import KilnConfine
 
 /// Gigalixir's convention for release buildpacks (its releases and
 /// distillery buildpacks): the slug is the tarball the buildpack leaves as
@@ -13,19 +14,29 @@ struct ReleaseOutput: Sendable {
     /// Moves the tarball a buildpack just left in CACHE_DIR/out into the
     /// workspace (``BuildWorkspace/releaseOutput``); `nil` when there is none.
     static func take(from workspace: BuildWorkspace) throws -> ReleaseOutput? {
-        let out = workspace.cache.appendingPathComponent("out")
+        do {
+            return try take(from: ConfinedDirectory(workspace.cache, label: "CACHE_DIR"), to: workspace.releaseOutput)
+        } catch let error as ConfinedPathError {
+            throw BuildFailure(error.description)
+        }
+    }
+
+    private static func take(from cache: ConfinedDirectory, to destination: URL) throws -> ReleaseOutput? {
         // The build wrote CACHE_DIR: a link there could point the worker at any file of its host.
-        guard fileType(out) == S_IFDIR else {
-            if fileType(out) != nil { throw BuildFailure("CACHE_DIR/out is not a directory (a link or a file): a release tarball goes in a real CACHE_DIR/out") }
-            return nil
+        switch try cache.kind(of: "out", links: .none) {
+        case nil: return nil
+        case .directory?: break
+        case let kind?: throw BuildFailure("CACHE_DIR/out is \(kind), not a directory: a release tarball goes in a real CACHE_DIR/out")
         }
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: out.path)) ?? []).filter { $0.hasSuffix(".tar.gz") }.sorted()
-        guard let name = names.first else { return nil }
-        guard names.count == 1 else {
-            throw BuildFailure("CACHE_DIR/out holds several release tarballs (\(names.joined(separator: ", "))): the slug is made from one; leave only that one")
+        guard let out = try cache.directory("out", links: .none) else { return nil }
+        let tarballs = try out.entries().filter { $0.name.hasSuffix(".tar.gz") }
+        guard let tarball = tarballs.first else { return nil }
+        guard tarballs.count == 1 else {
+            throw BuildFailure("CACHE_DIR/out holds several release tarballs (\(tarballs.map(\.name).joined(separator: ", "))): the slug is made from one; leave only that one")
         }
-        guard fileType(out.appendingPathComponent(name)) == S_IFREG else {
-            throw BuildFailure("CACHE_DIR/out/\(name) is not a regular file (a link or a directory)")
+        let name = tarball.name
+        guard tarball.kind == .regular else {
+            throw BuildFailure("CACHE_DIR/out/\(name) is \(tarball.kind), not a regular file")
         }
         // APP-VERSION: the version starts at the first dash followed by a digit (release names have none; versions may: 1.0.0-rc.1).
         let stem = String(name.dropLast(".tar.gz".count))
@@ -33,14 +44,9 @@ struct ReleaseOutput: Sendable {
         guard let dash = dashes.first, dash != stem.startIndex else {
             throw BuildFailure("CACHE_DIR/out/\(name) is not named APP-VERSION.tar.gz, as a release tarball must be")
         }
-        try? FileManager.default.removeItem(at: workspace.releaseOutput)
-        try FileManager.default.moveItem(at: out.appendingPathComponent(name), to: workspace.releaseOutput)
-        try? FileManager.default.removeItem(at: out)
+        try ConfinedDirectory.removeTree(destination)
+        try out.move(name, to: destination.path)
+        try cache.remove("out")
         return ReleaseOutput(release: String(stem[..<dash]), version: String(stem[stem.index(after: dash)...]))
-    }
-
-    private static func fileType(_ url: URL) -> mode_t? {
-        var info = stat()
-        return lstat(url.path, &info) == 0 ? info.st_mode & S_IFMT : nil
     }
 }
