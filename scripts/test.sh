@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/setup.sh
 
+# No direct file-system call on a path a build or a push controls (docs/security.md).
+bash scripts/lint-hostile-paths.sh
+
 swift build --build-tests
 
 pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
@@ -25,4 +28,20 @@ run_pg "$pgbin/pg_ctl" -D "$scratch/pg/data" -l "$scratch/pg/log" -w \
 export KILN_TEST_DATABASE_URL="postgres://kiln@localhost:5432/postgres?host=$scratch/pg/run"
 export KILN_TEST_BINARY="$(swift build --show-bin-path)/kiln"
 export KILN_TEST_SCRATCH="$scratch"
-swift test --skip-build "$@"
+# Every Swift process of the run (kiln up, its server and workers, push hooks,
+# the tests themselves) writes a crash's backtrace into crashes/, never waiting
+# for a debugger: a crash anywhere fails the run, with its backtrace.
+mkdir -p "$scratch/crashes"
+chmod 1777 "$scratch/crashes"
+export KILN_TEST_CRASHES="$scratch/crashes"
+export SWIFT_BACKTRACE="enable=yes,interactive=no,color=no,output-to=$scratch/crashes"
+status=0
+swift test --skip-build "$@" || status=$?
+if [ -n "$(ls -A "$scratch/crashes")" ]; then
+  for crash in "$scratch"/crashes/*; do
+    echo "test: a process crashed during the run; its backtrace ($crash):" >&2
+    cat "$crash" >&2
+  done
+  status=1
+fi
+exit "$status"

@@ -20,6 +20,12 @@ public actor BuildLogWriter {
     var pending: [(number: Int, text: String)] = []
     var flushing = false
     var dropped = 0
+    var bytes = 0
+    /// Whether the log passed ``maximumBytes``; later lines are dropped.
+    public private(set) var overBudget = false
+
+    /// Most bytes one build's log keeps, across all its phases and buildpacks.
+    public static let maximumBytes = 64 << 20
 
     init(database: Database, buildSeq: Int64, next: Int) {
         self.database = database
@@ -30,7 +36,16 @@ public actor BuildLogWriter {
     /// Appends one line and wakes the followers. Never fails the build:
     /// a line the database cannot take now is kept for the next write.
     public func append(_ text: String) async {
-        pending.append((next, text.replacingOccurrences(of: "\0", with: "")))
+        guard !overBudget else { return }
+        let line = text.replacingOccurrences(of: "\0", with: "")
+        bytes += line.utf8.count + 1
+        if bytes > Self.maximumBytes {
+            // One budget for the whole build, whatever its buildpacks print each.
+            overBudget = true
+            pending.append((next, " !     The build's log passed its limit of \(Self.maximumBytes >> 20) MiB: later lines are not kept"))
+        } else {
+            pending.append((next, line))
+        }
         next += 1
         if pending.count > Self.maximumPending {
             let excess = pending.count - Self.maximumPending

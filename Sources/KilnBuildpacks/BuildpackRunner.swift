@@ -1,4 +1,5 @@
 import Foundation
+import KilnConfine
 import KilnSandbox
 
 /// Runs buildpacks by the Heroku buildpack API, unchanged, each script in
@@ -90,7 +91,8 @@ public struct BuildpackRunner: Sendable {
     /// Runs `bin/release` when the buildpack has one, with `extra` over the
     /// usual environment; returns what it declares.
     public func release(_ buildpack: Buildpack, extra: [String: String] = [:]) async throws -> ReleaseDeclaration {
-        guard FileManager.default.isExecutableFile(atPath: buildpack.script("release")) else { return ReleaseDeclaration() }
+        // The buildpack's directory is the build user's during compile: looked at beneath it, no link followed out.
+        guard (try? ConfinedDirectory(buildpack.directory, label: "the buildpack").status(of: "bin/release", followingLast: true))??.isExecutableFile == true else { return ReleaseDeclaration() }
         let directory = try layout.inside(buildpack)
         let (outcome, output) = try await sandbox.capture(directory + "/bin/release", [BuildLayout.appInside],
                                                           environment: environment.merging(extra) { $1 },
@@ -105,6 +107,6 @@ public struct BuildpackRunner: Sendable {
     /// The `export` file a buildpack left for the ones after it, if any.
     public func exportFile(of buildpack: Buildpack) -> URL? {
         let url = buildpack.directory.appendingPathComponent("export")
-        return FileManager.default.fileExists(atPath: url.path) ? url : nil
+        return (try? ConfinedDirectory(buildpack.directory, label: "the buildpack").kind(of: "export")) != nil ? url : nil
     }
 }

@@ -80,7 +80,7 @@ public struct CacheStore: Sendable {
         }
         for path in paths {
             if path.isEmpty {
-                try walk(top, relative: "", visit)
+                try top.walk(relative: "", visit)
                 continue
             }
             guard let subtree = try top.directory(path, links: .none) else { continue }
@@ -90,7 +90,7 @@ public struct CacheStore: Sendable {
                 if parents.insert(parent).inserted { entries.append(.init(path: parent, kind: .directory, mode: 0o755, size: 0)) }
             }
             entries.append(.init(path: path, kind: .directory, mode: 0o755, size: 0))
-            try walk(subtree, relative: path, visit)
+            try subtree.walk(relative: path, visit)
         }
         let manifest = TreeManifest(entries: entries)
         let (digest, _) = try putData(try manifest.encoded())
@@ -315,17 +315,6 @@ public struct CacheStore: Sendable {
         chmod(temporary.path, 0o444)
         guard rename(temporary.path, object) == 0 else { throw fault("cannot store the manifest \(digest.prefix(12))") }
         return (digest, true)
-    }
-
-    func walk(_ directory: ConfinedDirectory, relative: String,
-              _ visit: (String, ConfinedDirectory.Entry, ConfinedDirectory) throws -> Void) throws {
-        for entry in try directory.entries() {
-            let entryPath = relative.isEmpty ? entry.name : relative + "/" + entry.name
-            try visit(entryPath, entry, directory)
-            if entry.kind == .directory, let child = try directory.directory(entry.name, links: .none) {
-                try walk(child, relative: entryPath, visit)
-            }
-        }
     }
 
     static func digest(ofFile path: String) throws -> String {

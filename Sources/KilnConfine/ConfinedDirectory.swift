@@ -122,9 +122,12 @@ public final class ConfinedDirectory: Sendable {
         try status(of: relative, links: links)?.kind
     }
 
-    /// The kind, size and mode of `relative`, without following a link at its end; `nil` when absent.
-    public func status(of relative: String, links: Links = .beneath) throws -> Entry? {
-        guard let fd = try openBeneath(relative, flags: KILN_O_PATH | O_NOFOLLOW, links: links) else { return nil }
+    /// The kind, size and mode of `relative`, without following a link at
+    /// its end unless `followingLast` (and then only a link that stays
+    /// beneath, with ``Links/beneath``); `nil` when absent.
+    public func status(of relative: String, links: Links = .beneath, followingLast: Bool = false) throws -> Entry? {
+        let last = followingLast && links == .beneath ? 0 : O_NOFOLLOW
+        guard let fd = try openBeneath(relative, flags: KILN_O_PATH | last, links: links) else { return nil }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw error(relative, .system(errno)) }
@@ -216,6 +219,9 @@ public final class ConfinedDirectory: Sendable {
         public let size: Int64
         /// Permission bits.
         public let mode: mode_t
+
+        /// A regular file with an executable bit.
+        public var isExecutableFile: Bool { kind == .regular && mode & 0o111 != 0 }
     }
 
     /// The entries of this directory (not `.` or `..`), sorted by name, as `lstat` sees them.
@@ -241,6 +247,20 @@ public final class ConfinedDirectory: Sendable {
                 throw error(name, .system(errno))
             }
             return Entry(name: name, kind: Kind(info.st_mode), size: Int64(info.st_size), mode: info.st_mode & 0o7777)
+        }
+    }
+
+    /// Visits every entry under this directory, depth first in name order,
+    /// with its path relative to `relative`, its status and the directory
+    /// that holds it (to open or read it by name). Never follows a link:
+    /// links are visited as links, and only real directories are entered.
+    public func walk(relative: String = "", _ visit: (String, Entry, ConfinedDirectory) throws -> Void) throws {
+        for entry in try entries() {
+            let path = relative.isEmpty ? entry.name : relative + "/" + entry.name
+            try visit(path, entry, self)
+            if entry.kind == .directory, let child = try directory(entry.name, links: .none) {
+                try child.walk(relative: path, visit)
+            }
         }
     }
 
@@ -347,7 +367,12 @@ public final class ConfinedDirectory: Sendable {
     /// removed, not followed.
     public static func removeTree(_ url: URL) throws {
         let parent = url.deletingLastPathComponent().path
-        let directory = try ConfinedDirectory(path: parent, label: parent)
+        let directory: ConfinedDirectory
+        do {
+            directory = try ConfinedDirectory(path: parent, label: parent)
+        } catch let error as ConfinedPathError where error.reason == .system(ENOENT) {
+            return // no parent, nothing to remove
+        }
         try directory.removeEntry(url.lastPathComponent)
     }
 }

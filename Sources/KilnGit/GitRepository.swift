@@ -1,4 +1,5 @@
 import CGit2
+import Foundation
 import KilnArchive
 
 /// A git repository opened with libgit2, read-only.
@@ -7,6 +8,15 @@ import KilnArchive
 /// one, use it and drop it within one blocking call.
 public final class GitRepository {
     private let handle: OpaquePointer
+    private let path: String
+    private let quarantine: String?
+
+    /// Blobs up to this size are read through libgit2, which holds a blob
+    /// whole in memory; larger ones stream through `git cat-file`.
+    public static let streamingThreshold = 8 << 20
+    /// Most bytes one file of an exported tree may have (a pushed file is
+    /// someone else's choice); a larger one is refused with its path.
+    public var maxFileSize: Int64 = 512 << 20
 
     /// Opens the bare or non-bare repository at `path`.
     ///
@@ -19,6 +29,8 @@ public final class GitRepository {
         try check(git_repository_open_bare(&repo, path), "cannot open the repository \(path)")
         guard let repo else { throw GitError("cannot open the repository \(path)") }
         handle = repo
+        self.path = path
+        self.quarantine = quarantine?.isEmpty == false ? quarantine : nil
         if let quarantine, !quarantine.isEmpty {
             var odb: OpaquePointer?
             try check(git_repository_odb(&odb, repo), "cannot open the object database")
@@ -100,13 +112,19 @@ public final class GitRepository {
                 count += 1
                 try export(tree: object!, path: entryPath, writer: writer, count: &count)
             case GIT_FILEMODE_BLOB, GIT_FILEMODE_BLOB_EXECUTABLE:
-                try check(git_tree_entry_to_object(&object, handle, entry), "cannot read \(entryPath)")
-                defer { git_object_free(object) }
                 let executable = git_tree_entry_filemode(entry) == GIT_FILEMODE_BLOB_EXECUTABLE
-                let size = Int(git_blob_rawsize(object))
-                let bytes = UnsafeRawBufferPointer(start: git_blob_rawcontent(object), count: size)
-                try writer.writeHeader(ArchiveEntry(path: entryPath, kind: .file, permissions: executable ? 0o755 : 0o644, size: Int64(size)))
-                try writer.writeData(bytes)
+                let size = try blobSize(git_tree_entry_id(entry), path: entryPath)
+                guard size <= maxFileSize else {
+                    throw GitError("the pushed file \(entryPath) is \(size) bytes, over this farm's limit of \(maxFileSize) bytes for one file: keep it out of the repository (or in Git LFS) and fetch it at build time")
+                }
+                try writer.writeHeader(ArchiveEntry(path: entryPath, kind: .file, permissions: executable ? 0o755 : 0o644, size: size))
+                if size > Self.streamingThreshold {
+                    try streamBlob(git_tree_entry_id(entry), size: size, path: entryPath, into: writer)
+                } else {
+                    try check(git_tree_entry_to_object(&object, handle, entry), "cannot read \(entryPath)")
+                    defer { git_object_free(object) }
+                    try writer.writeData(UnsafeRawBufferPointer(start: git_blob_rawcontent(object), count: Int(git_blob_rawsize(object))))
+                }
                 count += 1
             case GIT_FILEMODE_LINK:
                 try check(git_tree_entry_to_object(&object, handle, entry), "cannot read \(entryPath)")
@@ -118,6 +136,52 @@ public final class GitRepository {
             default:
                 continue // GIT_FILEMODE_COMMIT: a submodule, fetched separately
             }
+        }
+    }
+}
+
+extension GitRepository {
+    /// The size of a blob, read from its header without inflating it into memory.
+    func blobSize(_ id: UnsafePointer<git_oid>?, path: String) throws -> Int64 {
+        var odb: OpaquePointer?
+        try check(git_repository_odb(&odb, handle), "cannot open the object database")
+        defer { git_odb_free(odb) }
+        var length = 0
+        var type = GIT_OBJECT_ANY
+        try check(git_odb_read_header(&length, &type, odb, id), "cannot read \(path)")
+        return Int64(length)
+    }
+
+    /// Copies a large blob into `writer` in pieces, through `git cat-file`
+    /// (libgit2 reads a packed object whole). The pushed objects still in
+    /// quarantine are read as the hook sees them.
+    func streamBlob(_ id: UnsafePointer<git_oid>?, size: Int64, path entryPath: String, into writer: ArchiveWriter) throws {
+        var hex = [CChar](repeating: 0, count: Int(GIT_OID_HEXSZ) + 1)
+        git_oid_tostr(&hex, hex.count, id)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
+        process.arguments = ["cat-file", "blob", String(cString: hex)]
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("GIT_") }
+        environment["GIT_DIR"] = path
+        if let quarantine {
+            environment["GIT_OBJECT_DIRECTORY"] = quarantine
+            environment["GIT_ALTERNATE_OBJECT_DIRECTORIES"] = path + "/objects"
+        }
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var written: Int64 = 0
+        let reader = pipe.fileHandleForReading
+        while let chunk = try reader.read(upToCount: 1 << 20), !chunk.isEmpty {
+            written += Int64(chunk.count)
+            guard written <= size else { break }
+            try chunk.withUnsafeBytes { try writer.writeData($0) }
+        }
+        process.waitUntilExit()
+        guard process.terminationStatus == 0, written == size else {
+            throw GitError("cannot read the pushed file \(entryPath): git cat-file gave \(written) of its \(size) bytes")
         }
     }
 }

@@ -64,6 +64,12 @@ public struct GitHTTPBackend: Sendable {
             )
             let result = try await Subprocess.run(configuration, input: .inputWriter, output: .sequence, error: .string(limit: 64 * 1024)) { execution in
                 try await withThrowingTaskGroup(of: Void.self) { group in
+                    // A push that outlasts its build's limits by far is stopped: cancelling the group ends git and its hook.
+                    group.addTask {
+                        try await Task.sleep(for: Self.timeLimit)
+                        logger.warning("git http-backend stopped", metadata: ["app": "\(app)", "reason": "\(GitBackendTimeout(limit: Self.timeLimit))"])
+                        try execution.send(signal: .kill)
+                    }
                     group.addTask {
                         for try await buffer in body {
                             _ = try await execution.standardInputWriter.write(Array(buffer.readableBytesView))
@@ -77,7 +83,8 @@ public struct GitHTTPBackend: Sendable {
                         let payload = header.consume(bytes)
                         if !payload.isEmpty { try await writer.write(ByteBuffer(bytes: payload)) }
                     }
-                    try await group.waitForAll()
+                    group.cancelAll()
+                    try await Self.waitIgnoringCancellation(&group)
                 }
             }
             if !result.terminationStatus.isSuccess {
@@ -85,6 +92,17 @@ public struct GitHTTPBackend: Sendable {
             }
             try await writer.finish(nil)
         })
+    }
+
+    /// How long one request to `git http-backend` may take, a push's build included
+    /// (its phases have their own limits, 15 minutes for a compile).
+    static let timeLimit: Duration = .seconds(60 * 60)
+
+    /// Waits for the body writer and the timer of a finished request; the timer's cancellation is expected.
+    static func waitIgnoringCancellation(_ group: inout ThrowingTaskGroup<Void, any Error>) async throws {
+        while let next = await group.nextResult() {
+            if case .failure(let error) = next, !(error is CancellationError) { throw error }
+        }
     }
 
     /// The path of the running `kiln` binary, which the hook script executes.
@@ -116,4 +134,10 @@ struct CGIHeaderStripper {
         pending = []
         return rest
     }
+}
+
+/// `git http-backend` ran longer than ``GitHTTPBackend/timeLimit``.
+struct GitBackendTimeout: Error, CustomStringConvertible {
+    let limit: Duration
+    var description: String { "git http-backend ran longer than \(limit.components.seconds / 60) minutes and was stopped" }
 }

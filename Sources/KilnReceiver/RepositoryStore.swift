@@ -5,6 +5,8 @@ import KilnProcess
 /// each with Kiln's pre-receive hook installed.
 public struct RepositoryStore: Sendable {
     public let root: URL
+    /// Most bytes one push may send (git's `receive.maxInputSize`): a larger pack is refused before it is stored.
+    public static let maxPushBytes = 1 << 30
 
     public init(root: URL) {
         self.root = root
@@ -26,6 +28,12 @@ public struct RepositoryStore: Sendable {
             try await Command("git", ["-C", path.path, "config", "http.receivepack", "true"]).check()
             // Pushes are built from the pushed tree; nothing needs a reflog or auto-gc during a push.
             try await Command("git", ["-C", path.path, "config", "gc.auto", "0"]).check()
+        }
+        // A push is a stranger's pack: its size is capped, and every object is
+        // checked (malformed trees, paths such as `.git/` or `..`) before the hook runs.
+        for (name, value) in [("receive.maxInputSize", "\(Self.maxPushBytes)"), ("receive.fsckObjects", "true"),
+                              ("receive.fsck.badTimezone", "warn"), ("core.hooksPath", path.appendingPathComponent("hooks").path)] {
+            try await Command("git", ["-C", path.path, "config", name, value]).check()
         }
         // Clones check out the deploy branch.
         try await Command("git", ["-C", path.path, "symbolic-ref", "HEAD", "refs/heads/\(deployBranch)"]).check()

@@ -18,7 +18,7 @@ struct BuildWorkspace: Sendable {
         let workspace = BuildWorkspace(root: parent.appendingPathComponent("\(build).\(attempt)"))
         try ConfinedDirectory.removeTree(workspace.root)
         for directory in [workspace.app, workspace.cache, workspace.env, workspace.buildpacks] {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) // farm-owned: the workspace, made by the worker
         }
         return workspace
     }

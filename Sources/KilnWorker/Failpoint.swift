@@ -11,7 +11,7 @@ enum Failpoint {
 
     static func hit(_ name: String) {
         guard let directory = ProcessInfo.processInfo.environment["KILN_FAILPOINTS"], !directory.isEmpty else { return }
-        if unlink(directory + "/" + name) == 0 {
+        if unlink(directory + "/" + name) == 0 { // farm-owned: the operator's failpoint directory
             kill(getpid(), SIGKILL)
         }
     }

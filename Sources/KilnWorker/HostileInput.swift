@@ -9,6 +9,8 @@ enum HostileInput {
     static let procfileCap = 64 << 10
     /// `.buildpacks`, one URL a line.
     static let listCap = 64 << 10
+    /// A Dockerfile, read to find what it would fetch.
+    static let dockerfileCap = 1 << 20
     /// A hot upgrade record, a small JSON object.
     static let recordCap = 64 << 10
 

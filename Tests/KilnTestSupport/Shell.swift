@@ -26,11 +26,21 @@ public func writeFiles(_ files: [String: String], in directory: URL) throws {
     }
 }
 
-/// A git repository with `files` committed on `branch`.
-public func makeGitRepository(_ files: [String: String], branch: String = "main") async throws -> URL {
+/// Makes symbolic `links` (path to target) under `directory`, with their parent directories.
+public func writeLinks(_ links: [String: String], in directory: URL) throws {
+    for (name, target) in links.sorted(by: { $0.key < $1.key }) {
+        let path = directory.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: path.path, withDestinationPath: target)
+    }
+}
+
+/// A git repository with `files` and symbolic `links` (path to target) committed on `branch`.
+public func makeGitRepository(_ files: [String: String], links: [String: String] = [:], branch: String = "main") async throws -> URL {
     let directory = try TestEnvironment.temporaryDirectory("repo")
     try await sh("git", ["init", "-q", "-b", branch], in: directory)
     try writeFiles(files, in: directory)
+    try writeLinks(links, in: directory)
     try await sh("git", ["add", "-A"], in: directory)
     try await sh("git", ["commit", "-qm", "test commit"], in: directory)
     return directory

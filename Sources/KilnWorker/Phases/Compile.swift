@@ -1,4 +1,5 @@
 import Foundation
+import KilnBuildLog
 import KilnBuildpacks
 import KilnConfine
 
@@ -15,6 +16,9 @@ struct Compile {
         for (index, buildpack) in buildpacks.enumerated() {
             do {
                 try await runner.compile(buildpack, after: Array(buildpacks[..<index]), log: context.logLine)
+                if await context.logWriter.overBudget {
+                    throw BuildFailure("the build's log passed its limit of \(BuildLogWriter.maximumBytes >> 20) MiB across its buildpacks (\(buildpack.reference) was compiling): print less")
+                }
                 if let taken = try ReleaseOutput.take(from: context.workspace) {
                     output = taken
                     await context.log("-----> \(buildpack.reference) left the release \(taken.release) \(taken.version) in CACHE_DIR/out: it becomes the slug, at /app, as on Gigalixir")

@@ -202,10 +202,10 @@ struct DependencyCache: Sendable {
         let stored = scratchDirectory.appendingPathComponent(context.build.app)
         // The app's last CACHE_DIR holds what its build left, links included: removed without following them.
         if context.build.clean { try ConfinedDirectory.removeTree(stored) }
-        var info = stat()
-        if lstat(stored.path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR {
+        var info = stat() // farm-owned: the worker's scratch
+        if lstat(stored.path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR { // farm-owned: the worker's scratch
             try ConfinedDirectory.removeTree(context.workspace.cache)
-            guard rename(stored.path, context.workspace.cache.path) == 0 else {
+            guard rename(stored.path, context.workspace.cache.path) == 0 else { // farm-owned: both the worker's; the tree moves whole
                 throw BuildFailure("cannot restore CACHE_DIR from \(stored.path): \(String(cString: strerror(errno)))")
             }
         }
@@ -218,7 +218,7 @@ struct DependencyCache: Sendable {
         let stored = scratchDirectory.appendingPathComponent(context.build.app)
         try FileManager.default.createDirectory(at: scratchDirectory, withIntermediateDirectories: true) // farm-owned: the worker's scratch
         try ConfinedDirectory.removeTree(stored)
-        guard rename(context.workspace.cache.path, stored.path) == 0 else {
+        guard rename(context.workspace.cache.path, stored.path) == 0 else { // farm-owned: both the worker's; the tree moves whole
             throw BuildFailure("cannot keep CACHE_DIR in \(stored.path): \(String(cString: strerror(errno)))")
         }
     }

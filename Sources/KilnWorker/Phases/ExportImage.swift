@@ -48,9 +48,9 @@ public struct SlugExport: Sendable {
     /// `REPO/APP:BUILD`, signs the image, and returns it.
     public func export(manifestDigest: BlobDigest, signatureDigest: BlobDigest, blobs: BlobStorage, scratch: URL,
                        log: @escaping @Sendable (String) async throws -> Void) async throws -> SlugImage.Exported {
-        try? FileManager.default.removeItem(at: scratch)
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
+        try? FileManager.default.removeItem(at: scratch) // farm-owned: the export scratch in the workspace
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true) // farm-owned: the export scratch in the workspace
+        defer { try? FileManager.default.removeItem(at: scratch) } // farm-owned: the export scratch in the workspace
         let file = scratch.appendingPathComponent("slug")
         let keys = keys
         let manifest = try await onThread { () throws -> SlugManifest in

@@ -44,7 +44,7 @@ struct HotUpgrade {
         let directory = workspace.root.appendingPathComponent("running")
         let verified = try await onThread { () throws -> SlugManifest in
             try blobs.copy(slug, to: file)
-            defer { try? FileManager.default.removeItem(at: file) }
+            defer { try? FileManager.default.removeItem(at: file) } // farm-owned: the worker's copy of the running slug
             let checked = try SignedSlug.verify(manifest: try blobs.data(for: manifest), signature: try blobs.data(for: signature), slug: file, with: keys)
             _ = try ArchiveExtractor().extract(archive: file, into: directory)
             return checked
@@ -59,7 +59,7 @@ struct HotUpgrade {
     /// The builder's upgrade record after compile, or `nil` for a build that is not hot.
     func collect(_ context: BuildContext, buildpacks: [Buildpack]) async throws -> SlugUpgrade? {
         guard context.build.hot else { return nil }
-        if FileManager.default.fileExists(atPath: context.workspace.releaseOutput.path) {
+        if FileManager.default.fileExists(atPath: context.workspace.releaseOutput.path) { // farm-owned: moved there by ReleaseOutput
             throw BuildFailure("""
                 Hot upgrade impossible: the slug is the release tarball a buildpack left in CACHE_DIR/out, which carries no OTP upgrade.
                 A push without KILN-HOT: true deploys this commit by restart.

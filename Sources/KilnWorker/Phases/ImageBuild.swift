@@ -14,8 +14,7 @@ struct ImageBuild {
     let key: FarmKey
 
     static func applies(to context: BuildContext) -> Bool {
-        var info = stat()
-        return lstat(context.workspace.app.appendingPathComponent("Dockerfile").path, &info) == 0
+        (try? ConfinedDirectory(context.workspace.app, label: "the app").kind(of: "Dockerfile", links: .none)) != nil
     }
 
     func run(_ context: BuildContext) async throws -> (BuildResult, SignedSlug) {
@@ -36,10 +35,18 @@ struct ImageBuild {
         try await timer.measure("detect") {
             await context.log("-----> Dockerfile found: building an OCI image with buildah")
             for name in ["Dockerfile", ".dockerignore"] {
-                var info = stat()
-                if lstat(app.appendingPathComponent(name).path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
-                    throw BuildFailure("the app's \(name) is not a regular file (a symbolic link?): commit the file itself")
+                if let kind = try HostileInput.kind(of: name, in: app, label: "the app"), kind != .regular {
+                    throw BuildFailure("the app's \(name) is \(kind), not a regular file: commit the file itself")
                 }
+            }
+            if !context.settings.app.buildNetwork,
+               let dockerfile = try HostileInput.readText("Dockerfile", in: app, label: "the app", cap: HostileInput.dockerfileCap, links: .none),
+               let fetch = DockerfileFetches.first(in: dockerfile) {
+                // buildah's --network covers RUN, not ADD, which buildah fetches itself.
+                throw BuildFailure("""
+                    the Dockerfile's line \(fetch.line) (\(fetch.instruction) \(fetch.source)) fetches from the network, and this app's build network is off: \
+                    commit the file and ADD or COPY it from the app, or ask an administrator for kiln apps set --app \(build.app) --build-network on
+                    """)
             }
             let size = try await onThread { try Self.contextSize(app) }
             if size > configuration.imageContextLimit {
@@ -104,10 +111,8 @@ struct ImageBuild {
     /// The bytes of the app's regular files, without following links.
     static func contextSize(_ root: URL) throws -> Int64 {
         var total: Int64 = 0
-        let enumerator = FileManager.default.enumerator(atPath: root.path)
-        while let relative = enumerator?.nextObject() as? String {
-            var info = stat()
-            if lstat(root.path + "/" + relative, &info) == 0, info.st_mode & S_IFMT == S_IFREG { total += Int64(info.st_size) }
+        try ConfinedDirectory(root, label: "the app").walk { _, entry, _ in
+            if entry.kind == .regular { total += entry.size }
         }
         return total
     }
@@ -120,7 +125,7 @@ struct ImageSigning {
     let registry: RegistrySettings
 
     func sign(_ image: ImageReference, app: String, build: String, scratch: URL, log: @Sendable (String) async throws -> Void) async throws {
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true) // farm-owned: the signature scratch in the workspace
         try await ImageSignature(registry: registry).sign(image, app: app, build: build, key: key, scratch: scratch)
         try await log("-----> Image signed with the farm's key: \(ImageSignature.location(of: image))")
     }

@@ -1,5 +1,6 @@
 import Foundation
 import KilnArchive
+import KilnConfine
 import KilnSlug
 
 /// Phase 6a: pack the built app into a deterministic slug in the blob store,
@@ -13,7 +14,7 @@ struct Pack {
         await context.log("-----> Slug packed: \(packed.size) bytes, \(packed.entries) entries, \(packed.format), \(packed.digest)")
         if packed.size > configuration.slugSizeLimit {
             // Not kept: no release may use it, and it is big.
-            try? FileManager.default.removeItem(at: blobs.local.path(for: packed.digest))
+            try? FileManager.default.removeItem(at: blobs.local.path(for: packed.digest)) // farm-owned: the blob store
             let biggest = try await onThread { Self.biggestDirectories(in: app) }
                 .map { "\($0.path) \(Figures.bytes($0.bytes))" }.joined(separator: ", ")
             throw BuildFailure("""
@@ -31,7 +32,7 @@ struct Pack {
     /// tarball a buildpack left as its output, unpacked.
     static func slugDirectory(_ context: BuildContext) async throws -> URL {
         let workspace = context.workspace
-        guard FileManager.default.fileExists(atPath: workspace.releaseOutput.path) else { return workspace.app }
+        guard FileManager.default.fileExists(atPath: workspace.releaseOutput.path) else { return workspace.app } // farm-owned: moved there by ReleaseOutput
         let directory = workspace.root.appendingPathComponent("release-slug")
         do {
             _ = try await onThread { try ArchiveExtractor().extract(archive: workspace.releaseOutput, into: directory) }
@@ -44,13 +45,11 @@ struct Pack {
     /// The five biggest directories one or two levels down, by the bytes of their files.
     static func biggestDirectories(in root: URL) -> [(path: String, bytes: Int64)] {
         var sizes: [String: Int64] = [:]
-        let enumerator = FileManager.default.enumerator(atPath: root.path)
-        while let relative = enumerator?.nextObject() as? String {
-            var info = stat()
-            guard lstat(root.path + "/" + relative, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { continue }
+        try? ConfinedDirectory(root, label: "the app").walk { relative, entry, _ in
+            guard entry.kind == .regular else { return }
             let components = relative.split(separator: "/").dropLast()
             for depth in 1...2 where components.count >= depth {
-                sizes[components.prefix(depth).joined(separator: "/"), default: 0] += Int64(info.st_size)
+                sizes[components.prefix(depth).joined(separator: "/"), default: 0] += entry.size
             }
         }
         return sizes.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }.prefix(5).map { ($0.key, $0.value) }

@@ -1,0 +1,303 @@
+import Foundation
+import KilnProcess
+import KilnTestSupport
+import Testing
+
+/// Attacks on the root worker through the paths a stranger controls: a
+/// `git push`, a buildpack, a source archive URL, the app's own build
+/// scripts under the built-in builders. Each aims at files only root may
+/// touch (a ``Canary`` outside the farm, the farm's key, another app's
+/// repository and a running build's config), and each must leave them
+/// exactly as they were (contents, owner, mode, link count), never show
+/// their bytes, and be refused with a message that says why.
+/// docs/security.md lists every case.
+@Suite(.serialized) struct HostileBuildTests {
+    /// One attack: what it pushes or runs, and the words its refusal must hold.
+    struct Outcome {
+        let output: String
+        let succeeded: Bool
+    }
+
+    /// Pushes `files` and `links` as a new app `name`; returns the push's output.
+    static func push(_ farm: KilnFarm, _ name: String, files: [String: String] = [:], links: [String: String] = [:]) async throws -> Outcome {
+        let key = try await farm.createApp(name)
+        let repo = try await makeGitRepository(files, links: links)
+        let pushed = try await sh("git", ["push", farm.remote(name, key: key), "main"], in: repo)
+        return Outcome(output: pushed.output, succeeded: pushed.succeeded)
+    }
+
+    /// A buildpack (a local git repository) whose `bin/compile` runs `compile`, as the build user, in the sandbox.
+    static func buildpack(compile: String, release: String? = nil) async throws -> URL {
+        var files = [
+            "bin/detect*": "#!/bin/sh\necho Hostile\n",
+            "bin/compile*": "#!/bin/bash\nset -e\nBUILD_DIR=$1 CACHE_DIR=$2\ncd \"$BUILD_DIR\"\n\(compile)\n",
+        ]
+        if let release { files["bin/release*"] = "#!/bin/sh\n\(release)\n" }
+        return try await makeGitRepository(files)
+    }
+
+    /// Checks what every attack must leave: the canary and the farm's own files untouched, nothing leaked.
+    static func expectUntouched(_ canary: Canary, _ guarded: [GuardedFile], _ outcome: Outcome, case name: String,
+                                refusal: [String], sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let changes = try canary.changes()
+        #expect(changes.isEmpty, "\(name): the canary changed: \(changes)", sourceLocation: sourceLocation)
+        for file in guarded {
+            #expect(try file.unchanged(), "\(name): \(file.path) changed", sourceLocation: sourceLocation)
+            #expect(!file.leaked(into: outcome.output), "\(name): \(file.path) leaked", sourceLocation: sourceLocation)
+        }
+        #expect(!canary.leaked(into: outcome.output), "\(name): the canary's contents reached the output:\n\(outcome.output)", sourceLocation: sourceLocation)
+        #expect(refusal.contains { outcome.output.contains($0) }, "\(name): expected one of \(refusal) in:\n\(outcome.output)", sourceLocation: sourceLocation)
+    }
+
+    @Test func pushesOfNothingButLinksAreRefusedAtUnpackingAndReadNothing() async throws {
+        let canary = try Canary()
+        try await KilnFarm.with { farm in
+            let guarded = try GuardedFile.farmFiles(farm)
+            let secret = canary.secret.path
+            let climb = String(repeating: "../", count: 24) + secret.dropFirst()
+            let cases: [(String, [String: String], [String: String], [String])] = [
+                ("procfile-absolute", [:], ["Procfile": secret], ["symbolic link to the absolute path"]),
+                ("procfile-climbing", [:], ["Procfile": climb], ["outside the app directory"]),
+                ("link-chain", [:], ["a/b": "..", "x": "a/b/a/b/../../../..", "Procfile": "x" + secret],
+                 ["outside the app directory", "links outside the app: refused"]),
+                ("deep-chain", [:], ["d/1/2/3/4/5/6/7/8/up": "../../../../../../../../..", "Procfile": "d/1/2/3/4/5/6/7/8/up/" + String(repeating: "../", count: 8) + secret.dropFirst()],
+                 ["outside the app directory", "links outside the app: refused"]),
+                ("directory-link", [:], ["conf": canary.root.path, "Procfile": "conf/secret"], ["symbolic link to the absolute path"]),
+                ("buildpacks-list", ["Procfile": "web: ./run\n"], [".buildpacks": secret], ["symbolic link to the absolute path"]),
+                ("node-lockfile", ["package.json": "{\"name\":\"x\",\"version\":\"1.0.0\"}\n"], ["package-lock.json": secret], ["symbolic link to the absolute path"]),
+                ("python-requirements", ["app.py": "print(1)\n"], ["requirements.txt": climb], ["outside the app directory"]),
+                ("elixir-lockfile", ["mix.exs": "defmodule X.MixProject do\n  use Mix.Project\n  def project, do: [app: :x, version: \"0.1.0\"]\nend\n"],
+                 ["mix.lock": secret], ["symbolic link to the absolute path"]),
+                ("proc-environ", [:], ["Procfile": "/proc/self/environ"], ["symbolic link to the absolute path"]),
+                ("proc-root", [:], ["Procfile": "/proc/1/root" + secret], ["symbolic link to the absolute path"]),
+                ("dev-zero", [:], ["Procfile": "/dev/zero"], ["symbolic link to the absolute path"]),
+                ("farm-key", [:], ["Procfile": farm.home.appendingPathComponent("keys/farm-ed25519.pem").path], ["symbolic link to the absolute path"]),
+                ("other-app-repository", [:], ["Procfile": farm.home.appendingPathComponent("repos/victim.git/config").path], ["symbolic link to the absolute path"]),
+            ]
+            _ = try await farm.createApp("victim")
+            for (name, files, links, refusal) in cases {
+                let outcome = try await Self.push(farm, name, files: files, links: links)
+                #expect(!outcome.succeeded, "\(name) was built:\n\(outcome.output)")
+                try Self.expectUntouched(canary, guarded, outcome, case: name, refusal: refusal)
+            }
+        }
+    }
+
+    @Test func whatABuildpackLeavesAfterCompileIsReadBeneathTheAppOrRefused() async throws {
+        let canary = try Canary()
+        try await KilnFarm.with { farm in
+            let guarded = try GuardedFile.farmFiles(farm)
+            let secret = canary.secret.path
+            let cases: [(String, String, [String])] = [
+                ("procfile-link-after-compile", "rm -f Procfile; ln -s \(secret) Procfile", ["Procfile links outside the app: refused"]),
+                ("procfile-climbing-after-compile", "rm -f Procfile; ln -s ../../../../../../../..\(secret) Procfile", ["Procfile links outside the app: refused"]),
+                ("procfile-fifo", "rm -f Procfile; mkfifo Procfile", ["Procfile in the app is a fifo, not a regular file: refused"]),
+                ("procfile-dev-zero", "rm -f Procfile; ln -s /dev/zero Procfile", ["Procfile links outside the app: refused"]),
+                ("procfile-huge", "head -c 1048576 /dev/zero | tr '\\0' 'a' > Procfile", ["Procfile in the app is larger than 65536 bytes: refused"]),
+                ("release-out-link", "rm -rf $CACHE_DIR/out; ln -s \(canary.tree.path) $CACHE_DIR/out",
+                 ["CACHE_DIR/out is a symbolic link, not a directory"]),
+                ("release-tarball-link", "mkdir -p $CACHE_DIR/out; ln -s \(secret) $CACHE_DIR/out/app-1.0.0.tar.gz",
+                 ["CACHE_DIR/out/app-1.0.0.tar.gz is a symbolic link, not a regular file"]),
+                ("release-tarball-escaping-link", """
+                    mkdir -p $CACHE_DIR/out /tmp/rel; ln -s \(secret) /tmp/rel/leak
+                    tar -C /tmp/rel -czf $CACHE_DIR/out/app-1.0.0.tar.gz leak
+                    """, ["cannot be unpacked", "symbolic link to the absolute path"]),
+                ("release-tarball-write-through-link", """
+                    mkdir -p $CACHE_DIR/out /tmp/rel/into; ln -s \(canary.tree.path) /tmp/rel/into/dir; echo overwritten > /tmp/secret
+                    tar -C /tmp/rel -cf /tmp/a.tar into/dir; mkdir -p /tmp/rel2/into/dir; cp /tmp/secret /tmp/rel2/into/dir/secret
+                    tar -C /tmp/rel2 -rf /tmp/a.tar into/dir/secret; gzip -c /tmp/a.tar > $CACHE_DIR/out/app-1.0.0.tar.gz
+                    """, ["cannot be unpacked"]),
+            ]
+            for (name, compile, refusal) in cases {
+                let buildpack = try await Self.buildpack(compile: compile)
+                let outcome = try await Self.push(farm, name, files: ["Procfile": "web: ./run\n", ".buildpacks": "file://\(buildpack.path)\n"])
+                #expect(!outcome.succeeded, "\(name) was built:\n\(outcome.output)")
+                try Self.expectUntouched(canary, guarded, outcome, case: name, refusal: refusal)
+            }
+        }
+    }
+
+    @Test func anotherAppsRunningBuildIsOutOfReachOfALinkToItsConfig() async throws {
+        let canary = try Canary()
+        try await KilnFarm.with { farm in
+            let guarded = try GuardedFile.farmFiles(farm)
+            // The victim's build waits (bounded) until the test has made its attack, then is cancelled.
+            let slow = try await Self.buildpack(compile: "for i in $(seq 600); do sleep 0.1; done")
+            let victimKey = try await farm.createApp("victim")
+            #expect(try await farm.kiln("config", "set", "--app", "victim", "DATABASE_PASSWORD=\(canary.marker)").succeeded)
+            let victimRepo = try await makeGitRepository(["Procfile": "web: ./run\n", ".buildpacks": "file://\(slow.path)\n"])
+            let remote = farm.remote("victim", key: victimKey)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { _ = try await sh("git", ["push", remote, "main"], in: victimRepo) }
+                defer { group.cancelAll() }
+                var env: String?
+                for _ in 0..<600 where env == nil {
+                    let found = try await sh("sh", ["-c", "ls -d \(farm.home.path)/work/*/env 2>/dev/null | head -n 1"])
+                    if found.output.contains("/env"), FileManager.default.fileExists(atPath: found.output.trimmingCharacters(in: .whitespacesAndNewlines) + "/DATABASE_PASSWORD") {
+                        env = found.output.trimmingCharacters(in: .whitespacesAndNewlines)
+                    } else {
+                        try await Task.sleep(for: .milliseconds(100))
+                    }
+                }
+                let victimEnv = try #require(env, "the victim's build never started")
+                let secretFile = try GuardedFile(victimEnv + "/DATABASE_PASSWORD")
+                for (name, compile) in [
+                    ("procfile-to-running-env", "rm -f Procfile; ln -s \(victimEnv)/DATABASE_PASSWORD Procfile"),
+                    ("release-out-to-running-env", "ln -s \(victimEnv) $CACHE_DIR/out"),
+                ] {
+                    let buildpack = try await Self.buildpack(compile: compile)
+                    let outcome = try await Self.push(farm, name, files: ["Procfile": "web: ./run\n", ".buildpacks": "file://\(buildpack.path)\n"])
+                    #expect(!outcome.succeeded)
+                    try Self.expectUntouched(canary, guarded + [secretFile], outcome, case: name,
+                                             refusal: ["Procfile links outside the app: refused", "CACHE_DIR/out is a symbolic link, not a directory"])
+                }
+                let builds = try await farm.kiln("builds", "list", "--app", "victim", "--json")
+                if let id = builds.output.firstMatch(of: /"id" : "(b-\d+)"/)?.1 { try await farm.kiln("builds", "cancel", String(id)) }
+            }
+        }
+    }
+
+    @Test func linksABuildLeavesInTheAppAreKeptAsLinksNeverAsWhatTheyPointAt() async throws {
+        let canary = try Canary()
+        try await KilnFarm.with { farm in
+            let guarded = try GuardedFile.farmFiles(farm)
+            let buildpack = try await Self.buildpack(compile: "ln -s \(canary.secret.path) leak; ln -s \(canary.tree.path) tree")
+            let outcome = try await Self.push(farm, "links-in-slug", files: ["Procfile": "web: ./run\n", ".buildpacks": "file://\(buildpack.path)\n"])
+            #expect(outcome.succeeded, "\(outcome.output)")
+            try Self.expectUntouched(canary, guarded, outcome, case: "links-in-slug", refusal: ["Slug packed"])
+            let slug = try await farm.newestSlug(app: "links-in-slug")
+            let listing = try await sh("sh", ["-c", "zstd -dc '\(slug.path)/slug.tar.zst' | tar tvf -"])
+            #expect(listing.output.contains("app/leak -> \(canary.secret.path)"), "\(listing.output)")
+            let contents = try await sh("sh", ["-c", "zstd -dc '\(slug.path)/slug.tar.zst' | strings"])
+            #expect(!canary.leaked(into: contents.output))
+        }
+    }
+
+    @Test func theDependencyCacheNeverWalksRelinksOrDeletesThroughALinkABuildMade() async throws {
+        let canary = try Canary()
+        try await KilnFarm.with { farm in
+            let guarded = try GuardedFile.farmFiles(farm)
+            // The app's own build script, run by the built-in node builder: node_modules becomes a link to a host directory.
+            let node = [
+                "package.json": "{\"name\":\"x\",\"version\":\"1.0.0\",\"scripts\":{\"build\":\"sh build.sh\"}}\n",
+                "package-lock.json": "{\"name\":\"x\",\"version\":\"1.0.0\",\"lockfileVersion\":3,\"requires\":true,\"packages\":{\"\":{\"name\":\"x\",\"version\":\"1.0.0\"}}}\n",
+                "Procfile": "web: node server.js\n",
+                "build.sh": "rm -rf node_modules; ln -s \(canary.tree.path) node_modules\n",
+            ]
+            let linked = try await Self.push(farm, "cache-node-link", files: node)
+            try Self.expectUntouched(canary, guarded, linked, case: "cache-node-link", refusal: ["node_modules goes through a symbolic link in the app: refused"])
+
+            // Links inside a cached tree are stored as links: the host file is neither read nor re-owned.
+            var inner = node
+            inner["build.sh"] = "mkdir -p node_modules/x; ln -s \(canary.secret.path) node_modules/x/leak; echo ok > node_modules/x/index.js\n"
+            let saved = try await Self.push(farm, "cache-node-inner-link", files: inner)
+            try Self.expectUntouched(canary, guarded, saved, case: "cache-node-inner-link", refusal: ["cache: saved 1 files"])
+            let store = try await sh("grep", ["-rl", canary.marker, farm.home.appendingPathComponent("cache").path])
+            #expect(store.output.isEmpty, "the canary's contents are in the cache: \(store.output)")
+
+            // The same two attacks under the elixir rule (deps, _build/prod/lib), by the app's mix alias after compile:
+            // a parent of a cached directory made a link, and a link left in CACHE_DIR where the next restore and clear go.
+            let mix = """
+                defmodule Hostile.MixProject do
+                  use Mix.Project
+                  def project, do: [app: :hostile, version: "0.1.0", deps: [], aliases: [compile: ["compile", &relink/1]]]
+                  defp relink(_) do
+                    File.rm_rf!("_build/prod")
+                    File.ln_s!("\(canary.tree.path)", "_build/prod")
+                    File.rm_rf!("/cache/_build")
+                    File.ln_s!("\(canary.tree.path)", "/cache/_build")
+                  end
+                end
+                """
+            let elixir = try await Self.push(farm, "cache-elixir-parent-link", files: [
+                "mix.exs": mix, "mix.lock": "%{}\n", "lib/hostile.ex": "defmodule Hostile do\nend\n", "Procfile": "web: mix run --no-halt\n",
+            ])
+            try Self.expectUntouched(canary, guarded, elixir, case: "cache-elixir-parent-link",
+                                     refusal: ["_build/prod/lib goes through a symbolic link in the app: refused"])
+        }
+    }
+
+    @Test func archivesFromASourceURLCannotWriteOrLinkOutsideTheApp() async throws {
+        let canary = try Canary()
+        let served = try TestEnvironment.temporaryDirectory("served")
+        // Archives made by Python's tarfile, which writes what it is told: absolute and climbing names, devices, links.
+        let script = """
+            import io, sys, tarfile
+            secret, tree, out = sys.argv[1], sys.argv[2], sys.argv[3]
+            def archive(name, members):
+                with tarfile.open(f"{out}/{name}.tar.gz", "w:gz") as tar:
+                    for info, data in members:
+                        tar.addfile(info, io.BytesIO(data) if data is not None else None)
+            def entry(name, kind=tarfile.REGTYPE, link="", data=b"overwritten\\n"):
+                info = tarfile.TarInfo(name); info.type = kind; info.linkname = link; info.mode = 0o644
+                if kind == tarfile.REGTYPE: info.size = len(data); return info, data
+                return info, None
+            archive("hardlink-absolute", [entry("Procfile", tarfile.LNKTYPE, secret)])
+            archive("hardlink-climbing", [entry("Procfile", tarfile.LNKTYPE, "../../../../../../.." + secret)])
+            archive("write-through-link", [entry("dir", tarfile.SYMTYPE, tree), entry("dir/secret")])
+            archive("write-through-chain", [entry("a/b", tarfile.SYMTYPE, ".."), entry("x", tarfile.SYMTYPE, "a/b/a/b/../../../.."), entry("x" + secret)])
+            archive("climbing-path", [entry("../../../../../../.." + secret)])
+            archive("absolute-path", [entry(secret)])
+            archive("device", [entry("null", tarfile.CHRTYPE)])
+            archive("fifo", [entry("pipe", tarfile.FIFOTYPE)])
+            """
+        try await sh("python3", ["-c", script, canary.secret.path, canary.tree.path, served.path])
+        let port = try KilnFarm.freePort()
+        let server = Command("python3", ["-m", "http.server", "\(port)", "--bind", "127.0.0.1", "--directory", served.path])
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { _ = try await server.run(limit: 1 << 20) }
+            defer { group.cancelAll() }
+            try await KilnFarm.waitForListener("http://127.0.0.1:\(port)/")
+            try await KilnFarm.with { farm in
+                let guarded = try GuardedFile.farmFiles(farm)
+                let cases: [(String, [String])] = [
+                    ("hardlink-absolute", ["hard link to"]), ("hardlink-climbing", ["hard link to"]),
+                    ("write-through-link", ["cannot be written", "symbolic link to the absolute path"]),
+                    ("write-through-chain", ["outside the app directory", "cannot be written"]),
+                    ("climbing-path", ["contains '..'"]), ("absolute-path", ["absolute path"]),
+                    ("device", ["device, fifo or socket"]), ("fifo", ["device, fifo or socket"]),
+                ]
+                _ = try await farm.createApp("archives")
+                for (name, refusal) in cases {
+                    let created = try await farm.kiln("builds", "create", "--app", "archives", "--source-url", "http://127.0.0.1:\(port)/\(name).tar.gz")
+                    let outcome = Outcome(output: created.output, succeeded: created.succeeded)
+                    #expect(!outcome.succeeded, "\(name) was accepted:\n\(outcome.output)")
+                    try Self.expectUntouched(canary, guarded, outcome, case: "source-url-\(name)", refusal: refusal)
+                }
+            }
+        }
+    }
+}
+
+/// A file of the farm's own that a build must never read or change: its
+/// signing key, another app's repository config.
+struct GuardedFile {
+    let path: String
+    let state: String
+    let contents: String
+
+    init(_ path: String) throws {
+        self.path = path
+        self.state = try Self.state(path)
+        self.contents = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    }
+
+    static func farmFiles(_ farm: KilnFarm) throws -> [GuardedFile] {
+        try [GuardedFile(farm.home.appendingPathComponent("keys/farm-ed25519.pem").path)]
+    }
+
+    static func state(_ path: String) throws -> String {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return "absent" }
+        return "uid \(info.st_uid) mode \(String(info.st_mode, radix: 8)) links \(info.st_nlink) size \(info.st_size)"
+    }
+
+    func unchanged() throws -> Bool {
+        try Self.state(path) == state && ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "") == contents
+    }
+
+    /// Whether `text` holds a line of the file's secret body (not its PEM armour).
+    func leaked(into text: String) -> Bool {
+        contents.split(separator: "\n").filter { !$0.hasPrefix("-----") && $0.count > 16 }.contains { text.contains($0) }
+    }
+}
