@@ -19,12 +19,13 @@ public struct BuildLog: Sendable {
         self.database = database
     }
 
-    /// Starts (or, on a retry, continues) the log of build `seq`.
-    public func writer(buildSeq seq: Int64) async throws -> BuildLogWriter {
+    /// Starts (or, on a retry, continues) the log of build `seq`, which keeps
+    /// at most `limit` bytes in all (64 MiB unless the worker says).
+    public func writer(buildSeq seq: Int64, limit: Int = 64 << 20) async throws -> BuildLogWriter {
         let rows = try await database.client.query("SELECT coalesce(max(line_no), 0) FROM build_log WHERE build_seq = \(seq)", logger: database.logger)
         var last = 0
         for try await value in rows.decode(Int.self) { last = value }
-        return BuildLogWriter(database: database, buildSeq: seq, next: last + 1)
+        return BuildLogWriter(database: database, buildSeq: seq, next: last + 1, maximumBytes: limit)
     }
 
     /// The lines of build `seq` after line `after`, at most `limit`.

@@ -24,13 +24,14 @@ public actor BuildLogWriter {
     /// Whether the log passed ``maximumBytes``; later lines are dropped.
     public private(set) var overBudget = false
 
-    /// Most bytes one build's log keeps, across all its phases and buildpacks.
-    public static let maximumBytes = 64 << 20
+    /// Most bytes this build's log keeps, across all its phases and buildpacks.
+    public nonisolated let maximumBytes: Int
 
-    init(database: Database, buildSeq: Int64, next: Int) {
+    init(database: Database, buildSeq: Int64, next: Int, maximumBytes: Int) {
         self.database = database
         self.buildSeq = buildSeq
         self.next = next
+        self.maximumBytes = maximumBytes
     }
 
     /// Appends one line and wakes the followers. Never fails the build:
@@ -39,10 +40,10 @@ public actor BuildLogWriter {
         guard !overBudget else { return }
         let line = text.replacingOccurrences(of: "\0", with: "")
         bytes += line.utf8.count + 1
-        if bytes > Self.maximumBytes {
+        if bytes > maximumBytes {
             // One budget for the whole build, whatever its buildpacks print each.
             overBudget = true
-            pending.append((next, " !     The build's log passed its limit of \(Self.maximumBytes >> 20) MiB: later lines are not kept"))
+            pending.append((next, " !     The build's log passed its limit of \(maximumBytes >> 20) MiB: later lines are not kept"))
         } else {
             pending.append((next, line))
         }

@@ -75,6 +75,7 @@ public struct PushHook: Sendable {
         let blobs = try environment.blobStorage()
         // A short-lived process of its own: blocking libgit2 and libarchive calls are fine here.
         let repo = try GitRepository(path: repository, quarantine: quarantine)
+        repo.maxFileSize = environment.maxFileSize
         let blob = try blobs.makeWriter()
         let writer = try ArchiveWriter(compression: .zstd, level: 3) { try blob.write($0) }
         try repo.exportTree(commit: update.new, into: writer)

@@ -15,6 +15,8 @@ public struct PushHookEnvironment: Sendable, Equatable {
     /// The farm's object store, when it has one (its credentials are the
     /// server's own AWS_* variables, which the hook inherits).
     public var s3: S3Settings?
+    /// Most bytes one pushed file may have (`kiln server --max-push-file-size`).
+    public var maxFileSize: Int64 = 512 << 20
 
     public init(app: String, databaseURL: String, home: String, clean: Bool, hot: Bool, s3: S3Settings? = nil) {
         self.app = app
@@ -29,7 +31,8 @@ public struct PushHookEnvironment: Sendable, Equatable {
     public var variables: [String: String] {
         ["KILN_APP": app, "KILN_DATABASE_URL": databaseURL, "KILN_HOME": home,
          "KILN_CLEAN": clean ? "true" : "false", "KILN_HOT": hot ? "true" : "false",
-         "KILN_BLOB_STORE": s3?.url ?? "", "KILN_S3_ENDPOINT": s3?.endpoint ?? "", "KILN_S3_REGION": s3?.region ?? ""]
+         "KILN_BLOB_STORE": s3?.url ?? "", "KILN_S3_ENDPOINT": s3?.endpoint ?? "", "KILN_S3_REGION": s3?.region ?? "",
+         "KILN_MAX_FILE_SIZE": "\(maxFileSize)"]
     }
 
     /// Where the hook writes the pushed source.
@@ -50,6 +53,7 @@ public struct PushHookEnvironment: Sendable, Equatable {
         home = try value("KILN_HOME")
         clean = environment["KILN_CLEAN"] == "true"
         hot = environment["KILN_HOT"] == "true"
+        if let size = environment["KILN_MAX_FILE_SIZE"].flatMap(Int64.init) { maxFileSize = size }
         if let store = environment["KILN_BLOB_STORE"], !store.isEmpty {
             s3 = try S3Settings(url: store, endpoint: environment["KILN_S3_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 },
                                 region: environment["KILN_S3_REGION"].flatMap { $0.isEmpty ? nil : $0 }, environment: environment)

@@ -35,10 +35,11 @@ struct GitRoutes: Sendable {
         }
         let credentials = try await authorizer.requireApp(request, app: app)
         try await repositories.prepare(app: app, deployBranch: record.deployBranch)
-        let hook = PushHookEnvironment(
+        var hook = PushHookEnvironment(
             app: app, databaseURL: configuration.databaseURL, home: configuration.home.path,
             clean: Self.flag(request, "kiln-clean") || Self.flag(request, "gigalixir-clean"),
             hot: Self.flag(request, "kiln-hot") || Self.flag(request, "gigalixir-hot"), s3: configuration.s3)
+        hook.maxFileSize = configuration.maxPushFileSize
         return backend.respond(to: request, app: app, pathInfo: pathInfo, service: service, user: credentials.user, environment: hook.variables)
     }
 

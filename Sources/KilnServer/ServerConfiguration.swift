@@ -15,6 +15,8 @@ public struct ServerConfiguration: Sendable {
     public var retention: Duration = .seconds(30 * 24 * 3600)
     /// The farm's object store; `nil`: the blob directory under the home is the farm's store.
     public var s3: S3Settings?
+    /// Most bytes one file of a push may have; a larger one rejects the push, naming it.
+    public var maxPushFileSize: Int64 = 512 << 20
 
     public init(home: URL, host: String, port: Int, publicURL: String? = nil, databaseURL: String) {
         self.home = home

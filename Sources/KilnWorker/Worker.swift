@@ -272,7 +272,9 @@ public struct Worker: Service {
     /// (the build was claimed a moment ago, so it is back soon or the lease
     /// runs out and the build is rescued).
     func openLog(_ build: Build) async throws -> BuildLogWriter {
-        try await waitingOutOutage { [log] in try await log.writer(buildSeq: build.seq) }
+        // One budget for the whole build's log: each script's own cap is also the total.
+        let limit = configuration.buildLimits.outputBytes
+        return try await waitingOutOutage { [log] in try await log.writer(buildSeq: build.seq, limit: limit) }
     }
 
     /// The app's settings and config as the build starts, read the same patient way.

@@ -22,8 +22,10 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "Size the dependency cache is kept under, least recently used first (e.g. 20GB; default: no limit).") var cacheBudget: ByteSize?
     @OptionGroup var slugs: SlugOptions
     @OptionGroup var blobs: BlobStoreOptions
+    @Option(help: "Most bytes one pushed file may have (e.g. 512MiB); a push with a larger one is refused, naming it.") var maxPushFileSize: ByteSize?
     @OptionGroup var images: RegistryOptions
     @Option(help: "Seconds each buildpack script or image build may run.") var buildTimeLimit: Int = 900
+    @Option(help: "MiB of log a build may print, all its buildpacks together.") var buildLogLimit: Int = 16
     @OptionGroup var logs: LogOptions
 
     func run() async throws {
@@ -62,6 +64,7 @@ struct UpCommand: AsyncParsableCommand {
         let database = Database(url: url, logger: logger)
         var configuration = ServerConfiguration(home: home, host: host, port: port, databaseURL: databaseURL)
         configuration.s3 = try blobs.settings()
+        if let maxPushFileSize { configuration.maxPushFileSize = maxPushFileSize.bytes }
         let services = ServiceGroup(services: try KilnServer.services(configuration: configuration, database: database, logger: logger),
                                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
 
@@ -75,7 +78,7 @@ struct UpCommand: AsyncParsableCommand {
             for index in 0..<workers {
                 group.addTask {
                     try await Self.runWorker(index: index, home: home, databaseURL: databaseURL, capacity: capacity, cacheBudget: cacheBudget, options: slugs.arguments + blobs.arguments + images.arguments
-                                             + ["--build-time-limit", "\(buildTimeLimit)", "--log-format", logs.logFormat.rawValue], logger: logger)
+                                             + ["--build-time-limit", "\(buildTimeLimit)", "--build-log-limit", "\(buildLogLimit)", "--log-format", logs.logFormat.rawValue], logger: logger)
                 }
             }
             // The service group ends on SIGTERM/SIGINT; then the workers are stopped.

@@ -23,7 +23,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Seconds each buildpack script may run.") var buildTimeLimit: Int = 900
     @Option(help: "MiB of memory a build's processes may use together (0: no limit).") var buildMemory: Int = 2048
     @Option(help: "Processes a build may have at once (0: no limit).") var buildProcesses: Int = 1024
-    @Option(help: "MiB of log a build may print.") var buildLogLimit: Int = 16
+    @Option(help: "MiB of log a build may print, all its buildpacks together.") var buildLogLimit: Int = 16
     @Option(help: "Size this worker's local dependency cache is kept under, least recently used first (e.g. 20GB; default: no limit).")
     var cacheBudget: ByteSize?
     @Option(help: "Size the farm's shared dependency cache is kept under (e.g. 200GB; default: no limit).") var sharedCacheBudget: ByteSize?

@@ -269,6 +269,72 @@ import Testing
     }
 }
 
+extension HostileBuildTests {
+    @Test func pushesAreHeldToTheirLimitsAndLargeFilesStreamWhole() async throws {
+        let canary = try Canary()
+        try await KilnFarm.with(options: ["--max-push-file-size", "12MiB"]) { farm in
+            let guarded = try GuardedFile.farmFiles(farm)
+            // Past libgit2's in-memory threshold (8 MiB): streamed through git cat-file, byte for byte.
+            let key = try await farm.createApp("large-file")
+            let repo = try await makeGitRepository(["Procfile": "web: ./run\n"])
+            try await sh("sh", ["-c", "head -c 10485760 /dev/urandom > blob.bin && git add blob.bin && git commit -qm big"], in: repo)
+            let pushed = try await sh("git", ["push", farm.remote("large-file", key: key), "main"], in: repo)
+            #expect(pushed.succeeded, "\(pushed.output)")
+            let slug = try await farm.newestSlug(app: "large-file")
+            let sums = try await sh("sh", ["-c", "sha256sum < blob.bin; zstd -dc '\(slug.path)/slug.tar.zst' | tar -xOf - app/blob.bin | sha256sum"], in: repo)
+            let lines = sums.output.split(separator: "\n")
+            #expect(lines.count == 2 && lines[0] == lines[1], "\(sums.output)")
+
+            // One file over the farm's cap rejects the push and names it.
+            try await sh("sh", ["-c", "head -c 13631488 /dev/zero > huge.bin && git add huge.bin && git commit -qm huge"], in: repo)
+            let huge = try await sh("git", ["push", farm.remote("large-file", key: key), "main"], in: repo)
+            #expect(!huge.succeeded)
+            try Self.expectUntouched(canary, guarded, Outcome(output: huge.output, succeeded: huge.succeeded), case: "push-file-over-cap",
+                                     refusal: ["the pushed file huge.bin is 13631488 bytes, over this farm's limit of 12582912 bytes"])
+
+            // A tree git's own fsck refuses (an entry named ..) never reaches the hook.
+            let bad = try await makeGitRepository(["Procfile": "web: ./run\n"])
+            let script = """
+                import binascii, subprocess
+                blob = subprocess.run(["git", "hash-object", "-w", "Procfile"], capture_output=True, text=True, check=True).stdout.strip()
+                tree = b"100644 ..\\0" + binascii.unhexlify(blob)
+                sha = subprocess.run(["git", "hash-object", "-w", "-t", "tree", "--literally", "--stdin"], input=tree, capture_output=True, check=True).stdout.decode().strip()
+                commit = subprocess.run(["git", "commit-tree", sha, "-m", "dotdot"], capture_output=True, text=True, check=True).stdout.strip()
+                subprocess.run(["git", "update-ref", "refs/heads/main", commit], check=True)
+                """
+            try await sh("python3", ["-c", script], in: bad)
+            let badKey = try await farm.createApp("fsck")
+            let refused = try await sh("git", ["push", farm.remote("fsck", key: badKey), "main"], in: bad)
+            #expect(!refused.succeeded)
+            try Self.expectUntouched(canary, guarded, Outcome(output: refused.output, succeeded: refused.succeeded), case: "push-bad-tree",
+                                     refusal: ["hasDotdot", "contains '..'"])
+        }
+    }
+
+    @Test func aBuildsLogHasOneBudgetAcrossItsBuildpacksAndADockerfileCannotFetchWithTheNetworkOff() async throws {
+        let canary = try Canary()
+        try await KilnFarm.with(options: ["--build-log-limit", "2"]) { farm in
+            let guarded = try GuardedFile.farmFiles(farm)
+            // Each buildpack prints 1.2 MiB, under the 2 MiB a script may print; together they pass the build's 2 MiB.
+            let loud = "head -c 1258291 /dev/zero | tr '\\0' 'x' | fold -w 1023"
+            let first = try await Self.buildpack(compile: loud), second = try await Self.buildpack(compile: loud)
+            let logged = try await Self.push(farm, "log-budget", files: ["Procfile": "web: ./run\n", ".buildpacks": "file://\(first.path)\nfile://\(second.path)\n"])
+            #expect(!logged.succeeded)
+            try Self.expectUntouched(canary, guarded, logged, case: "log-budget", refusal: ["the build's log passed its limit of 2 MiB across its buildpacks"])
+
+            for (name, dockerfile) in [
+                ("dockerfile-add-metadata", "FROM scratch\nADD http://169.254.169.254/latest/meta-data/ /meta\n"),
+                ("dockerfile-add-git", "FROM scratch\nADD --keep-git-dir=true \\\n  git@github.com:moby/buildkit.git /src\n"),
+                ("dockerfile-add-json", "FROM scratch\nADD [\"https://example.com/x.tar.gz\", \"/x\"]\n"),
+            ] {
+                let outcome = try await Self.push(farm, name, files: ["Dockerfile": dockerfile])
+                #expect(!outcome.succeeded)
+                try Self.expectUntouched(canary, guarded, outcome, case: name, refusal: ["fetches from the network, and this app's build network is off"])
+            }
+        }
+    }
+}
+
 /// A file of the farm's own that a build must never read or change: its
 /// signing key, another app's repository config.
 struct GuardedFile {

@@ -17,7 +17,7 @@ struct Compile {
             do {
                 try await runner.compile(buildpack, after: Array(buildpacks[..<index]), log: context.logLine)
                 if await context.logWriter.overBudget {
-                    throw BuildFailure("the build's log passed its limit of \(BuildLogWriter.maximumBytes >> 20) MiB across its buildpacks (\(buildpack.reference) was compiling): print less")
+                    throw BuildFailure("the build's log passed its limit of \(context.logWriter.maximumBytes >> 20) MiB across its buildpacks (\(buildpack.reference) was compiling): print less")
                 }
                 if let taken = try ReleaseOutput.take(from: context.workspace) {
                     output = taken

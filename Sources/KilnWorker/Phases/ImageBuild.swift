@@ -17,8 +17,29 @@ struct ImageBuild {
         (try? ConfinedDirectory(context.workspace.app, label: "the app").kind(of: "Dockerfile", links: .none)) != nil
     }
 
+    /// What the Dockerfile and .dockerignore are, and whether the Dockerfile
+    /// fetches on its own: checked before anything else of an image build.
+    static func checkDockerfile(_ context: BuildContext) throws {
+        let app = context.workspace.app, build = context.build
+        for name in ["Dockerfile", ".dockerignore"] {
+            if let kind = try HostileInput.kind(of: name, in: app, label: "the app"), kind != .regular {
+                throw BuildFailure("the app's \(name) is \(kind), not a regular file: commit the file itself")
+            }
+        }
+        if !context.settings.app.buildNetwork,
+           let dockerfile = try HostileInput.readText("Dockerfile", in: app, label: "the app", cap: HostileInput.dockerfileCap, links: .none),
+           let fetch = DockerfileFetches.first(in: dockerfile) {
+            // buildah's --network covers RUN, not ADD, which buildah fetches itself.
+            throw BuildFailure("""
+                the Dockerfile's line \(fetch.line) (\(fetch.instruction) \(fetch.source)) fetches from the network, and this app's build network is off: \
+                commit the file and ADD or COPY it from the app, or ask an administrator for kiln apps set --app \(build.app) --build-network on
+                """)
+        }
+    }
+
     func run(_ context: BuildContext) async throws -> (BuildResult, SignedSlug) {
         let configuration = context.configuration, timer = context.timer, build = context.build
+        try Self.checkDockerfile(context)
         guard let registry = configuration.registry else {
             throw BuildFailure("""
                 this app has a Dockerfile at its root, which asks for an image build, and this farm has no registry: \
@@ -34,20 +55,6 @@ struct ImageBuild {
         let app = context.workspace.app
         try await timer.measure("detect") {
             await context.log("-----> Dockerfile found: building an OCI image with buildah")
-            for name in ["Dockerfile", ".dockerignore"] {
-                if let kind = try HostileInput.kind(of: name, in: app, label: "the app"), kind != .regular {
-                    throw BuildFailure("the app's \(name) is \(kind), not a regular file: commit the file itself")
-                }
-            }
-            if !context.settings.app.buildNetwork,
-               let dockerfile = try HostileInput.readText("Dockerfile", in: app, label: "the app", cap: HostileInput.dockerfileCap, links: .none),
-               let fetch = DockerfileFetches.first(in: dockerfile) {
-                // buildah's --network covers RUN, not ADD, which buildah fetches itself.
-                throw BuildFailure("""
-                    the Dockerfile's line \(fetch.line) (\(fetch.instruction) \(fetch.source)) fetches from the network, and this app's build network is off: \
-                    commit the file and ADD or COPY it from the app, or ask an administrator for kiln apps set --app \(build.app) --build-network on
-                    """)
-            }
             let size = try await onThread { try Self.contextSize(app) }
             if size > configuration.imageContextLimit {
                 throw BuildFailure("the build context (the app's files) is \(Figures.bytes(size)), over this farm's limit of \(Figures.bytes(configuration.imageContextLimit)) (every file counts, .dockerignore or not): leave build-only files out of the repository")
