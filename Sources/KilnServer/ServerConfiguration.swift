@@ -1,4 +1,5 @@
 import Foundation
+import KilnDownload
 import KilnS3
 
 /// Where the server listens and keeps its files.
@@ -15,6 +16,8 @@ public struct ServerConfiguration: Sendable {
     public var retention: Duration = .seconds(30 * 24 * 3600)
     /// The farm's object store; `nil`: the blob directory under the home is the farm's store.
     public var s3: S3Settings?
+    /// What the push hook (submodules) and source URL builds may fetch.
+    public var fetchPolicy = FetchPolicy()
 
     public init(home: URL, host: String, port: Int, publicURL: String? = nil, databaseURL: String) {
         self.home = home

@@ -15,6 +15,7 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "URL pushers reach this server at (default http://HOST:PORT).") var publicURL: String?
     @Option(help: "Days to keep finished builds that made no release, and build logs.") var retentionDays: Int = 30
     @OptionGroup var blobs: BlobStoreOptions
+    @OptionGroup var fetching: FetchOptions
     @OptionGroup var logs: LogOptions
 
     func run() async throws {
@@ -26,6 +27,7 @@ struct ServerCommand: AsyncParsableCommand {
         var configuration = ServerConfiguration(home: home.homeURL, host: host, port: port, publicURL: publicURL, databaseURL: databaseURL)
         configuration.retention = .seconds(retentionDays * 24 * 3600)
         configuration.s3 = try blobs.settings()
+        configuration.fetchPolicy = try fetching.policy()
         let services = try KilnServer.services(configuration: configuration, database: database, logger: logger)
         try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
     }

@@ -23,6 +23,7 @@ struct UpCommand: AsyncParsableCommand {
     @OptionGroup var slugs: SlugOptions
     @OptionGroup var blobs: BlobStoreOptions
     @OptionGroup var images: RegistryOptions
+    @OptionGroup var fetching: FetchOptions
     @Option(help: "Seconds each buildpack script or image build may run.") var buildTimeLimit: Int = 900
     @OptionGroup var logs: LogOptions
 
@@ -62,6 +63,7 @@ struct UpCommand: AsyncParsableCommand {
         let database = Database(url: url, logger: logger)
         var configuration = ServerConfiguration(home: home, host: host, port: port, databaseURL: databaseURL)
         configuration.s3 = try blobs.settings()
+        configuration.fetchPolicy = try fetching.policy()
         let services = ServiceGroup(services: try KilnServer.services(configuration: configuration, database: database, logger: logger),
                                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
 
@@ -74,7 +76,7 @@ struct UpCommand: AsyncParsableCommand {
             group.addTask { try await services.run() }
             for index in 0..<workers {
                 group.addTask {
-                    try await Self.runWorker(index: index, home: home, databaseURL: databaseURL, capacity: capacity, cacheBudget: cacheBudget, options: slugs.arguments + blobs.arguments + images.arguments
+                    try await Self.runWorker(index: index, home: home, databaseURL: databaseURL, capacity: capacity, cacheBudget: cacheBudget, options: slugs.arguments + blobs.arguments + images.arguments + fetching.arguments
                                              + ["--build-time-limit", "\(buildTimeLimit)", "--log-format", logs.logFormat.rawValue], logger: logger)
                 }
             }
