@@ -141,7 +141,7 @@ public struct BuildpackResolver: Sendable {
         let fetcher = GitFetch(policy: policy)
         let remote = try await fetcher.remote(url)
         let git: @Sendable ([String]) async throws -> Command.Outcome = { arguments in try await fetcher.local(arguments, in: directory) }
-        let fetch: @Sendable ([String]) async throws -> Command.Outcome = { arguments in try await fetcher.fetch(arguments, in: directory, remote: remote) }
+        let network: @Sendable ([String]) async throws -> Command.Outcome = { arguments in try await fetcher.fetch(arguments, in: directory, remote: remote) }
         // A worker killed mid-fetch leaves git's lock files and perhaps no
         // checkout: under our lock nobody else uses the directory, so its
         // locks are stale, and a copy without a HEAD is no copy at all.
@@ -159,13 +159,13 @@ public struct BuildpackResolver: Sendable {
         // The checked address of an ssh or git host may change between builds.
         _ = try await git(["remote", "set-url", "origin", remote.url])
         try await log("-----> Fetching buildpack \(reference)")
-        var fetched = try await fetch(["fetch", "--quiet", "--depth", "1", "origin", ref ?? "HEAD"])
+        var fetched = try await network(["fetch", "--quiet", "--depth", "1", "origin", ref ?? "HEAD"])
         var target = "FETCH_HEAD"
         if !fetched.succeeded, let ref, Self.isAbbreviatedCommit(ref) {
             // A short commit hash, which heroku-buildpack-multi's `git checkout` took: servers
             // are asked for full names only, so the branches and tags are fetched whole.
             let shallow = FileManager.default.fileExists(atPath: directory.appendingPathComponent(".git/shallow").path)
-            let whole = try await fetch(["fetch", "--quiet", "--tags"] + (shallow ? ["--unshallow"] : []) + ["origin", "+refs/heads/*:refs/remotes/origin/*"])
+            let whole = try await network(["fetch", "--quiet", "--tags"] + (shallow ? ["--unshallow"] : []) + ["origin", "+refs/heads/*:refs/remotes/origin/*"])
             let resolved = try await git(["rev-parse", "--verify", "--quiet", "\(ref)^{commit}"])
             if whole.succeeded, resolved.succeeded {
                 fetched = whole

@@ -17,7 +17,11 @@ public struct AddressGuard: Sendable, Equatable {
     }
 
     /// Ranges no build may fetch from, each with what it is (for the error).
-    static let refused: [(range: CIDR, kind: String)] = [
+    static let refused: [(range: CIDR, kind: String)] = refusedTable.compactMap { entry in
+        (try? CIDR(entry.range)).map { (range: $0, kind: entry.kind) }
+    }
+
+    private static let refusedTable: [(range: String, kind: String)] = [
         ("0.0.0.0/8", "an unspecified (this-network) address"),
         ("127.0.0.0/8", "a loopback address"),
         ("169.254.169.254/32", "the cloud metadata address"),
@@ -38,7 +42,7 @@ public struct AddressGuard: Sendable, Equatable {
         ("fec0::/10", "a site-local address"),
         ("fc00::/7", "a private (unique local) address"),
         ("ff00::/8", "a multicast address"),
-    ].compactMap { entry in (try? CIDR(entry.0)).map { ($0, entry.1) } }
+    ]
 
     /// `nil` when the farm may connect to `address`, else why not (e.g. "a loopback address").
     public func refusal(of address: IPAddress) -> String? {

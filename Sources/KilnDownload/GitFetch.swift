@@ -109,6 +109,10 @@ public struct GitFetch: Sendable {
             path = String(rest[end...])
             scpLike = false
         } else if let colon = url.firstIndex(of: ":"), !url[..<colon].contains("/") {
+            // TRANSPORT::ADDRESS names a remote helper (ext:: runs a command): never a host.
+            guard !url[colon...].hasPrefix("::") else {
+                throw FetchRefused("\(url) names a git remote helper (TRANSPORT::ADDRESS), which the farm never runs: use an https URL")
+            }
             // git's scp-like form, [user@]host:path, is ssh; an IPv6 host is bracketed.
             scheme = "ssh"
             scpLike = true
@@ -125,6 +129,9 @@ public struct GitFetch: Sendable {
         }
         var hostPort = authority
         var user: String?
+        guard hostPort.filter({ $0 == "@" }).count <= 1 else {
+            throw FetchRefused("\(url) has more than one @ before its host: write the user name percent-encoded")
+        }
         if let at = hostPort.lastIndex(of: "@") {
             user = String(hostPort[..<at])
             hostPort = hostPort[hostPort.index(after: at)...]
@@ -153,7 +160,7 @@ public struct GitFetch: Sendable {
                 throw FetchRefused("\(url) has the host '\(host)': the farm fetches from host names of letters, digits, dots and dashes, or IP addresses")
             }
         }
-        return ParsedURL(scheme: scheme, user: user, host: host.lowercased(), port: port, path: path, scpLike: scpLike)
+        return ParsedURL(scheme: scheme, user: user, host: host, port: port, path: path, scpLike: scpLike)
     }
 
     /// The `-c` settings every git command of a fetch runs with, whatever the repository says.

@@ -3,6 +3,7 @@ import Foundation
 import KilnArchive
 import KilnDownload
 import KilnGit
+import KilnProcess
 
 /// Puts a pushed commit's submodules into its source archive: each one
 /// fetched by the URL in `.gitmodules` (through ``GitFetch``: the fetch

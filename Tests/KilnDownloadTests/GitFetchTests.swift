@@ -7,7 +7,7 @@ import Testing
         #expect(try GitFetch.parse("https://github.com/heroku/heroku-buildpack-ruby.git")
             == .init(scheme: "https", host: "github.com", path: "/heroku/heroku-buildpack-ruby.git"))
         #expect(try GitFetch.parse("https://user:pw@Example.com:8443/x.git#v1")
-            == .init(scheme: "https", user: "user:pw", host: "example.com", port: 8443, path: "/x.git#v1"))
+            == .init(scheme: "https", user: "user:pw", host: "Example.com", port: 8443, path: "/x.git#v1"))
         #expect(try GitFetch.parse("git@github.com:owner/repo.git")
             == .init(scheme: "ssh", user: "git", host: "github.com", path: "owner/repo.git", scpLike: true))
         #expect(try GitFetch.parse("ssh://git@[::1]:2222/repo") == .init(scheme: "ssh", user: "git", host: "::1", port: 2222, path: "/repo"))
@@ -16,7 +16,7 @@ import Testing
 
     @Test func localPathsAndOddURLsAreRefused() {
         for url in ["/etc", "./here", "../up", "here", "ext::sh -c touch% /tmp/x", "https://a\\b/x", "https://exa mple.com/x",
-                    "https://exa_mple.com/x", "fd::x", "-uhttps://x/y", "https://host:0/x", "ftp://example.com/x"] {
+                    "https://exa_mple.com/x", "ext::sh", "https://a@b@evil.example/x", "https://%31%32%37.0.0.1/x", "-uhttps://x/y", "https://host:0/x", "ftp://example.com/x"] {
             #expect(throws: FetchRefused.self, "\(url)") { try GitFetch.parse(url) }
         }
     }
