@@ -112,8 +112,21 @@ import Testing
         ])
         let inside = allowed.appendingPathComponent("inside")
         try await sh("git", ["clone", "-q", outside.path, inside.path])
-        try writeFiles(["bin/compile*": "#!/bin/sh\necho \"-----> compiled by the listed buildpack\"\n"], in: inside)
-        try await sh("git", ["commit", "-qam", "listed"], in: inside)
+        // Its own submodule, from the listed directory too: fetched, checked like the buildpack.
+        let library = allowed.appendingPathComponent("library")
+        try await sh("git", ["clone", "-q", outside.path, library.path])
+        try writeFiles(["lib.txt": "from the listed library\n"], in: library)
+        try await sh("git", ["add", "lib.txt"], in: library)
+        try await sh("git", ["commit", "-qm", "library"], in: library)
+        try await sh("git", ["-c", "protocol.file.allow=always", "submodule", "add", "-q", "file://\(library.path)", "vendor/lib"], in: inside)
+        try writeFiles(["bin/compile*": "#!/bin/sh\necho \"-----> compiled by the listed buildpack with $(cat \"$(dirname \"$0\")/../vendor/lib/lib.txt\")\"\n"], in: inside)
+        try await sh("git", ["add", "-A"], in: inside)
+        try await sh("git", ["commit", "-qm", "listed"], in: inside)
+        // A listed buildpack whose submodule lies outside.
+        let leaky = allowed.appendingPathComponent("leaky")
+        try await sh("git", ["clone", "-q", outside.path, leaky.path])
+        try await sh("git", ["-c", "protocol.file.allow=always", "submodule", "add", "-q", "file://\(outside.path)", "vendor/outside"], in: leaky)
+        try await sh("git", ["commit", "-qm", "leaky"], in: leaky)
         // A link inside the listed directory that leads out of it.
         let escape = allowed.appendingPathComponent("escape")
         try FileManager.default.createSymbolicLink(atPath: escape.path, withDestinationPath: outside.path)
@@ -124,7 +137,13 @@ import Testing
             let repo = try await makeGitRepository(["Procfile": "web: ./run\n", ".buildpacks": "file://\(inside.path)\n"])
             let listed = try await sh("git", ["push", remote, "main"], in: repo)
             #expect(listed.succeeded, "\(listed.output)")
-            #expect(listed.output.contains("compiled by the listed buildpack"), "\(listed.output)")
+            #expect(listed.output.contains("compiled by the listed buildpack with from the listed library"), "\(listed.output)")
+
+            try writeFiles([".buildpacks": "file://\(leaky.path)\n"], in: repo)
+            try await sh("git", ["commit", "-qam", "a buildpack with a submodule outside"], in: repo)
+            let leaked = try await sh("git", ["push", remote, "main"], in: repo)
+            #expect(!leaked.succeeded)
+            #expect(leaked.output.contains("(.buildpacks line 1) was refused: submodule vendor/outside: file://\(outside.path) is refused"), "\(leaked.output)")
 
             try writeFiles([".buildpacks": "file://\(escape.path)\n"], in: repo)
             try await sh("git", ["commit", "-qam", "through a link"], in: repo)
