@@ -37,7 +37,7 @@ let package = Package(
         // Wrappers around the C libraries: nothing else sees an OpaquePointer.
         .target(name: "KilnArchive", dependencies: ["CArchive", "CZstd"], swiftSettings: swiftSettings),
         .target(name: "KilnGit", dependencies: ["CGit2", "KilnArchive"], swiftSettings: swiftSettings),
-        .target(name: "KilnDownload", dependencies: ["CKilnCurl"], swiftSettings: swiftSettings),
+        .target(name: "KilnDownload", dependencies: ["CKilnCurl", "KilnProcess"], swiftSettings: swiftSettings),
         // Paths a build or a push controls, reached only beneath a directory descriptor.
         .target(name: "KilnConfine", dependencies: ["CKilnFile"], swiftSettings: swiftSettings),
 
@@ -84,7 +84,7 @@ let package = Package(
         ], swiftSettings: swiftSettings),
         .target(name: "KilnWorker", dependencies: [
             "KilnDatabase", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnBlobStore", "KilnArchive",
-            "KilnBuildpacks", "KilnSlug", "KilnSigning", "KilnSandbox", "KilnCache", "KilnProcess", "KilnS3", "KilnImage", "KilnConfine",
+            "KilnBuildpacks", "KilnSlug", "KilnSigning", "KilnSandbox", "KilnCache", "KilnProcess", "KilnS3", "KilnImage", "KilnConfine", "KilnDownload",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
         ], swiftSettings: swiftSettings),
@@ -98,7 +98,7 @@ let package = Package(
         ], swiftSettings: swiftSettings),
         .target(name: "KilnWebhook", dependencies: ["CKilnCurl", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
         .target(name: "KilnServer", dependencies: [
-            "KilnWebhook", "KilnReceiver", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnBlobStore", "KilnS3", "KilnSigning", "KilnSlug", "KilnCache",
+            "KilnWebhook", "KilnReceiver", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnBlobStore", "KilnS3", "KilnSigning", "KilnSlug", "KilnCache", "KilnDownload",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -106,7 +106,7 @@ let package = Package(
         ], swiftSettings: swiftSettings),
         .target(name: "KilnClient", dependencies: [], swiftSettings: swiftSettings),
         .executableTarget(name: "kiln", dependencies: [
-            "KilnServer", "KilnWorker", "KilnClient", "KilnDatabase", "KilnReceiver", "KilnSigning", "KilnSlug", "KilnBlobStore", "KilnCatalog", "KilnQueue", "KilnProcess", "KilnSandbox", "KilnCache", "KilnArchive", "KilnS3", "KilnImage",
+            "KilnServer", "KilnWorker", "KilnClient", "KilnDatabase", "KilnReceiver", "KilnSigning", "KilnSlug", "KilnBlobStore", "KilnCatalog", "KilnQueue", "KilnProcess", "KilnSandbox", "KilnCache", "KilnArchive", "KilnS3", "KilnImage", "KilnDownload",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -126,6 +126,7 @@ let package = Package(
         .testTarget(name: "KilnSlugTests", dependencies: ["KilnSlug", "KilnSigning", "KilnBlobStore", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnS3Tests", dependencies: ["KilnS3", "KilnBlobStore", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnConfineTests", dependencies: ["KilnConfine", "KilnTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KilnDownloadTests", dependencies: ["KilnDownload"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnCacheTests", dependencies: ["KilnCache", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnSandboxTests", dependencies: ["KilnSandbox", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnBuildpacksTests", dependencies: ["KilnBuildpacks", "KilnSandbox", "KilnTestSupport"], swiftSettings: swiftSettings),

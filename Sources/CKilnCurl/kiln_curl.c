@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 typedef struct {
@@ -14,7 +16,32 @@ typedef struct {
     long long limit;
     int over_limit;
     int write_errno;
+    const kiln_curl_download_options *options;
+    kiln_curl_result *result;
 } sink;
+
+/* Every connection, redirects' included, passes here: the address is the one libcurl is about to connect to. */
+static curl_socket_t open_checked(void *context, curlsocktype purpose, struct curl_sockaddr *address) {
+    sink *target = context;
+    (void)purpose;
+    const unsigned char *bytes = NULL;
+    int length = 0;
+    if (address->family == AF_INET) {
+        bytes = (const unsigned char *)&((const struct sockaddr_in *)&address->addr)->sin_addr;
+        length = 4;
+    } else if (address->family == AF_INET6) {
+        bytes = (const unsigned char *)&((const struct sockaddr_in6 *)&address->addr)->sin6_addr;
+        length = 16;
+    }
+    if (target->options->check && (!bytes || !target->options->check(bytes, length, target->options->check_context))) {
+        if (bytes && target->result->refused_length == 0) {
+            memcpy(target->result->refused, bytes, (size_t)length);
+            target->result->refused_length = length;
+        }
+        return CURL_SOCKET_BAD;
+    }
+    return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
 
 static size_t write_block(char *data, size_t size, size_t count, void *context) {
     sink *target = context;
@@ -37,26 +64,30 @@ static size_t write_block(char *data, size_t size, size_t count, void *context) 
     return length;
 }
 
-kiln_curl_result kiln_curl_download(const char *url, int fd, long long max_bytes, long timeout_seconds) {
+kiln_curl_result kiln_curl_download(const char *url, int fd, const kiln_curl_download_options *options) {
     kiln_curl_result result = {0};
+    long long max_bytes = options->max_bytes;
     CURL *curl = curl_easy_init();
     if (!curl) {
         result.code = CURLE_FAILED_INIT;
         snprintf(result.message, sizeof result.message, "libcurl could not start");
         return result;
     }
-    sink target = {.fd = fd, .limit = max_bytes};
+    sink target = {.fd = fd, .limit = max_bytes > 0 ? max_bytes : (1LL << 62), .options = options, .result = &result};
     char error[CURL_ERROR_SIZE] = {0};
     curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https,file");
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, options->protocols);
     curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, options->max_redirects > 0 ? 1L : 0L);
+    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, options->max_redirects);
     curl_easy_setopt(curl, CURLOPT_FAILONERROR, 1L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 20L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout_seconds);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, options->connect_timeout_seconds);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, options->timeout_seconds);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "kiln");
+    curl_easy_setopt(curl, CURLOPT_PROXY, "");
+    curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, open_checked);
+    curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &target);
     if (max_bytes > 0) curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max_bytes);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_block);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &target);
@@ -65,7 +96,10 @@ kiln_curl_result kiln_curl_download(const char *url, int fd, long long max_bytes
     CURLcode code = curl_easy_perform(curl);
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.http_status);
     result.bytes = target.written;
-    if (target.over_limit || code == CURLE_FILESIZE_EXCEEDED) {
+    if (result.refused_length > 0 && code != CURLE_OK) {
+        result.code = -2;
+        snprintf(result.message, sizeof result.message, "the address was refused");
+    } else if (target.over_limit || code == CURLE_FILESIZE_EXCEEDED) {
         result.code = -1;
         snprintf(result.message, sizeof result.message, "larger than the limit of %lld bytes", max_bytes);
     } else if (code != CURLE_OK) {

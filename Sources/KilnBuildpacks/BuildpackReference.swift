@@ -16,8 +16,15 @@ public struct BuildpackReference: Sendable, Equatable, CustomStringConvertible {
     static let archiveSuffixes = [".tgz", ".tar.gz", ".tar.zst", ".tzst", ".tar", ".zip"]
 
     public var source: Source
+    /// Where the app named it (".buildpacks line 2", "the BUILDPACK_URL config var"), for errors; not part of its identity.
+    public var origin: String?
 
-    public init(_ source: Source) { self.source = source }
+    public init(_ source: Source, origin: String? = nil) {
+        self.source = source
+        self.origin = origin
+    }
+
+    public static func == (left: BuildpackReference, right: BuildpackReference) -> Bool { left.source == right.source }
 
     public var description: String {
         switch source {
@@ -45,13 +52,21 @@ public struct BuildpackReference: Sendable, Equatable, CustomStringConvertible {
     /// Parses the value of a `BUILDPACK_URL` config var: one buildpack, as on a `.buildpacks` line.
     public static func parseConfigVar(_ value: String) throws -> BuildpackReference {
         do {
-            return try parse(value.trimmingCharacters(in: .whitespacesAndNewlines), lineNumber: 1)
+            var reference = try parse(value.trimmingCharacters(in: .whitespacesAndNewlines), lineNumber: 1)
+            reference.origin = "the BUILDPACK_URL config var"
+            return reference
         } catch let error as BuildpackError {
             throw BuildpackError(error.message.replacingOccurrences(of: ".buildpacks line 1", with: "the BUILDPACK_URL config var"))
         }
     }
 
     static func parse(_ line: String, lineNumber: Int) throws -> BuildpackReference {
+        var reference = try parseSource(line, lineNumber: lineNumber)
+        reference.origin = ".buildpacks line \(lineNumber)"
+        return reference
+    }
+
+    static func parseSource(_ line: String, lineNumber: Int) throws -> BuildpackReference {
         if line.contains(where: { $0 == " " || $0 == "\t" }) {
             throw BuildpackError(".buildpacks line \(lineNumber): '\(line)' contains spaces; put one buildpack URL on each line")
         }

@@ -7,16 +7,21 @@ import KilnProcess
 /// Turns buildpack references into directories in the build's workspace:
 /// built-in builders copied from Kiln's `builders/`, git buildpacks fetched
 /// shallow at their ref into a per-worker cache (by URL and ref) and copied
-/// from there.
+/// from there. Every fetch goes through the fetch policy (``GitFetch``,
+/// ``Download``): a URL or address it refuses fails the build with the
+/// `.buildpacks` line (or config var) that named it.
 public struct BuildpackResolver: Sendable {
     /// Kiln's built-in builders, one directory each.
     public var buildersDirectory: URL
     /// Where fetched git buildpacks are kept between builds.
     public var cacheDirectory: URL
+    /// What may be fetched, from where, within which limits.
+    public var policy: FetchPolicy
 
-    public init(buildersDirectory: URL, cacheDirectory: URL) {
+    public init(buildersDirectory: URL, cacheDirectory: URL, policy: FetchPolicy = FetchPolicy()) {
         self.buildersDirectory = buildersDirectory
         self.cacheDirectory = cacheDirectory
+        self.policy = policy
     }
 
     /// The built-in builders, in the order their `bin/detect` is asked
@@ -29,8 +34,18 @@ public struct BuildpackResolver: Sendable {
             .filter { FileManager.default.isExecutableFile(atPath: $0.buildpack.script("detect")) }
     }
 
-    /// Fetches `reference` and returns its copy under `workspace`.
+    /// Fetches `reference` and returns its copy under `workspace`. A fetch
+    /// the policy refuses throws a ``BuildpackError`` naming the URL, where
+    /// the app named it, and what the operator can allow.
     public func resolve(_ reference: BuildpackReference, workspace: URL, log: @escaping @Sendable (String) async throws -> Void) async throws -> Buildpack {
+        do {
+            return try await fetch(reference, workspace: workspace, log: log)
+        } catch let refusal as FetchRefused {
+            throw BuildpackError("the buildpack \(reference) (\(reference.origin ?? "named by the app")) was refused: \(refusal.description)")
+        }
+    }
+
+    func fetch(_ reference: BuildpackReference, workspace: URL, log: @escaping @Sendable (String) async throws -> Void) async throws -> Buildpack {
         try FileManager.default.createDirectory(at: workspace, withIntermediateDirectories: true)
         // A copy per build: a buildpack may leave an `export` file beside its scripts.
         let copy = workspace.appendingPathComponent(UUID().uuidString)
@@ -83,7 +98,7 @@ public struct BuildpackResolver: Sendable {
         defer { try? FileManager.default.removeItem(at: archive) }
         do {
             try await Task.detached {
-                _ = try Download(maxBytes: 256 << 20).fetch(url, to: archive)
+                _ = try Download(maxBytes: 256 << 20, policy: policy).fetch(url, to: archive)
                 _ = try ArchiveExtractor(maxEntries: 50_000, maxBytes: 1 << 30).extract(archive: archive, into: directory)
             }.value
         } catch let error as DownloadError {
@@ -122,9 +137,11 @@ public struct BuildpackResolver: Sendable {
         let directory = cacheDirectory.appendingPathComponent(key)
         let lock = try await FileLock.acquire(cacheDirectory.appendingPathComponent("\(key).lock"))
         defer { withExtendedLifetime(lock) {} }
-        let git: @Sendable ([String]) async throws -> Command.Outcome = { arguments in
-            try await Command("git", ["-C", directory.path] + arguments, environment: ["GIT_TERMINAL_PROMPT": "0"]).run()
-        }
+        // Checked before the cache is touched: a refused URL gets no cached copy either.
+        let fetcher = GitFetch(policy: policy)
+        let remote = try await fetcher.remote(url)
+        let git: @Sendable ([String]) async throws -> Command.Outcome = { arguments in try await fetcher.local(arguments, in: directory) }
+        let network: @Sendable ([String]) async throws -> Command.Outcome = { arguments in try await fetcher.fetch(arguments, in: directory, remote: remote) }
         // A worker killed mid-fetch leaves git's lock files and perhaps no
         // checkout: under our lock nobody else uses the directory, so its
         // locks are stale, and a copy without a HEAD is no copy at all.
@@ -137,16 +154,18 @@ public struct BuildpackResolver: Sendable {
             try? FileManager.default.removeItem(at: directory)
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             _ = try await git(["init", "--quiet"])
-            _ = try await git(["remote", "add", "origin", url])
+            _ = try await git(["remote", "add", "origin", remote.url])
         }
+        // The checked address of an ssh or git host may change between builds.
+        _ = try await git(["remote", "set-url", "origin", remote.url])
         try await log("-----> Fetching buildpack \(reference)")
-        var fetched = try await git(["fetch", "--quiet", "--depth", "1", "origin", ref ?? "HEAD"])
+        var fetched = try await network(["fetch", "--quiet", "--depth", "1", "origin", ref ?? "HEAD"])
         var target = "FETCH_HEAD"
         if !fetched.succeeded, let ref, Self.isAbbreviatedCommit(ref) {
             // A short commit hash, which heroku-buildpack-multi's `git checkout` took: servers
             // are asked for full names only, so the branches and tags are fetched whole.
             let shallow = FileManager.default.fileExists(atPath: directory.appendingPathComponent(".git/shallow").path)
-            let whole = try await git(["fetch", "--quiet", "--tags"] + (shallow ? ["--unshallow"] : []) + ["origin", "+refs/heads/*:refs/remotes/origin/*"])
+            let whole = try await network(["fetch", "--quiet", "--tags"] + (shallow ? ["--unshallow"] : []) + ["origin", "+refs/heads/*:refs/remotes/origin/*"])
             let resolved = try await git(["rev-parse", "--verify", "--quiet", "\(ref)^{commit}"])
             if whole.succeeded, resolved.succeeded {
                 fetched = whole
@@ -157,8 +176,11 @@ public struct BuildpackResolver: Sendable {
             let checkout = try await git(["checkout", "--quiet", "--force", target])
             guard checkout.succeeded else { throw BuildpackError("cannot check out \(reference): \(checkout.output.trimmingCharacters(in: .whitespacesAndNewlines))") }
             _ = try await git(["clean", "-qfdx"])
-            // The ref may bring submodules of its own, as heroku-buildpack-multi allowed.
-            _ = try await git(["submodule", "update", "--init", "--recursive", "--depth", "1", "--quiet"])
+            // The ref may bring submodules of its own, as heroku-buildpack-multi allowed: each URL is checked like the buildpack's.
+            try await fetcher.updateSubmodules(in: directory)
+            guard GitFetch.size(of: directory) <= 2 * policy.maxGitBytes else {
+                throw BuildpackError("the buildpack \(reference) is larger than \(2 * policy.maxGitBytes >> 20) MiB checked out, the farm's limit")
+            }
         } else if fresh {
             try? FileManager.default.removeItem(at: directory)
             let reason = fetched.output.trimmingCharacters(in: .whitespacesAndNewlines)

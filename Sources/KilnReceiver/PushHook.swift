@@ -81,8 +81,9 @@ public struct PushHook: Sendable {
         try repo.exportTree(commit: update.new, into: writer)
         let submodules = try repo.submodules(of: update.new)
         if !submodules.isEmpty {
-            let cache = URL(fileURLWithPath: environment.home).appendingPathComponent("cache/submodules")
-            try await SubmoduleExport(cache: cache, print: print).export(submodules, under: "", into: writer)
+            // Per app: one app's push never exports a commit another app's push fetched.
+            let cache = URL(fileURLWithPath: environment.home).appendingPathComponent("cache/submodules/apps").appendingPathComponent(app.name)
+            try await SubmoduleExport(cache: cache, policy: environment.fetchPolicy, print: print).export(submodules, under: "", into: writer)
         }
         try writer.finish()
         let digest = try blob.commit()

@@ -1,5 +1,6 @@
 import Foundation
 import KilnBlobStore
+import KilnDownload
 import KilnS3
 
 /// What the receiver hands to the pre-receive hook through git, as
@@ -17,14 +18,17 @@ public struct PushHookEnvironment: Sendable, Equatable {
     public var s3: S3Settings?
     /// Most bytes one pushed file may have (`kiln server --max-push-file-size`).
     public var maxFileSize: Int64 = 512 << 20
+    /// What the hook may fetch (submodules), as the server was told.
+    public var fetchPolicy: FetchPolicy
 
-    public init(app: String, databaseURL: String, home: String, clean: Bool, hot: Bool, s3: S3Settings? = nil) {
+    public init(app: String, databaseURL: String, home: String, clean: Bool, hot: Bool, s3: S3Settings? = nil, fetchPolicy: FetchPolicy = FetchPolicy()) {
         self.app = app
         self.databaseURL = databaseURL
         self.home = home
         self.clean = clean
         self.hot = hot
         self.s3 = s3
+        self.fetchPolicy = fetchPolicy
     }
 
     /// The variables to set for git.
@@ -32,7 +36,8 @@ public struct PushHookEnvironment: Sendable, Equatable {
         ["KILN_APP": app, "KILN_DATABASE_URL": databaseURL, "KILN_HOME": home,
          "KILN_CLEAN": clean ? "true" : "false", "KILN_HOT": hot ? "true" : "false",
          "KILN_BLOB_STORE": s3?.url ?? "", "KILN_S3_ENDPOINT": s3?.endpoint ?? "", "KILN_S3_REGION": s3?.region ?? "",
-         "KILN_MAX_FILE_SIZE": "\(maxFileSize)"]
+         "KILN_MAX_FILE_SIZE": "\(maxFileSize)",
+         "KILN_FETCH_POLICY": (try? JSONEncoder().encode(fetchPolicy)).map { String(decoding: $0, as: UTF8.self) } ?? ""]
     }
 
     /// Where the hook writes the pushed source.
@@ -54,6 +59,16 @@ public struct PushHookEnvironment: Sendable, Equatable {
         clean = environment["KILN_CLEAN"] == "true"
         hot = environment["KILN_HOT"] == "true"
         if let size = environment["KILN_MAX_FILE_SIZE"].flatMap(Int64.init) { maxFileSize = size }
+        // Without it the hook fetches as strictly as a farm started without fetch options.
+        if let policy = environment["KILN_FETCH_POLICY"], !policy.isEmpty {
+            do {
+                fetchPolicy = try JSONDecoder().decode(FetchPolicy.self, from: Data(policy.utf8))
+            } catch {
+                throw ReceiverError("KILN_FETCH_POLICY is not a fetch policy (\(error)): this hook runs only inside a push to the Kiln receiver")
+            }
+        } else {
+            fetchPolicy = FetchPolicy()
+        }
         if let store = environment["KILN_BLOB_STORE"], !store.isEmpty {
             s3 = try S3Settings(url: store, endpoint: environment["KILN_S3_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 },
                                 region: environment["KILN_S3_REGION"].flatMap { $0.isEmpty ? nil : $0 }, environment: environment)

@@ -9,16 +9,20 @@ import KilnDownload
 /// same extractor that refuses traversal, absolute paths and link escapes
 /// (naming the entry), held to limits on entries and unpacked bytes, then
 /// packed again. A single top-level directory (as GitHub's archives have)
-/// is stripped, so the app's files are at the root.
+/// is stripped, so the app's files are at the root. The download goes
+/// through the fetch policy's address guard, redirects included.
 public struct SourceArchiveImport: Sendable {
     public var maxDownloadBytes: Int64 = 512 << 20
     public var maxUnpackedBytes: Int64 = 2 << 30
     public var maxEntries = 100_000
     /// Where downloads and unpacked trees are kept while they are checked.
     public var scratch: URL
+    /// Where the archive may come from, and within which time.
+    public var policy: FetchPolicy
 
-    public init(scratch: URL) {
+    public init(scratch: URL, policy: FetchPolicy = FetchPolicy()) {
         self.scratch = scratch
+        self.policy = policy
     }
 
     /// Imports `url` into `blobs`; returns the source blob's digest. Blocks on I/O.
@@ -36,9 +40,11 @@ public struct SourceArchiveImport: Sendable {
         try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: true)
 
         do {
-            _ = try Download(maxBytes: maxDownloadBytes).fetch(url, to: archive)
+            _ = try Download(maxBytes: maxDownloadBytes, policy: policy).fetch(url, to: archive)
         } catch let error as DownloadError {
             throw SourceImportError(error.description)
+        } catch let refusal as FetchRefused {
+            throw SourceImportError("the source URL was refused: \(refusal.description)")
         }
         let summary: ArchiveExtractor.Summary
         do {

@@ -1,17 +1,21 @@
 import Crypto
 import Foundation
 import KilnArchive
+import KilnDownload
 import KilnGit
 import KilnProcess
 
 /// Puts a pushed commit's submodules into its source archive: each one
-/// fetched by the URL in `.gitmodules` into a bare repository cached under
-/// the home (so a second push fetches only what is new), and its pinned
-/// commit exported at its path; nested submodules likewise, five levels deep
-/// at most.
+/// fetched by the URL in `.gitmodules` (through ``GitFetch``: the fetch
+/// policy checks the URL and its addresses) into a bare repository cached
+/// under the home per app and URL (so a second push fetches only what is
+/// new, and no app is handed a commit another app's push fetched), and its
+/// pinned commit exported at its path; nested submodules likewise, five
+/// levels deep at most.
 struct SubmoduleExport {
-    /// Bare repositories of submodules, one per URL.
+    /// This app's bare repositories of submodules, one per URL.
     let cache: URL
+    let policy: FetchPolicy
     let print: @Sendable (String) -> Void
 
     func export(_ submodules: [Submodule], under prefix: String, into writer: ArchiveWriter, depth: Int = 0) async throws {
@@ -19,7 +23,7 @@ struct SubmoduleExport {
         for submodule in submodules {
             let path = prefix + submodule.path
             if submodule.url.hasPrefix("./") || submodule.url.hasPrefix("../") {
-                throw GitError("submodule \(path) has the relative URL \(submodule.url); Kiln fetches submodules by absolute URL (https, ssh or file): put the full URL in .gitmodules")
+                throw GitError("submodule \(path) has the relative URL \(submodule.url); Kiln fetches submodules by absolute URL (https): put the full URL in .gitmodules")
             }
             print("-----> Submodule \(path) at \(submodule.commit.prefix(12)) from \(submodule.url)")
             let repository = try await fetch(submodule, path: path)
@@ -33,26 +37,33 @@ struct SubmoduleExport {
 
     /// The cached bare repository of the submodule's URL, holding its pinned commit.
     func fetch(_ submodule: Submodule, path: String) async throws -> URL {
+        let fetcher = GitFetch(policy: policy)
+        let remote: GitFetch.Remote
+        do {
+            remote = try await fetcher.remote(submodule.url)
+        } catch let refusal as FetchRefused {
+            throw GitError("submodule \(path) (.gitmodules) was refused: \(refusal.description)")
+        }
         let key = SHA256.hash(data: Data(submodule.url.utf8)).map { String(format: "%02x", $0) }.joined().prefix(32)
         let repository = cache.appendingPathComponent("\(key).git")
-        // git's own environment in this hook points at the push's quarantine: none of it may reach these fetches.
-        let git: @Sendable ([String]) async throws -> Command.Outcome = { arguments in
-            try await Command("git", ["-C", repository.path] + arguments, environment: [
-                "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": cache.path, "GIT_TERMINAL_PROMPT": "0",
-            ], inheritEnvironment: false).run()
-        }
         if !FileManager.default.fileExists(atPath: repository.appendingPathComponent("HEAD").path) {
             try FileManager.default.createDirectory(at: repository, withIntermediateDirectories: true)
-            _ = try await git(["init", "--quiet", "--bare"])
+            _ = try await fetcher.local(["init", "--quiet", "--bare"], in: repository)
         }
-        let present: @Sendable () async throws -> Bool = { try await git(["cat-file", "-e", "\(submodule.commit)^{commit}"]).succeeded }
+        let present: @Sendable () async throws -> Bool = {
+            try await fetcher.local(["cat-file", "-e", "\(submodule.commit)^{commit}"], in: repository).succeeded
+        }
         if try await present() { return repository }
-        let all = try await git(["fetch", "--quiet", "--", submodule.url, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"])
-        if try await present() { return repository }
-        // A commit no branch or tag holds any more: ask for it by id (servers that allow it answer).
-        let one = try await git(["fetch", "--quiet", "--", submodule.url, submodule.commit])
-        if try await present() { return repository }
-        let reason = [all.output, one.output].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }.last
-        throw GitError("submodule \(path): cannot fetch commit \(submodule.commit.prefix(12)) from \(submodule.url)\(reason.map { ": \($0)" } ?? "")")
+        do {
+            let all = try await fetcher.fetch(["fetch", "--quiet", "--", remote.url, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"], in: repository, remote: remote)
+            if try await present() { return repository }
+            // A commit no branch or tag holds any more: ask for it by id (servers that allow it answer).
+            let one = try await fetcher.fetch(["fetch", "--quiet", "--", remote.url, submodule.commit], in: repository, remote: remote)
+            if try await present() { return repository }
+            let reason = [all.output, one.output].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }.last
+            throw GitError("submodule \(path): cannot fetch commit \(submodule.commit.prefix(12)) from \(submodule.url)\(reason.map { ": \($0)" } ?? "")")
+        } catch let refusal as FetchRefused {
+            throw GitError("submodule \(path): \(refusal.description)")
+        }
     }
 }

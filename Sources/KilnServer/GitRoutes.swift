@@ -38,7 +38,8 @@ struct GitRoutes: Sendable {
         var hook = PushHookEnvironment(
             app: app, databaseURL: configuration.databaseURL, home: configuration.home.path,
             clean: Self.flag(request, "kiln-clean") || Self.flag(request, "gigalixir-clean"),
-            hot: Self.flag(request, "kiln-hot") || Self.flag(request, "gigalixir-hot"), s3: configuration.s3)
+            hot: Self.flag(request, "kiln-hot") || Self.flag(request, "gigalixir-hot"), s3: configuration.s3,
+            fetchPolicy: configuration.fetchPolicy)
         hook.maxFileSize = configuration.maxPushFileSize
         return backend.respond(to: request, app: app, pathInfo: pathInfo, service: service, user: credentials.user, environment: hook.variables)
     }

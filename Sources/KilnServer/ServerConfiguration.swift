@@ -1,4 +1,5 @@
 import Foundation
+import KilnDownload
 import KilnS3
 
 /// Where the server listens and keeps its files.
@@ -17,6 +18,8 @@ public struct ServerConfiguration: Sendable {
     public var s3: S3Settings?
     /// Most bytes one file of a push may have; a larger one rejects the push, naming it.
     public var maxPushFileSize: Int64 = 512 << 20
+    /// What the push hook (submodules) and source URL builds may fetch.
+    public var fetchPolicy = FetchPolicy()
 
     public init(home: URL, host: String, port: Int, publicURL: String? = nil, databaseURL: String) {
         self.home = home

@@ -20,7 +20,8 @@ struct BuildPipeline: Sendable {
     func run(_ context: BuildContext) async throws -> (BuildResult, SignedSlug) {
         let workspace = context.workspace
         let hot = HotUpgrade(keys: keys)
-        let resolver = BuildpackResolver(buildersDirectory: configuration.buildersDirectory, cacheDirectory: configuration.buildpackCacheDirectory)
+        let resolver = BuildpackResolver(buildersDirectory: configuration.buildersDirectory, cacheDirectory: configuration.buildpackCacheDirectory,
+                                         policy: configuration.fetchPolicy)
 
         let timer = context.timer
         let running = try await timer.measure("fetch") { () async throws -> URL? in

@@ -1,5 +1,6 @@
 import Foundation
 import KilnArchive
+import KilnDownload
 import KilnImage
 import KilnS3
 import KilnSandbox
@@ -62,6 +63,8 @@ public struct WorkerConfiguration: Sendable {
     public var registry: RegistrySettings?
     /// The stack image slugs are exported onto (`REGISTRY/stacks/heroku-22` when unset).
     public var exportBaseImage: String?
+    /// What builds may fetch (buildpacks), from where, within which limits.
+    public var fetchPolicy = FetchPolicy()
     /// A Dockerfile build whose context (the app's files) is bigger than this fails before buildah starts.
     public var imageContextLimit: Int64 = 500_000_000
 

@@ -16,6 +16,7 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Days to keep finished builds that made no release, and build logs.") var retentionDays: Int = 30
     @OptionGroup var blobs: BlobStoreOptions
     @Option(help: "Most bytes one pushed file may have (e.g. 512MiB); a push with a larger one is refused, naming it.") var maxPushFileSize: ByteSize?
+    @OptionGroup var fetching: FetchOptions
     @OptionGroup var logs: LogOptions
 
     func run() async throws {
@@ -28,6 +29,7 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.retention = .seconds(retentionDays * 24 * 3600)
         configuration.s3 = try blobs.settings()
         if let maxPushFileSize { configuration.maxPushFileSize = maxPushFileSize.bytes }
+        configuration.fetchPolicy = try fetching.policy()
         let services = try KilnServer.services(configuration: configuration, database: database, logger: logger)
         try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
     }

@@ -24,6 +24,7 @@ struct UpCommand: AsyncParsableCommand {
     @OptionGroup var blobs: BlobStoreOptions
     @Option(help: "Most bytes one pushed file may have (e.g. 512MiB); a push with a larger one is refused, naming it.") var maxPushFileSize: ByteSize?
     @OptionGroup var images: RegistryOptions
+    @OptionGroup var fetching: FetchOptions
     @Option(help: "Seconds each buildpack script or image build may run.") var buildTimeLimit: Int = 900
     @Option(help: "MiB of log a build may print, all its buildpacks together.") var buildLogLimit: Int = 16
     @OptionGroup var logs: LogOptions
@@ -65,6 +66,7 @@ struct UpCommand: AsyncParsableCommand {
         var configuration = ServerConfiguration(home: home, host: host, port: port, databaseURL: databaseURL)
         configuration.s3 = try blobs.settings()
         if let maxPushFileSize { configuration.maxPushFileSize = maxPushFileSize.bytes }
+        configuration.fetchPolicy = try fetching.policy()
         let services = ServiceGroup(services: try KilnServer.services(configuration: configuration, database: database, logger: logger),
                                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
 
@@ -77,7 +79,7 @@ struct UpCommand: AsyncParsableCommand {
             group.addTask { try await services.run() }
             for index in 0..<workers {
                 group.addTask {
-                    try await Self.runWorker(index: index, home: home, databaseURL: databaseURL, capacity: capacity, cacheBudget: cacheBudget, options: slugs.arguments + blobs.arguments + images.arguments
+                    try await Self.runWorker(index: index, home: home, databaseURL: databaseURL, capacity: capacity, cacheBudget: cacheBudget, options: slugs.arguments + blobs.arguments + images.arguments + fetching.arguments
                                              + ["--build-time-limit", "\(buildTimeLimit)", "--build-log-limit", "\(buildLogLimit)", "--log-format", logs.logFormat.rawValue], logger: logger)
                 }
             }

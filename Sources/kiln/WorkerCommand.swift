@@ -32,6 +32,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @OptionGroup var slugs: SlugOptions
     @OptionGroup var blobs: BlobStoreOptions
     @OptionGroup var images: RegistryOptions
+    @OptionGroup var fetching: FetchOptions
     @OptionGroup var logs: LogOptions
     @Option(help: "Serve /metrics, /health and /ready on this port (default: none).") var metricsPort: Int?
     @Option(help: "The address the metrics port listens on.") var metricsHost = "0.0.0.0"
@@ -62,6 +63,7 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.registry = try images.settings(home: home.homeURL)
         configuration.exportBaseImage = images.exportBaseImage
         configuration.imageContextLimit = images.imageContextLimit.bytes
+        configuration.fetchPolicy = try fetching.policy()
         let worker = try Worker(configuration: configuration, database: database, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: database.client),

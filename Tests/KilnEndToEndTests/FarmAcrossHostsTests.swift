@@ -39,7 +39,7 @@ import Testing
             let serverHome = try TestEnvironment.temporaryDirectory("cluster-server")
             let url = "http://\(serverAddress):8750"
             let server = Command("ip", ["netns", "exec", cluster.namespace("server"), TestEnvironment.binary, "server", "--database-url", database.text,
-                                        "--home", serverHome.path, "--host", serverAddress, "--port", "8750", "--public-url", url] + store, environment: environment)
+                                        "--home", serverHome.path, "--host", serverAddress, "--port", "8750", "--public-url", url] + store + TestEnvironment.trustedFetchOptions + ["--allow-fetch-from", cluster.subnet], environment: environment)
             try await withRunning([server, buildpackServer]) {
                 try await KilnFarm.waitForHealth(url, log: serverHome.appendingPathComponent("none"))
                 try await KilnFarm.waitForListener("http://\(db):8088/slow.tgz")
@@ -48,7 +48,7 @@ import Testing
                     let home = try TestEnvironment.temporaryDirectory("cluster-\(name)")
                     try ObjectStoreFarmTests.shareKeys(from: serverHome, to: home)
                     workers.append(Command("ip", ["netns", "exec", cluster.namespace(name), TestEnvironment.binary, "worker", "--database-url", database.text,
-                                                  "--home", home.path, "--name", name, "--capacity", "1", "--lease", "4", "--poll-interval", "0.5"] + store,
+                                                  "--home", home.path, "--name", name, "--capacity", "1", "--lease", "4", "--poll-interval", "0.5"] + store + TestEnvironment.trustedFetchOptions + ["--allow-fetch-from", cluster.subnet],
                                            environment: environment))
                 }
                 try await withRunning(workers) {

@@ -15,8 +15,8 @@ import Testing
         let port = try KilnFarm.freePort()
         let environment = ["KILN_BUILDERS": TestEnvironment.repositoryRoot.appendingPathComponent("builders").path]
         let parts = [
-            Command(TestEnvironment.binary, ["server", "--database-url", database.text, "--home", home.path, "--port", "\(port)"], environment: environment),
-            Command(TestEnvironment.binary, ["worker", "--database-url", database.text, "--home", home.path], environment: environment),
+            Command(TestEnvironment.binary, ["server", "--database-url", database.text, "--home", home.path, "--port", "\(port)"] + TestEnvironment.trustedFetchOptions, environment: environment),
+            Command(TestEnvironment.binary, ["worker", "--database-url", database.text, "--home", home.path] + TestEnvironment.trustedFetchOptions, environment: environment),
         ]
         let token = "kiln_admin_test_\(UUID().uuidString)"
         try await Database.with(url: database, logger: TestEnvironment.logger) { try await Catalog(database: $0).registerAdminKey(token) }

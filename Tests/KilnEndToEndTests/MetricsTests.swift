@@ -13,9 +13,9 @@ import Testing
         let home = try TestEnvironment.temporaryDirectory("metrics")
         let port = try KilnFarm.freePort(), metricsPort = try KilnFarm.freePort()
         let environment = ["KILN_BUILDERS": TestEnvironment.repositoryRoot.appendingPathComponent("builders").path]
-        let server = Command(TestEnvironment.binary, ["server", "--database-url", database.text, "--home", home.path, "--port", "\(port)"], environment: environment)
+        let server = Command(TestEnvironment.binary, ["server", "--database-url", database.text, "--home", home.path, "--port", "\(port)"] + TestEnvironment.trustedFetchOptions, environment: environment)
         let worker = Command(TestEnvironment.binary, ["worker", "--database-url", database.text, "--home", home.path, "--capacity", "2",
-                                                      "--metrics-port", "\(metricsPort)", "--metrics-host", "127.0.0.1", "--log-format", "json"],
+                                                      "--metrics-port", "\(metricsPort)", "--metrics-host", "127.0.0.1", "--log-format", "json"] + TestEnvironment.trustedFetchOptions,
                              environment: environment)
         try await withRunning([server, worker]) {
             try await KilnFarm.waitForHealth("http://127.0.0.1:\(port)", log: home.appendingPathComponent("none"))
@@ -43,7 +43,7 @@ import Testing
 
             // JSON logs: every line an object; the worker's lines name it.
             let jsonWorker = RestartableProcess(TestEnvironment.binary, ["worker", "--database-url", database.text, "--home", home.path,
-                                                                         "--name", "json-worker", "--log-format", "json"],
+                                                                         "--name", "json-worker", "--log-format", "json"] + TestEnvironment.trustedFetchOptions,
                                                 environment: environment, log: home.appendingPathComponent("json-worker.log"))
             try jsonWorker.start()
             for _ in 0..<600 where !jsonWorker.output.contains("worker started") { try await Task.sleep(for: .milliseconds(100)) }

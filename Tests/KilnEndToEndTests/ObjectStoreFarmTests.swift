@@ -27,12 +27,12 @@ import Testing
             let port = try KilnFarm.freePort()
             let store = ["--blob-store", "s3://farm-blobs/kiln", "--s3-endpoint", s3.endpoint]
             let environment = s3.environment.merging(["KILN_BUILDERS": TestEnvironment.repositoryRoot.appendingPathComponent("builders").path]) { $1 }
-            let server = Command(TestEnvironment.binary, ["server", "--database-url", database.text, "--home", serverHome.path, "--port", "\(port)"] + store,
+            let server = Command(TestEnvironment.binary, ["server", "--database-url", database.text, "--home", serverHome.path, "--port", "\(port)"] + store + TestEnvironment.trustedFetchOptions,
                                  environment: environment)
             try await withRunning([server]) {
                 try await KilnFarm.waitForHealth("http://127.0.0.1:\(port)", log: serverHome.appendingPathComponent("none"))
                 try ObjectStoreFarmTests.shareKeys(from: serverHome, to: workerHome)
-                let worker = Command(TestEnvironment.binary, ["worker", "--database-url", database.text, "--home", workerHome.path] + store, environment: environment)
+                let worker = Command(TestEnvironment.binary, ["worker", "--database-url", database.text, "--home", workerHome.path] + store + TestEnvironment.trustedFetchOptions, environment: environment)
                 try await withRunning([worker]) {
                     let token = "kiln_admin_test_\(UUID().uuidString)"
                     try await Database.with(url: database, logger: TestEnvironment.logger) { try await Catalog(database: $0).registerAdminKey(token) }
@@ -112,7 +112,7 @@ import Testing
             let port = try KilnFarm.freePort(), receiverPort = try KilnFarm.freePort()
             let store = ["--blob-store", "s3://farm-blobs", "--s3-endpoint", s3.endpoint]
             let environment = s3.environment.merging(["KILN_BUILDERS": TestEnvironment.repositoryRoot.appendingPathComponent("builders").path]) { $1 }
-            let server = Command(TestEnvironment.binary, ["server", "--database-url", database.text, "--home", serverHome.path, "--port", "\(port)"] + store,
+            let server = Command(TestEnvironment.binary, ["server", "--database-url", database.text, "--home", serverHome.path, "--port", "\(port)"] + store + TestEnvironment.trustedFetchOptions,
                                  environment: environment)
             let secret = "the-release-service-shared-secret"
             try await withRunning([server, ReleaseHandoffTests.receiver(port: receiverPort, directory: inbox)]) {
@@ -129,7 +129,7 @@ import Testing
                 // The first worker dies by SIGKILL right after its upload.
                 FileManager.default.createFile(atPath: failpoints.appendingPathComponent("after-upload").path, contents: nil)
                 let worker = { (name: String, failing: Bool) in
-                    Command(TestEnvironment.binary, ["worker", "--database-url", database.text, "--home", workerHome.path, "--name", name, "--lease", "3"] + store,
+                    Command(TestEnvironment.binary, ["worker", "--database-url", database.text, "--home", workerHome.path, "--name", name, "--lease", "3"] + store + TestEnvironment.trustedFetchOptions,
                             environment: environment.merging(failing ? ["KILN_FAILPOINTS": failpoints.path] : [:]) { $1 })
                 }
                 let remote = farm.remote("crashy", key: key)

@@ -17,12 +17,12 @@ import Testing
         let ports = [try KilnFarm.freePort(), try KilnFarm.freePort()]
         let environment = ["KILN_BUILDERS": TestEnvironment.repositoryRoot.appendingPathComponent("builders").path]
         let servers = ports.enumerated().map { index, port in
-            RestartableProcess(TestEnvironment.binary, ["server", "--database-url", database.text, "--home", home.path, "--port", "\(port)"],
+            RestartableProcess(TestEnvironment.binary, ["server", "--database-url", database.text, "--home", home.path, "--port", "\(port)"] + TestEnvironment.trustedFetchOptions,
                                environment: environment, log: home.appendingPathComponent("server\(index).log"))
         }
         let workers = (0..<2).map { index in
             RestartableProcess(TestEnvironment.binary, ["worker", "--database-url", database.text, "--home", home.path, "--name", "roller\(index)",
-                                                        "--capacity", "2", "--drain-timeout", "60", "--poll-interval", "0.5"],
+                                                        "--capacity", "2", "--drain-timeout", "60", "--poll-interval", "0.5"] + TestEnvironment.trustedFetchOptions,
                                environment: environment, log: home.appendingPathComponent("worker\(index).log"))
         }
         for part in servers + workers { try part.start() }

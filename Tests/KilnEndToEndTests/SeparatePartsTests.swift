@@ -13,8 +13,8 @@ import Testing
         let home = try TestEnvironment.temporaryDirectory("parts")
         let port = try KilnFarm.freePort()
         let environment = ["KILN_BUILDERS": TestEnvironment.repositoryRoot.appendingPathComponent("builders").path]
-        let server = Command(TestEnvironment.binary, ["server", "--database-url", database.text, "--home", home.path, "--port", "\(port)"], environment: environment)
-        let worker = Command(TestEnvironment.binary, ["worker", "--database-url", database.text, "--home", home.path, "--capacity", "2"], environment: environment)
+        let server = Command(TestEnvironment.binary, ["server", "--database-url", database.text, "--home", home.path, "--port", "\(port)"] + TestEnvironment.trustedFetchOptions, environment: environment)
+        let worker = Command(TestEnvironment.binary, ["worker", "--database-url", database.text, "--home", home.path, "--capacity", "2"] + TestEnvironment.trustedFetchOptions, environment: environment)
         try await withRunning([server, worker]) {
             try await KilnFarm.waitForHealth("http://127.0.0.1:\(port)", log: home.appendingPathComponent("none"))
 

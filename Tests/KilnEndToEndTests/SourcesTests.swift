@@ -29,8 +29,8 @@ import Testing
             #expect(try String(contentsOf: slug.appendingPathComponent("app/libs/library/lib.txt"), encoding: .utf8) == "library content\n")
             #expect(try String(contentsOf: slug.appendingPathComponent("app/libs/library/vendor/deep/deep.txt"), encoding: .utf8) == "nested submodule content\n")
 
-            // A submodule whose URL cannot be fetched rejects the push, naming it.
-            try writeFiles([".gitmodules": "[submodule \"libs/library\"]\n\tpath = libs/library\n\turl = file:///nonexistent/library.git\n"], in: repo)
+            // A submodule whose URL cannot provide its commit rejects the push, naming it.
+            try writeFiles([".gitmodules": "[submodule \"libs/library\"]\n\tpath = libs/library\n\turl = file://\(nested.path)\n"], in: repo)
             try await sh("git", ["add", ".gitmodules"], in: repo)
             try await sh("git", ["commit", "-qm", "moved away"], in: repo)
             // The cached copy already holds the pinned commit: make the pin one nobody has.

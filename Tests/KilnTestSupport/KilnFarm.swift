@@ -18,8 +18,10 @@ public struct KilnFarm: Sendable {
     }
 
     /// Starts `kiln up` (with `options`, and `environment` added to the test's), waits for `/health`, runs `body`, stops everything.
-    public static func with<T: Sendable>(workers: Int = 2, options: [String] = [], environment: [String: String] = [:],
+    /// Unless `strictFetching`, the farm trusts the tests' own fetches (``TestEnvironment/trustedFetchOptions``).
+    public static func with<T: Sendable>(workers: Int = 2, options: [String] = [], environment: [String: String] = [:], strictFetching: Bool = false,
                                          _ body: @Sendable (KilnFarm) async throws -> T) async throws -> T {
+        let options = (strictFetching ? [] : TestEnvironment.trustedFetchOptions) + options
         let home = try TestEnvironment.temporaryDirectory("home")
         let port = try freePort()
         let log = home.appendingPathComponent("up.log")

@@ -30,7 +30,7 @@ public final class QueueFarm: Sendable {
         let command = Command(TestEnvironment.binary, [
             "worker", "--database-url", database.text, "--home", home.path, "--name", name,
             "--concurrency", "\(concurrency)", "--lease", "\(lease)", "--drain-timeout", "\(drainTimeout)",
-        ], environment: ["KILN_LOG_LEVEL": "warning"])
+        ] + TestEnvironment.trustedFetchOptions, environment: ["KILN_LOG_LEVEL": "warning"])
         let log = home.appendingPathComponent("\(name).log")
         tasks.add(name, Task {
             let outcome = try? await command.run(limit: 1 << 20)

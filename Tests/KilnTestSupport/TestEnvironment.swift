@@ -37,11 +37,23 @@ public enum TestEnvironment {
         return logger
     }()
 
+    /// The scratch directory every test's files live under (`KILN_TEST_SCRATCH`).
+    public static var scratchDirectory: String {
+        URL(fileURLWithPath: ProcessInfo.processInfo.environment["KILN_TEST_SCRATCH"] ?? NSTemporaryDirectory()).standardizedFileURL.path
+    }
+
+    /// The fetch options of a farm the tests trust: `file://` buildpacks and
+    /// submodules from the scratch directory (where tests make them), and
+    /// fetches from loopback (the servers tests start). Tests of the fetch
+    /// policy itself start their farm without them.
+    public static var trustedFetchOptions: [String] {
+        ["--buildpack-dir", scratchDirectory, "--allow-fetch-from", "127.0.0.0/8"]
+    }
+
     /// A new, empty directory under the scratch directory, traversable by
     /// the `postgres` user (a private PostgreSQL may live in it).
     public static func temporaryDirectory(_ name: String = "t") throws -> URL {
-        let base = ProcessInfo.processInfo.environment["KILN_TEST_SCRATCH"] ?? NSTemporaryDirectory()
-        let url = URL(fileURLWithPath: base).appendingPathComponent("\(name)-\(UUID().uuidString.prefix(8))")
+        let url = URL(fileURLWithPath: scratchDirectory).appendingPathComponent("\(name)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         return url
     }

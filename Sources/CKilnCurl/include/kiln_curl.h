@@ -11,15 +11,39 @@ typedef struct {
     long http_status;
     /// Bytes written to the file descriptor.
     long long bytes;
+    /// The first address the check refused (4 or 16 bytes, network order); `refused_length` 0 when none was.
+    unsigned char refused[16];
+    int refused_length;
     /// A message naming the problem, empty on success.
     char message[512];
 } kiln_curl_result;
 
-/// Downloads `url` (http, https or file) into the open file descriptor `fd`,
-/// following up to 5 redirects, failing on HTTP errors, stopping once more
-/// than `max_bytes` arrive or `timeout_seconds` pass. libcurl's setopt is
-/// variadic, which Swift cannot call: this shim is the whole C surface.
-kiln_curl_result kiln_curl_download(const char *url, int fd, long long max_bytes, long timeout_seconds);
+/// Asked before every connection libcurl opens (the first and each
+/// redirect's): 1 lets it connect to `address` (`length` 4 for IPv4, 16 for
+/// IPv6, network order), 0 refuses it.
+typedef int (*kiln_curl_address_check)(const unsigned char *address, int length, void *context);
+
+/// How kiln_curl_download fetches.
+typedef struct {
+    /// libcurl's protocol list ("http,https", or "file" for an operator's local file).
+    const char *protocols;
+    long connect_timeout_seconds;
+    /// The whole transfer, redirects included.
+    long timeout_seconds;
+    /// Redirects followed (only to http and https), at most.
+    long max_redirects;
+    /// Bytes accepted, at most: the Content-Length is checked first, then every byte is counted.
+    long long max_bytes;
+    /// Checks each address before a socket is opened to it; NULL: none is checked.
+    kiln_curl_address_check check;
+    void *check_context;
+} kiln_curl_download_options;
+
+/// Downloads `url` into the open file descriptor `fd` as `options` say,
+/// failing on HTTP errors, without any proxy (a proxy would connect where
+/// the address check cannot see). libcurl's setopt is variadic, which Swift
+/// cannot call: this shim is the whole C surface.
+kiln_curl_result kiln_curl_download(const char *url, int fd, const kiln_curl_download_options *options);
 
 
 /// One HTTP request for an object store: what to send and where the answer goes.
