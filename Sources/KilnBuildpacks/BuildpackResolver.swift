@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import KilnConfine
 import KilnArchive
 import KilnDownload
 import KilnProcess
@@ -27,11 +28,11 @@ public struct BuildpackResolver: Sendable {
     /// The built-in builders, in the order their `bin/detect` is asked
     /// (`builders/ORDER`, else by name).
     public func builtInBuilders() throws -> [BuiltInBuilder] {
-        let order = (try? String(contentsOf: buildersDirectory.appendingPathComponent("ORDER"), encoding: .utf8))?
+        let order = (try? String(contentsOf: buildersDirectory.appendingPathComponent("ORDER"), encoding: .utf8))? // farm-owned: builders/ORDER
             .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
-        let names = try order ?? FileManager.default.contentsOfDirectory(atPath: buildersDirectory.path).sorted()
+        let names = try order ?? FileManager.default.contentsOfDirectory(atPath: buildersDirectory.path).sorted() // farm-owned: builders/
         return names.map { BuiltInBuilder.load(name: $0, directory: buildersDirectory.appendingPathComponent($0)) }
-            .filter { FileManager.default.isExecutableFile(atPath: $0.buildpack.script("detect")) }
+            .filter { FileManager.default.isExecutableFile(atPath: $0.buildpack.script("detect")) } // farm-owned: builders/
     }
 
     /// Fetches `reference` and returns its copy under `workspace`. A fetch
@@ -46,30 +47,30 @@ public struct BuildpackResolver: Sendable {
     }
 
     func fetch(_ reference: BuildpackReference, workspace: URL, log: @escaping @Sendable (String) async throws -> Void) async throws -> Buildpack {
-        try FileManager.default.createDirectory(at: workspace, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: workspace, withIntermediateDirectories: true) // farm-owned: the build's buildpacks directory, before it is handed over
         // A copy per build: a buildpack may leave an `export` file beside its scripts.
         let copy = workspace.appendingPathComponent(UUID().uuidString)
         switch reference.source {
         case .builtIn(let name):
             let directory = buildersDirectory.appendingPathComponent(name)
-            guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("bin/compile").path) else {
+            guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("bin/compile").path) else { // farm-owned: builders/
                 let known = (try? builtInBuilders().map(\.name).joined(separator: ", ")) ?? ""
                 throw BuildpackError("there is no built-in builder named \(name) (built-in: \(known))")
             }
-            try FileManager.default.copyItem(at: directory, to: copy)
+            try FileManager.default.copyItem(at: directory, to: copy) // farm-owned: a built-in builder of builders/
             return Buildpack(reference: name, directory: copy)
         case .tarball(let url):
             try await fetchTarball(url: url, log: log, into: copy)
             let buildpack = Buildpack(reference: reference.description, directory: copy)
-            guard FileManager.default.isExecutableFile(atPath: buildpack.script("compile")) else {
+            guard Self.isExecutable("bin/compile", in: copy) else {
                 throw BuildpackError("\(reference) is not a buildpack: the archive has no executable bin/compile")
             }
             return buildpack
         case .git(let url, let ref):
             try await fetchGit(url: url, ref: ref, reference: reference, log: log, into: copy)
-            try? FileManager.default.removeItem(at: copy.appendingPathComponent(".git"))
+            try? ConfinedDirectory.removeTree(copy.appendingPathComponent(".git"))
             let buildpack = Buildpack(reference: reference.description, directory: copy)
-            guard FileManager.default.isExecutableFile(atPath: buildpack.script("compile")) else {
+            guard Self.isExecutable("bin/compile", in: copy) else {
                 throw BuildpackError("\(reference) is not a buildpack: it has no executable bin/compile")
             }
             return buildpack
@@ -86,29 +87,29 @@ public struct BuildpackResolver: Sendable {
         let lock = try await FileLock.acquire(cacheDirectory.appendingPathComponent("tar-\(key).lock"))
         defer { withExtendedLifetime(lock) {} }
         let ready = directory.appendingPathComponent(".kiln-ready")
-        if FileManager.default.fileExists(atPath: ready.path) {
+        if FileManager.default.fileExists(atPath: ready.path) { // farm-owned: the worker's buildpack cache
             try await log("-----> Using buildpack \(url) (cached)")
             try await Command("cp", ["-a", try Self.buildpackRoot(in: directory).path, copy.path]).check()
             return
         }
         try await log("-----> Downloading buildpack \(url)")
-        try? FileManager.default.removeItem(at: directory)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try? ConfinedDirectory.removeTree(directory)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) // farm-owned: the worker's buildpack cache
         let archive = cacheDirectory.appendingPathComponent("tar-\(key).download")
-        defer { try? FileManager.default.removeItem(at: archive) }
+        defer { try? FileManager.default.removeItem(at: archive) } // farm-owned: the worker's download
         do {
             try await Task.detached {
                 _ = try Download(maxBytes: 256 << 20, policy: policy).fetch(url, to: archive)
                 _ = try ArchiveExtractor(maxEntries: 50_000, maxBytes: 1 << 30).extract(archive: archive, into: directory)
             }.value
         } catch let error as DownloadError {
-            try? FileManager.default.removeItem(at: directory)
+            try? ConfinedDirectory.removeTree(directory)
             throw BuildpackError("cannot fetch the buildpack: \(error.description)")
         } catch let error as ArchiveError {
-            try? FileManager.default.removeItem(at: directory)
+            try? ConfinedDirectory.removeTree(directory)
             throw BuildpackError("the buildpack archive \(url) was refused: \(error.message)")
         }
-        _ = FileManager.default.createFile(atPath: ready.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: ready.path, contents: nil) // farm-owned: the worker's buildpack cache
         try await Command("cp", ["-a", try Self.buildpackRoot(in: directory).path, copy.path]).check()
     }
 
@@ -119,12 +120,19 @@ public struct BuildpackResolver: Sendable {
 
     /// The directory holding `bin/`: the archive's root, or its only directory.
     static func buildpackRoot(in directory: URL) throws -> URL {
-        if FileManager.default.fileExists(atPath: directory.appendingPathComponent("bin").path) { return directory }
-        let children = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0 != ".kiln-ready" }
-        if children.count == 1, FileManager.default.fileExists(atPath: directory.appendingPathComponent(children[0]).appendingPathComponent("bin").path) {
-            return directory.appendingPathComponent(children[0])
+        // An unpacked stranger's archive: looked at beneath it, no link followed out.
+        let root = try ConfinedDirectory(directory, label: "the buildpack archive")
+        if root.exists("bin") { return directory }
+        let children = try root.entries().filter { $0.name != ".kiln-ready" }
+        if children.count == 1, children[0].kind == .directory, root.exists(children[0].name + "/bin") {
+            return directory.appendingPathComponent(children[0].name)
         }
         return directory
+    }
+
+    /// Whether `relative` is an executable file beneath `directory` (a link that stays inside counts).
+    static func isExecutable(_ relative: String, in directory: URL) -> Bool {
+        (try? ConfinedDirectory(directory, label: "the buildpack").status(of: relative, followingLast: true))??.isExecutableFile == true
     }
 
     /// A shallow clone of `url` at `ref` (a branch, tag or commit; the
@@ -147,12 +155,12 @@ public struct BuildpackResolver: Sendable {
         // locks are stale, and a copy without a HEAD is no copy at all.
         _ = try? await Command("find", [directory.appendingPathComponent(".git").path, "-name", "*.lock", "-type", "f", "-delete"]).run()
         var fresh = true
-        if FileManager.default.fileExists(atPath: directory.appendingPathComponent(".git").path) {
+        if FileManager.default.fileExists(atPath: directory.appendingPathComponent(".git").path) { // farm-owned: the worker's buildpack cache
             fresh = !((try? await git(["rev-parse", "--verify", "--quiet", "HEAD"]))?.succeeded ?? false)
         }
         if fresh {
-            try? FileManager.default.removeItem(at: directory)
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try? ConfinedDirectory.removeTree(directory)
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) // farm-owned: the worker's buildpack cache
             _ = try await git(["init", "--quiet"])
             _ = try await git(["remote", "add", "origin", remote.url])
         }
@@ -164,7 +172,7 @@ public struct BuildpackResolver: Sendable {
         if !fetched.succeeded, let ref, Self.isAbbreviatedCommit(ref) {
             // A short commit hash, which heroku-buildpack-multi's `git checkout` took: servers
             // are asked for full names only, so the branches and tags are fetched whole.
-            let shallow = FileManager.default.fileExists(atPath: directory.appendingPathComponent(".git/shallow").path)
+            let shallow = FileManager.default.fileExists(atPath: directory.appendingPathComponent(".git/shallow").path) // farm-owned: git's own file in the worker's clone
             let whole = try await network(["fetch", "--quiet", "--tags"] + (shallow ? ["--unshallow"] : []) + ["origin", "+refs/heads/*:refs/remotes/origin/*"])
             let resolved = try await git(["rev-parse", "--verify", "--quiet", "\(ref)^{commit}"])
             if whole.succeeded, resolved.succeeded {
@@ -182,7 +190,7 @@ public struct BuildpackResolver: Sendable {
                 throw BuildpackError("the buildpack \(reference) is larger than \(2 * policy.maxGitBytes >> 20) MiB checked out, the farm's limit")
             }
         } else if fresh {
-            try? FileManager.default.removeItem(at: directory)
+            try? ConfinedDirectory.removeTree(directory)
             let reason = fetched.output.trimmingCharacters(in: .whitespacesAndNewlines)
             if let ref { throw BuildpackError("cannot fetch the buildpack \(url) at \(ref): \(reason)") }
             throw BuildpackError("cannot fetch the buildpack \(url): \(reason)")

@@ -1,4 +1,5 @@
 import Foundation
+import KilnConfine
 import KilnArchive
 import KilnBlobStore
 import KilnDownload
@@ -33,11 +34,12 @@ public struct SourceArchiveImport: Sendable {
             throw SourceImportError("cannot import \(url): a source archive is fetched over https or http")
         }
         let work = scratch.appendingPathComponent("import-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: work) }
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true) // farm-owned: the server's scratch
+        // What the archive unpacked is a stranger's tree: removed without following its links.
+        defer { try? ConfinedDirectory.removeTree(work) }
         let archive = work.appendingPathComponent("download")
         let tree = work.appendingPathComponent("tree")
-        try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: true) // farm-owned: made here, empty
 
         do {
             _ = try Download(maxBytes: maxDownloadBytes, policy: policy).fetch(url, to: archive)
@@ -63,11 +65,9 @@ public struct SourceArchiveImport: Sendable {
 
     /// `tree/only-child` when the tree holds one directory and nothing else.
     static func strippingSingleDirectory(_ tree: URL) -> URL {
-        guard let children = try? FileManager.default.contentsOfDirectory(at: tree, includingPropertiesForKeys: [.isDirectoryKey, .isSymbolicLinkKey]),
-              children.count == 1, let only = children.first,
-              let values = try? only.resourceValues(forKeys: [.isDirectoryKey, .isSymbolicLinkKey]),
-              values.isDirectory == true, values.isSymbolicLink != true else { return tree }
-        return only
+        guard let children = try? ConfinedDirectory(tree, label: "the source archive").entries(),
+              children.count == 1, let only = children.first, only.kind == .directory else { return tree }
+        return tree.appendingPathComponent(only.name)
     }
 }
 

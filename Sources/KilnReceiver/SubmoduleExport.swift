@@ -46,8 +46,8 @@ struct SubmoduleExport {
         }
         let key = SHA256.hash(data: Data(submodule.url.utf8)).map { String(format: "%02x", $0) }.joined().prefix(32)
         let repository = cache.appendingPathComponent("\(key).git")
-        if !FileManager.default.fileExists(atPath: repository.appendingPathComponent("HEAD").path) {
-            try FileManager.default.createDirectory(at: repository, withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: repository.appendingPathComponent("HEAD").path) { // farm-owned: the app's submodule cache
+            try FileManager.default.createDirectory(at: repository, withIntermediateDirectories: true) // farm-owned: the app's submodule cache
             _ = try await fetcher.local(["init", "--quiet", "--bare"], in: repository)
         }
         let present: @Sendable () async throws -> Bool = {
