@@ -61,9 +61,10 @@ public final class ConfinedDirectory: Sendable {
     public let path: String
 
     /// Opens the directory at `path`, a path of the farm's own (the last
-    /// component must not be a link). Throws if it is not a directory.
-    public init(path: String, label: String) throws {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+    /// component must not be a link unless `followingLink`: an operator may
+    /// make HOME's directories links, a build never). Throws if it is not a directory.
+    public init(path: String, label: String, followingLink: Bool = false) throws {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (followingLink ? 0 : O_NOFOLLOW))
         guard fd >= 0 else {
             throw ConfinedPathError(label: label, path: path, reason: errno == ELOOP ? .isLink : .system(errno))
         }
@@ -191,7 +192,7 @@ public final class ConfinedDirectory: Sendable {
     /// The directory at `relative`, created with its missing parents (mode
     /// 0755) when absent. A component that is a link or a file is refused.
     public func makeDirectories(_ relative: String) throws -> ConfinedDirectory {
-        var current = try directory("", links: .none)!
+        var current = try itself()
         var walked = ""
         for component in relative.split(separator: "/") where component != "." {
             let name = String(component)
@@ -224,15 +225,22 @@ public final class ConfinedDirectory: Sendable {
         public var isExecutableFile: Bool { kind == .regular && mode & 0o111 != 0 }
     }
 
+    /// A second descriptor of this directory, with a position of its own.
+    func itself() throws -> ConfinedDirectory {
+        let fd = openat(descriptor, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw error("", .system(errno)) }
+        return ConfinedDirectory(descriptor: fd, label: label, path: path)
+    }
+
     /// The entries of this directory (not `.` or `..`), sorted by name, as `lstat` sees them.
     public func entries() throws -> [Entry] {
-        let fd = dup(descriptor)
+        // A descriptor of its own (not dup, which shares the offset): listings may run at once.
+        let fd = openat(descriptor, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0, let stream = fdopendir(fd) else {
             if fd >= 0 { close(fd) }
             throw error("", .system(errno))
         }
         defer { closedir(stream) }
-        rewinddir(stream)
         var names: [String] = []
         while let entry = readdir(stream) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
@@ -323,7 +331,7 @@ public final class ConfinedDirectory: Sendable {
         let components = relative.split(separator: "/").map(String.init).filter { $0 != "." }
         guard let last = components.last else { return try removeContents() }
         if components.contains("..") { throw error(relative, .leaves) }
-        var parent = try directory("", links: .none)!
+        var parent = try itself()
         for (index, component) in components.dropLast().enumerated() {
             var info = stat()
             guard fstatat(parent.descriptor, component, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
@@ -369,7 +377,7 @@ public final class ConfinedDirectory: Sendable {
         let parent = url.deletingLastPathComponent().path
         let directory: ConfinedDirectory
         do {
-            directory = try ConfinedDirectory(path: parent, label: parent)
+            directory = try ConfinedDirectory(path: parent, label: parent, followingLink: true)
         } catch let error as ConfinedPathError where error.reason == .system(ENOENT) {
             return // no parent, nothing to remove
         }

@@ -87,7 +87,7 @@ struct ImagesCommand: AsyncParsableCommand {
                 let (digest, claims) = try await ImageSignature(registry: registry).verify(image, keys: keys, scratch: scratch)
                 emit("Verified: \(image.repository)@\(digest) was signed by farm key \(claims.keyID) (app \(claims.app), build \(claims.build))")
             } catch let error as ImageError {
-                FileHandle.standardError.write(Data("kiln: image NOT verified: \(error)\n".utf8))
+                try? FileHandle.standardError.write(contentsOf: Data("kiln: image NOT verified: \(error)\n".utf8))
                 throw ExitCode(1)
             }
         }

@@ -26,7 +26,7 @@ struct JSONLogHandler: LogHandler {
         object["message"] = "\(event.message)"
         guard var line = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
         line.append(0x0A)
-        FileHandle.standardError.write(line)
+        try? FileHandle.standardError.write(contentsOf: line)
     }
 
     static func time(_ date: Date) -> String {

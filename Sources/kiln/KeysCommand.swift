@@ -25,7 +25,7 @@ struct KeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             let data = try await KilnClient.fromEnvironment().send("GET", all ? "api/farm/public-keys" : "api/farm/public-key")
-            FileHandle.standardOutput.write(data)
+            try? FileHandle.standardOutput.write(contentsOf: data)
         }
     }
 

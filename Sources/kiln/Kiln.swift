@@ -68,5 +68,5 @@ enum BuiltInBuilders {
 
 /// Writes a line to standard output at once (no buffering: hooks and logs stream).
 func emit(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    try? FileHandle.standardOutput.write(contentsOf: Data((line + "\n").utf8))
 }

@@ -105,7 +105,8 @@ struct UpCommand: AsyncParsableCommand {
         while !Task.isCancelled {
             let status = try? await command.stream { line in
                 // JSON lines stay JSON (they name their worker); text lines get a prefix.
-                FileHandle.standardError.write(Data((line.hasPrefix("{") ? "\(line)\n" : "[worker \(index)] \(line)\n").utf8))
+                // Whoever read kiln up's output may be gone: a lost line, never a crash (FileHandle.write(_:) traps on EPIPE).
+                try? FileHandle.standardError.write(contentsOf: Data((line.hasPrefix("{") ? "\(line)\n" : "[worker \(index)] \(line)\n").utf8))
             }
             if Task.isCancelled { return }
             logger.warning("worker exited; restarting it", metadata: ["worker": "\(index)", "status": "\(status.map(String.init) ?? "?")"])
