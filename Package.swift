@@ -116,6 +116,10 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swiftSettings),
 
+        // libFuzzer targets for bench/fuzz; only a build with -DKILN_FUZZ -sanitize=fuzzer fuzzes.
+        .target(name: "CKilnFuzz"),
+        .executableTarget(name: "kiln-fuzz", dependencies: ["CKilnFuzz", "KilnArchive", "KilnBuildpacks", "KilnSlug", "KilnSigning"], swiftSettings: swiftSettings),
+
         .target(name: "KilnTestSupport", dependencies: [
             "KilnDatabase", "KilnProcess", "KilnArchive", "KilnBlobStore", "KilnCatalog", "KilnQueue", "KilnSandbox",
         ], path: "Tests/KilnTestSupport", swiftSettings: swiftSettings),
