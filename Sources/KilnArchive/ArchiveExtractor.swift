@@ -128,8 +128,9 @@ public struct ArchiveExtractor: Sendable {
                     kind = .directory
                 case Int32(FileType.symlink):
                     let target = archive_entry_symlink(entry).map { String(cString: $0) } ?? ""
+                    var disk = DiskLinks(root: root)
                     try checkSymlink(path: path, target: target) { candidate in
-                        candidate == path ? target : Self.diskLinkTarget(root: root, path: candidate)
+                        candidate == path ? target : disk.target(of: candidate)
                     }
                     kind = .symlink
                 default:
@@ -206,7 +207,7 @@ public struct ArchiveExtractor: Sendable {
         if bytes > maxPathBytes {
             throw ArchiveError(.tooLarge, "archive entry \(Self.describe(raw)) has a path of \(bytes) bytes; paths may be at most \(maxPathBytes) bytes: refused")
         }
-        let components = path.split(separator: "/")
+        let components = LinkResolver.components(path)
         if components.count > maxDepth {
             throw ArchiveError(.tooLarge, "archive entry \(Self.describe(raw)) is \(components.count) components deep; paths may have at most \(maxDepth): refused")
         }
@@ -221,7 +222,7 @@ public struct ArchiveExtractor: Sendable {
             throw ArchiveError(.unsafeEntry, "archive entry \(describe(raw)) has an absolute path; entries must be relative to the app directory")
         }
         var parts: [Substring] = []
-        for part in raw.split(separator: "/", omittingEmptySubsequences: true) {
+        for part in LinkResolver.components(raw) {
             switch part {
             case ".": continue
             case "..":
@@ -296,9 +297,10 @@ public struct ArchiveExtractor: Sendable {
     private func recheckLinks(_ links: [String], root: String) throws {
         var refused: [(path: String, error: ArchiveError)] = []
         for path in links {
-            guard let target = Self.diskLinkTarget(root: root, path: path) else { continue }
+            guard let target = Self.diskLinkTarget(root: root, path: path).target else { continue }
+            var disk = DiskLinks(root: root)
             do {
-                try checkSymlink(path: path, target: target) { Self.diskLinkTarget(root: root, path: $0) }
+                try checkSymlink(path: path, target: target) { disk.target(of: $0) }
             } catch let error as ArchiveError {
                 refused.append((path, error))
             }
@@ -313,17 +315,34 @@ public struct ArchiveExtractor: Sendable {
     /// there is none. The resolver asks only for paths whose leading
     /// components it has already found not to be links, so `readlink`
     /// follows nothing on the way.
-    private static func diskLinkTarget(root: String, path: String) -> String? {
+    private static func diskLinkTarget(root: String, path: String) -> (target: String?, missing: Bool) {
         var buffer = [UInt8](repeating: 0, count: 4097)
         let count = buffer.withUnsafeMutableBytes { readlink(root + "/" + path, $0.baseAddress!.assumingMemoryBound(to: CChar.self), 4096) }
-        guard count >= 0 else { return nil }
-        return String(decoding: buffer[0..<count], as: UTF8.self)
+        guard count >= 0 else { return (nil, errno == ENOENT || errno == ENOTDIR) }
+        return (String(decoding: buffer[0..<count], as: UTF8.self), false)
+    }
+
+    /// The links on disk, as one resolution sees them. Below a path that does
+    /// not exist nothing does, so a long target into nowhere costs one
+    /// `readlink`, not one per component.
+    private struct DiskLinks {
+        let root: String
+        var missing: String?
+
+        init(root: String) { self.root = root }
+
+        mutating func target(of path: String) -> String? {
+            if let missing, path.hasPrefix(missing + "/") { return nil }
+            let (target, absent) = ArchiveExtractor.diskLinkTarget(root: root, path: path)
+            if absent { missing = path }
+            return target
+        }
     }
 
     /// Removes the link at `path` under `root`, opening each directory on the
     /// way without following links so that nothing outside is ever touched.
     private static func removeLink(root: String, path: String) {
-        var components = path.split(separator: "/").map(String.init)
+        var components = LinkResolver.components(path).map(String.init)
         guard let name = components.popLast() else { return }
         var directory = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard directory >= 0 else { return }

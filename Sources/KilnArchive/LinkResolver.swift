@@ -29,9 +29,14 @@ struct LinkResolver {
         if target.hasPrefix("/") { return .outside(through: []) }
         // The link's target is read from the link's directory, so the walk starts
         // with that directory's components: a link among them is followed too.
-        var pending: [Substring] = Array(target.split(separator: "/").reversed())
-        pending.append(contentsOf: link.split(separator: "/").dropLast().reversed())
+        var pending: [Substring] = Array(components(target).reversed())
+        pending.append(contentsOf: components(link).dropLast().reversed())
         var resolved: [Substring] = []
+        // The joined form of `resolved` as UTF-8, kept in step with it:
+        // joining the components anew for each one would cost the square of
+        // a long target's length. Bytes, because a component starting with a
+        // combining mark fuses with the `/` before it into one Character.
+        var path: [UInt8] = []
         var followed = 0
         var through: [String] = []
         while let part = pending.popLast() {
@@ -41,20 +46,33 @@ struct LinkResolver {
             case "..":
                 // Every component in `resolved` is known not to be a link, so
                 // `..` undoes it exactly as the kernel's walk would.
-                guard !resolved.isEmpty else { return .outside(through: through) }
-                resolved.removeLast()
+                guard let last = resolved.popLast() else { return .outside(through: through) }
+                path.removeLast(resolved.isEmpty ? path.count : last.utf8.count + 1)
             default:
-                resolved.append(part)
-                let path = resolved.joined(separator: "/")
-                guard let next = targetOf(path) else { continue }
-                resolved.removeLast()
-                if !through.contains(path) { through.append(path) }
+                let parentLength = path.count
+                if !path.isEmpty { path.append(UInt8(ascii: "/")) }
+                path.append(contentsOf: part.utf8)
+                let candidate = String(decoding: path, as: UTF8.self)
+                guard let next = targetOf(candidate) else {
+                    resolved.append(part)
+                    continue
+                }
+                path.removeLast(path.count - parentLength)
+                if !through.contains(candidate) { through.append(candidate) }
                 followed += 1
                 if followed > maxFollows { return .loop(through: through) }
                 if next.hasPrefix("/") { return .outside(through: through) }
-                pending.append(contentsOf: next.split(separator: "/").reversed())
+                pending.append(contentsOf: components(next).reversed())
             }
         }
-        return .inside(resolved.joined(separator: "/"))
+        return .inside(String(decoding: path, as: UTF8.self))
+    }
+
+    /// The components of a path, split at `/` bytes as the kernel splits it.
+    /// `split` on the String's Characters would not: a component starting
+    /// with a combining mark fuses with the `/` before it, so `../\u{301}`
+    /// would be one component instead of `..` and another.
+    static func components(_ path: String) -> [Substring] {
+        path.utf8.split(separator: UInt8(ascii: "/")).map { Substring($0) }
     }
 }

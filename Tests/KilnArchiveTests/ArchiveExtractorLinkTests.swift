@@ -47,6 +47,16 @@ private func exists(_ url: URL) -> Bool {
                 "\(error?.message ?? "")")
     }
 
+    @Test(arguments: ["../\u{301}", "../\u{301}/../etc", "a/\u{301}/../../.."])
+    func aTargetIsSplitAtEverySlashEvenBeforeACombiningMark(target: String) async throws {
+        // As Characters, "/" and a combining mark after it are one, which would hide the `..` before it.
+        let (scratch, app, _) = try destination()
+        let archive = try await makeTar([.symlink("x", target: target)], in: scratch)
+        let error = #expect(throws: ArchiveError.self) { try ArchiveExtractor().extract(archive: archive, into: app) }
+        #expect(error?.message.contains("which resolves outside the app directory: refused") == true, "\(error?.message ?? "")")
+        #expect(!exists(app.appendingPathComponent("x")))
+    }
+
     @Test(arguments: [
         [TarMember.symlink("one", target: "two"), .symlink("two", target: "one")],
         [TarMember.symlink("self", target: "self/inner")],
