@@ -118,11 +118,16 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swiftSettings),
 
+        // libFuzzer targets for bench/fuzz; only a build with -DKILN_FUZZ -sanitize=fuzzer fuzzes.
+        .target(name: "CKilnFuzz"),
+        .executableTarget(name: "kiln-fuzz", dependencies: ["CKilnFuzz", "KilnArchive", "KilnBuildpacks", "KilnSlug", "KilnSigning"], swiftSettings: swiftSettings),
+
         .target(name: "KilnTestSupport", dependencies: [
             "KilnDatabase", "KilnProcess", "KilnArchive", "KilnBlobStore", "KilnCatalog", "KilnQueue", "KilnSandbox",
             .product(name: "Crypto", package: "swift-crypto"),
         ], path: "Tests/KilnTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "KilnArchiveTests", dependencies: ["KilnArchive", "KilnGit", "KilnTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KilnSigningTests", dependencies: ["KilnSigning"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnSlugTests", dependencies: ["KilnSlug", "KilnSigning", "KilnBlobStore", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnS3Tests", dependencies: ["KilnS3", "KilnBlobStore", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnConfineTests", dependencies: ["KilnConfine", "KilnTestSupport"], swiftSettings: swiftSettings),

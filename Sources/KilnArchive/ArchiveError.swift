@@ -13,7 +13,7 @@ public struct ArchiveError: Error, CustomStringConvertible, Sendable, Equatable 
         case writeFailed
         /// The input file could not be opened.
         case openFailed
-        /// Past a limit on entries or unpacked bytes.
+        /// Past a limit: entries, unpacked bytes, or the length or depth of a path.
         case tooLarge
     }
 

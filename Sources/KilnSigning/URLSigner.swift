@@ -53,16 +53,29 @@ public struct URLSigner: Sendable {
         "\(method)\n\(path)\n\(expires)"
     }
 
+    /// The 32 bytes of a 64-digit hex signature, or `nil` for anything else.
+    /// Works on the UTF-8 bytes, not on characters: a multi-byte character
+    /// makes 64 bytes fewer than 64 characters, and a signature ending in one
+    /// once ran the character index past the end of the string (a crash any
+    /// URL could cause). Only hex digits count, where `UInt8(_:radix:)` would
+    /// also take a sign ("+f").
     static func bytes(hex: String) -> Data? {
-        guard hex.utf8.count == 64 else { return nil }
+        let digits = Array(hex.utf8)
+        guard digits.count == 64 else { return nil }
         var data = Data(capacity: 32)
-        var index = hex.startIndex
-        while index < hex.endIndex {
-            let next = hex.index(index, offsetBy: 2)
-            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
-            data.append(byte)
-            index = next
+        for index in stride(from: 0, to: digits.count, by: 2) {
+            guard let high = nibble(digits[index]), let low = nibble(digits[index + 1]) else { return nil }
+            data.append(high << 4 | low)
         }
         return data
+    }
+
+    private static func nibble(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
+        default: nil
+        }
     }
 }
