@@ -14,41 +14,28 @@ enum HostileInput {
     /// A hot upgrade record, a small JSON object.
     static let recordCap = 64 << 10
 
-    /// The text of `relative` under `directory`, or `nil` when it is absent.
-    static func readText(_ relative: String, in directory: URL, label: String, cap: Int,
-                         links: ConfinedDirectory.Links = .beneath) throws -> String? {
+    /// Runs `body` on `directory` opened as a ``ConfinedDirectory``; a refusal becomes a ``BuildFailure`` naming the file.
+    static func beneath<T>(_ directory: URL, label: String, _ body: (ConfinedDirectory) throws -> T) throws -> T {
         do {
-            return try ConfinedDirectory(directory, label: label).readText(relative, cap: cap, links: links)
+            return try body(ConfinedDirectory(directory, label: label))
         } catch let error as ConfinedPathError {
             throw BuildFailure(error.description)
         }
     }
 
-    /// The bytes of `relative` under `directory`, or `nil` when it is absent.
-    static func read(_ relative: String, in directory: URL, label: String, cap: Int,
-                     links: ConfinedDirectory.Links = .beneath) throws -> Data? {
-        do {
-            return try ConfinedDirectory(directory, label: label).read(relative, cap: cap, links: links)
-        } catch let error as ConfinedPathError {
-            throw BuildFailure(error.description)
-        }
+    /// The text of `relative` under `directory`, or `nil` when it is absent.
+    static func readText(_ relative: String, in directory: URL, label: String, cap: Int,
+                         links: ConfinedDirectory.Links = .beneath) throws -> String? {
+        try beneath(directory, label: label) { try $0.readText(relative, cap: cap, links: links) }
     }
 
     /// What is at `relative` under `directory` (a link at its end not followed), or `nil`.
     static func kind(of relative: String, in directory: URL, label: String) throws -> ConfinedDirectory.Kind? {
-        do {
-            return try ConfinedDirectory(directory, label: label).kind(of: relative, links: .none)
-        } catch let error as ConfinedPathError {
-            throw BuildFailure(error.description)
-        }
+        try beneath(directory, label: label) { try $0.kind(of: relative, links: .none) }
     }
 
     /// Removes `relative` under `directory`, never following a link.
     static func remove(_ relative: String, in directory: URL, label: String) throws {
-        do {
-            try ConfinedDirectory(directory, label: label).remove(relative)
-        } catch let error as ConfinedPathError {
-            throw BuildFailure(error.description)
-        }
+        try beneath(directory, label: label) { try $0.remove(relative) }
     }
 }

@@ -130,11 +130,14 @@ import Testing
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { _ = try await sh("git", ["push", remote, "main"], in: victimRepo) }
                 defer { group.cancelAll() }
+                // Its compile has started (the log says so) and its ENV_DIR is written and handed over.
                 var env: String?
                 for _ in 0..<600 where env == nil {
+                    let log = try await farm.kiln("logs", "b-1")
                     let found = try await sh("sh", ["-c", "ls -d \(farm.home.path)/work/*/env 2>/dev/null | head -n 1"])
-                    if found.output.contains("/env"), FileManager.default.fileExists(atPath: found.output.trimmingCharacters(in: .whitespacesAndNewlines) + "/DATABASE_PASSWORD") {
-                        env = found.output.trimmingCharacters(in: .whitespacesAndNewlines)
+                    let path = found.output.trimmingCharacters(in: .whitespacesAndNewlines)
+                    if log.output.contains("app detected by"), FileManager.default.fileExists(atPath: path + "/DATABASE_PASSWORD") {
+                        env = path
                     } else {
                         try await Task.sleep(for: .milliseconds(100))
                     }

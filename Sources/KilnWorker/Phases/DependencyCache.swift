@@ -75,8 +75,7 @@ struct DependencyCache: Sendable {
 
     func plan(_ rule: CacheRule, buildpack: Buildpack, _ context: BuildContext, stack: String) async throws -> CachePlan? {
         // The pushed tree: lockfiles are read beneath it, a link out of it refused.
-        let app: ConfinedDirectory
-        do { app = try ConfinedDirectory(context.workspace.app, label: "the app") } catch let error as ConfinedPathError { throw BuildFailure(error.description) }
+        let app = try HostileInput.beneath(context.workspace.app, label: "the app") { $0 }
         guard rule.keys.contains(where: { app.exists($0) }) else {
             await context.log("-----> cache: not used for \(rule.builder): the app has no \(rule.keys.joined(separator: " or "))")
             return nil

@@ -14,11 +14,7 @@ struct ReleaseOutput: Sendable {
     /// Moves the tarball a buildpack just left in CACHE_DIR/out into the
     /// workspace (``BuildWorkspace/releaseOutput``); `nil` when there is none.
     static func take(from workspace: BuildWorkspace) throws -> ReleaseOutput? {
-        do {
-            return try take(from: ConfinedDirectory(workspace.cache, label: "CACHE_DIR"), to: workspace.releaseOutput)
-        } catch let error as ConfinedPathError {
-            throw BuildFailure(error.description)
-        }
+        try HostileInput.beneath(workspace.cache, label: "CACHE_DIR") { try take(from: $0, to: workspace.releaseOutput) }
     }
 
     private static func take(from cache: ConfinedDirectory, to destination: URL) throws -> ReleaseOutput? {
