@@ -10,6 +10,7 @@ packages=(
   bubblewrap busybox-static systemd
   unzip rsync
   buildah runc uidmap skopeo umoci docker-registry
+  qemu-system-x86
   python3 python3-venv erlang-base erlang-dev erlang-tools erlang-syntax-tools elixir
 )
 missing=()

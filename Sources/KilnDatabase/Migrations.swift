@@ -172,6 +172,11 @@ public enum Migrations {
             "ALTER TABLE builds ADD COLUMN image text, ADD COLUMN image_ports integer[]",
             "ALTER TABLE apps ADD COLUMN docker_build_args boolean NOT NULL DEFAULT false, ADD COLUMN export_image boolean NOT NULL DEFAULT false",
         ]),
+        Migration(version: 11, name: "worker limits", statements: [
+            // What the worker enforces on its builds ("cgroup v2: 2048 MiB, 1024 processes"), and whether it
+            // was started with --unlimited-builds, where it cannot.
+            "ALTER TABLE workers ADD COLUMN limits text NOT NULL DEFAULT '', ADD COLUMN unlimited boolean NOT NULL DEFAULT false",
+        ]),
     ]
 
     /// The versions this binary knows that the database has not applied: empty when its schema is current.

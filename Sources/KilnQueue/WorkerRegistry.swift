@@ -18,11 +18,12 @@ public struct WorkerRegistry: Sendable {
     }
 
     /// Records a starting worker (or a restarted one under the same name).
-    public func register(name: String, host: String, pid: Int, capacity: Int) async throws {
+    /// `limits` says what it enforces on builds; `unlimited`, that it was allowed to run them without.
+    public func register(name: String, host: String, pid: Int, capacity: Int, limits: String = "", unlimited: Bool = false) async throws {
         try await database.client.query("""
-            INSERT INTO workers (name, host, pid, capacity) VALUES (\(name), \(host), \(pid), \(capacity))
+            INSERT INTO workers (name, host, pid, capacity, limits, unlimited) VALUES (\(name), \(host), \(pid), \(capacity), \(limits), \(unlimited))
             ON CONFLICT (name) DO UPDATE SET host = EXCLUDED.host, pid = EXCLUDED.pid, capacity = EXCLUDED.capacity,
-                started_at = now(), heartbeat_at = now()
+                limits = EXCLUDED.limits, unlimited = EXCLUDED.unlimited, started_at = now(), heartbeat_at = now()
             """, logger: logger)
     }
 
@@ -41,15 +42,16 @@ public struct WorkerRegistry: Sendable {
     public func workers() async throws -> [WorkerRecord] {
         let lost = Double(Self.lostAfter.components.seconds)
         let rows = try await database.client.query("""
-            SELECT w.name, w.host, w.pid, w.capacity, w.started_at, w.heartbeat_at,
+            SELECT w.name, w.host, w.pid, w.capacity, w.limits, w.unlimited, w.started_at, w.heartbeat_at,
                    w.heartbeat_at < now() - make_interval(secs => \(lost)) AS lost,
                    coalesce(array_agg(b.id ORDER BY b.seq) FILTER (WHERE b.id IS NOT NULL), '{}') AS running
             FROM workers w LEFT JOIN builds b ON b.worker = w.name AND b.state = 'running'
             GROUP BY w.name ORDER BY w.name
             """, logger: logger)
         var workers: [WorkerRecord] = []
-        for try await (name, host, pid, capacity, started, heartbeat, lost, running) in rows.decode((String, String, Int, Int, Date, Date, Bool, [String]).self) {
-            workers.append(WorkerRecord(name: name, host: host, pid: pid, capacity: capacity, startedAt: started, heartbeatAt: heartbeat, lost: lost, running: running))
+        for try await (name, host, pid, capacity, limits, unlimited, started, heartbeat, lost, running) in rows.decode((String, String, Int, Int, String, Bool, Date, Date, Bool, [String]).self) {
+            workers.append(WorkerRecord(name: name, host: host, pid: pid, capacity: capacity, limits: limits, unlimited: unlimited,
+                                        startedAt: started, heartbeatAt: heartbeat, lost: lost, running: running))
         }
         return workers
     }
@@ -61,6 +63,10 @@ public struct WorkerRecord: Codable, Sendable, Equatable {
     public var host: String
     public var pid: Int
     public var capacity: Int
+    /// What it enforces on builds ("cgroup v2: 2048 MiB, 1024 processes").
+    public var limits: String
+    /// Started with `--unlimited-builds` on a host where it cannot enforce its limits.
+    public var unlimited: Bool
     public var startedAt: Date
     public var heartbeatAt: Date
     /// No heartbeat for ``WorkerRegistry/lostAfter``: killed, frozen or cut off.
@@ -69,7 +75,7 @@ public struct WorkerRecord: Codable, Sendable, Equatable {
     public var running: [String]
 
     enum CodingKeys: String, CodingKey {
-        case name, host, pid, capacity, lost, running
+        case name, host, pid, capacity, lost, running, limits, unlimited
         case startedAt = "started_at"
         case heartbeatAt = "heartbeat_at"
     }

@@ -41,7 +41,7 @@ public struct Sandbox: Sendable {
         let (group, unavailable) = ResourceGroup.create(name: UUID().uuidString.prefix(12).lowercased(), limits: limits)
         defer { group.remove() }
         if !unavailable.isEmpty, getuid() == 0 {
-            try await output("-----> Warning: cgroup \(unavailable.joined(separator: ", ")) not writable; memory and process limits are not enforced")
+            try await output("-----> Warning: \(unavailable.joined(separator: "; ")): these limits are not enforced")
         }
         var command = Command("/bin/sh", ["-c", Self.joinScript, "kiln-sandbox"] + group.procsFiles + ["--"]
                               + launcher(program, arguments, workingDirectory: workingDirectory),
@@ -99,8 +99,20 @@ public struct Sandbox: Sendable {
             return status
         }
         if let limit = group.limitHit() { stop(limit) }
-        return SandboxOutcome(status: status, limit: hit.value.withLock { $0 })
+        var outcome = SandboxOutcome(status: status, limit: hit.value.withLock { $0 })
+        outcome.cpuThrottled = group.throttled()
+        return outcome
     }
+
+    /// What of `limits` this host cannot enforce (controllers missing or not
+    /// delegated), each with why; empty when every limit holds. Makes and
+    /// removes a group to find out; blocks briefly.
+    public static func unenforceable(_ limits: SandboxLimits) -> [String] {
+        ResourceGroup.probe(limits)
+    }
+
+    /// The hierarchy builds' groups live in here: "cgroup v2" or "cgroup v1".
+    public static var hierarchy: String { ResourceGroup.hierarchy }
 
     /// The same, collecting up to `limit` bytes of output instead of streaming it.
     public func capture(_ program: String, _ arguments: [String], environment: [String: String], workingDirectory: String,

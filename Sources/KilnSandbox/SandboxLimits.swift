@@ -9,18 +9,24 @@ public struct SandboxLimits: Sendable, Equatable {
     /// Bytes of output; past it the program is stopped, so that a runaway
     /// loop cannot fill the database with its log.
     public var outputBytes: Int
+    /// CPUs the whole tree may use at once (cgroup `cpu`: `cpu.max` on v2,
+    /// `cpu.cfs_quota_us` on v1), or no limit: one build cannot starve the others.
+    public var cpus: Double?
 
-    public init(wallTime: Duration = .seconds(15 * 60), memoryBytes: Int? = 2 << 30, processes: Int? = 1024, outputBytes: Int = 16 << 20) {
+    public init(wallTime: Duration = .seconds(15 * 60), memoryBytes: Int? = 2 << 30, processes: Int? = 1024, outputBytes: Int = 16 << 20,
+                cpus: Double? = nil) {
         self.wallTime = wallTime
         self.memoryBytes = memoryBytes
         self.processes = processes
         self.outputBytes = outputBytes
+        self.cpus = cpus
     }
 
     /// One line for a build's log: "limits 900 s, 2048 MiB, 1024 processes, 16 MiB of log".
     public var summary: String {
         "limits \(wallTime.components.seconds) s, \(memoryBytes.map { SandboxLimit.size($0) } ?? "unlimited memory"), "
-            + "\(processes.map { "\($0) processes" } ?? "unlimited processes"), \(SandboxLimit.size(outputBytes)) of log"
+            + "\(processes.map { "\($0) processes" } ?? "unlimited processes"), "
+            + (cpus.map { String(format: "%g CPUs, ", $0) } ?? "") + "\(SandboxLimit.size(outputBytes)) of log"
     }
 }
 

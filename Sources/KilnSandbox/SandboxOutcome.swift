@@ -4,6 +4,8 @@ public struct SandboxOutcome: Sendable {
     public var status: Int32
     /// The limit that stopped it, if one did.
     public var limit: SandboxLimit?
+    /// Whether its CPU limit held it back at least once (cgroup `cpu.stat` `nr_throttled`).
+    public var cpuThrottled = false
 
     public var succeeded: Bool { status == 0 && limit == nil }
 }

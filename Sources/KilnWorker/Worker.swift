@@ -6,6 +6,7 @@ import KilnCatalog
 import KilnDatabase
 import KilnImage
 import KilnQueue
+import KilnSandbox
 import KilnS3
 import KilnSigning
 import Logging
@@ -65,6 +66,25 @@ public struct Worker: Service {
         self.logger = logger
     }
 
+    /// What the worker enforces on its builds, found by making a group with
+    /// its limits. A worker that cannot enforce them takes no build unless
+    /// the operator said `--unlimited-builds`: a fork bomb must not reach the host.
+    func checkLimits() async throws -> (text: String, unlimited: Bool) {
+        let limits = configuration.buildLimits
+        let missing = try await onThread { Sandbox.unenforceable(limits) }
+        let enforced = "\(Sandbox.hierarchy): \(limits.summary)"
+        guard !missing.isEmpty else { return (enforced, false) }
+        guard configuration.unlimitedBuilds else {
+            throw WorkerStartError("""
+                this worker cannot enforce the build limits it was given (\(limits.summary)): \(missing.joined(separator: "; ")). \
+                Give it the controllers (docs/operations.md, "Build limits": root on cgroup v1; on cgroup v2 a delegated group, \
+                systemd's Delegate=yes), or start it with --unlimited-builds to run builds without them
+                """)
+        }
+        logger.warning("builds run without the limits this host cannot enforce (--unlimited-builds)", metadata: ["missing": "\(missing.joined(separator: "; "))"])
+        return ("not enforced: \(missing.joined(separator: "; "))", true)
+    }
+
     /// Claims and runs builds until graceful shutdown; then drains: no more
     /// claims, running builds get up to the drain timeout to finish, and
     /// those still running after it are handed back to the queue.
@@ -72,9 +92,11 @@ public struct Worker: Service {
         try await onThread { [blobs] in try blobs.check() }
         Gauge(label: "kiln_worker_slots").record(configuration.capacity)
         busySlots.record(0)
-        logger.info("worker started", metadata: ["capacity": "\(configuration.capacity)", "blob_store": "\(blobs.location)"])
+        let limits = try await checkLimits()
+        logger.info("worker started", metadata: ["capacity": "\(configuration.capacity)", "blob_store": "\(blobs.location)", "build_limits": "\(limits.text)"])
         let registry = WorkerRegistry(database: database)
-        try await registry.register(name: configuration.name, host: ProcessInfo.processInfo.hostName, pid: Int(getpid()), capacity: configuration.capacity)
+        try await registry.register(name: configuration.name, host: ProcessInfo.processInfo.hostName, pid: Int(getpid()), capacity: configuration.capacity,
+                                    limits: limits.text, unlimited: limits.unlimited)
         try await withThrowingTaskGroup(of: Void.self) { background in
             background.addTask { await heartbeat(registry) }
             background.addTask { await collectCache() }
@@ -383,4 +405,10 @@ public struct Worker: Service {
         default: String(reflecting: error)
         }
     }
+}
+
+/// A worker that cannot start as configured; the message says what to change.
+struct WorkerStartError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

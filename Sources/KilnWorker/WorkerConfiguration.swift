@@ -36,6 +36,8 @@ public struct WorkerConfiguration: Sendable {
     public var buildUser: SandboxUser?
     /// What each buildpack script may use.
     public var buildLimits = SandboxLimits()
+    /// Run builds even where ``buildLimits`` cannot be enforced (`--unlimited-builds`); otherwise such a worker refuses to start.
+    public var unlimitedBuilds = false
     /// The dependency cache's rules (`*.rule`); by default `cache/` beside the builders.
     public var cacheRulesDirectory: URL
     /// The farm's shared tier of the dependency cache, which every worker

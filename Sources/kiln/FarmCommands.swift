@@ -11,8 +11,9 @@ struct WorkersCommand: AsyncParsableCommand {
     func run() async throws {
         let workers = try await KilnClient.fromEnvironment().get([WorkerRecord].self, "api/workers")
         if json { try Output.json(workers); return }
-        Output.table(["NAME", "HOST", "PID", "CAPACITY", "RUNNING", "HEARTBEAT", "STATUS"], workers.map {
-            [$0.name, $0.host, "\($0.pid)", "\($0.capacity)", $0.running.isEmpty ? "-" : $0.running.joined(separator: ","), Output.time($0.heartbeatAt), $0.lost ? "lost" : "alive"]
+        Output.table(["NAME", "HOST", "PID", "CAPACITY", "RUNNING", "HEARTBEAT", "STATUS", "LIMITS"], workers.map {
+            [$0.name, $0.host, "\($0.pid)", "\($0.capacity)", $0.running.isEmpty ? "-" : $0.running.joined(separator: ","), Output.time($0.heartbeatAt),
+             $0.lost ? "lost" : "alive", $0.unlimited ? "UNLIMITED (--unlimited-builds): \($0.limits)" : $0.limits]
         })
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import KilnCatalog
 import KilnDatabase
 import KilnProcess
+import KilnSandbox
 import KilnServer
 import Logging
 import ServiceLifecycle
@@ -27,6 +28,8 @@ struct UpCommand: AsyncParsableCommand {
     @OptionGroup var fetching: FetchOptions
     @Option(help: "Seconds each buildpack script or image build may run.") var buildTimeLimit: Int = 900
     @Option(help: "MiB of log a build may print, all its buildpacks together.") var buildLogLimit: Int = 16
+    @Option(help: "CPUs a build may use at once, e.g. 1.5 (default: no limit).") var buildCpus: Double?
+    @Flag(help: "Let the workers run builds even where their limits cannot be enforced.") var unlimitedBuilds = false
     @OptionGroup var logs: LogOptions
 
     func run() async throws {
@@ -34,6 +37,8 @@ struct UpCommand: AsyncParsableCommand {
         KilnMetrics.bootstrap()
         let home = home.homeURL
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        // cgroup v2: the server and PostgreSQL in a leaf of their own, so that the workers can take this group's controllers for their builds.
+        UnifiedHierarchy.moveIntoOwnLeaf()
 
         let postgres = databaseURL == nil ? LocalPostgres(directory: home.appendingPathComponent("postgres"), logger: logger) : nil
         if let postgres {
@@ -80,7 +85,8 @@ struct UpCommand: AsyncParsableCommand {
             for index in 0..<workers {
                 group.addTask {
                     try await Self.runWorker(index: index, home: home, databaseURL: databaseURL, capacity: capacity, cacheBudget: cacheBudget, options: slugs.arguments + blobs.arguments + images.arguments + fetching.arguments
-                                             + ["--build-time-limit", "\(buildTimeLimit)", "--build-log-limit", "\(buildLogLimit)", "--log-format", logs.logFormat.rawValue], logger: logger)
+                                             + ["--build-time-limit", "\(buildTimeLimit)", "--build-log-limit", "\(buildLogLimit)", "--log-format", logs.logFormat.rawValue]
+                                             + (buildCpus.map { ["--build-cpus", "\($0)"] } ?? []) + (unlimitedBuilds ? ["--unlimited-builds"] : []), logger: logger)
                 }
             }
             // The service group ends on SIGTERM/SIGINT; then the workers are stopped.

@@ -24,6 +24,9 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "MiB of memory a build's processes may use together (0: no limit).") var buildMemory: Int = 2048
     @Option(help: "Processes a build may have at once (0: no limit).") var buildProcesses: Int = 1024
     @Option(help: "MiB of log a build may print, all its buildpacks together.") var buildLogLimit: Int = 16
+    @Option(help: "CPUs a build may use at once, e.g. 1.5 (default: no limit).") var buildCpus: Double?
+    @Flag(help: "Run builds even where their memory, process and CPU limits cannot be enforced (otherwise the worker refuses to start).")
+    var unlimitedBuilds = false
     @Option(help: "Size this worker's local dependency cache is kept under, least recently used first (e.g. 20GB; default: no limit).")
     var cacheBudget: ByteSize?
     @Option(help: "Size the farm's shared dependency cache is kept under (e.g. 200GB; default: no limit).") var sharedCacheBudget: ByteSize?
@@ -50,7 +53,8 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.buildUser = getuid() == 0 ? try SandboxUser.named(buildUser) : nil
         configuration.buildLimits = SandboxLimits(
             wallTime: .seconds(max(buildTimeLimit, 1)), memoryBytes: buildMemory > 0 ? buildMemory << 20 : nil,
-            processes: buildProcesses > 0 ? buildProcesses : nil, outputBytes: max(buildLogLimit, 1) << 20)
+            processes: buildProcesses > 0 ? buildProcesses : nil, outputBytes: max(buildLogLimit, 1) << 20, cpus: buildCpus)
+        configuration.unlimitedBuilds = unlimitedBuilds
         configuration.buildTimeout = max(configuration.buildTimeout, configuration.buildLimits.wallTime * 2)
         configuration.cacheBudget = cacheBudget?.bytes
         configuration.sharedCacheBudget = sharedCacheBudget?.bytes
