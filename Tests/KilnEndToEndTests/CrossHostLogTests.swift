@@ -25,7 +25,8 @@ import Testing
         let port = try KilnFarm.freePort()
         let environment = ["KILN_BUILDERS": TestEnvironment.repositoryRoot.appendingPathComponent("builders").path]
         let server = Command(TestEnvironment.binary, ["server", "--database-url", database.text, "--home", home.path, "--port", "\(port)"] + TestEnvironment.trustedFetchOptions, environment: environment)
-        let worker = Command("ip", ["netns", "exec", net.name, TestEnvironment.binary, "worker", "--database-url", database.text, "--home", home.path, "--capacity", "1"] + TestEnvironment.trustedFetchOptions,
+        // nsenter, not `ip netns exec`, which mounts a sysfs of its own and so hides the cgroups the worker's limits need.
+        let worker = Command("nsenter", ["--net=/run/netns/\(net.name)", "--", TestEnvironment.binary, "worker", "--database-url", database.text, "--home", home.path, "--capacity", "1"] + TestEnvironment.trustedFetchOptions,
                              environment: environment)
 
         // The worker's namespace really is another network: the server's loopback port is out of its reach.

@@ -47,7 +47,8 @@ import Testing
                 for name in ["w1", "w2", "w3"] {
                     let home = try TestEnvironment.temporaryDirectory("cluster-\(name)")
                     try ObjectStoreFarmTests.shareKeys(from: serverHome, to: home)
-                    workers.append(Command("ip", ["netns", "exec", cluster.namespace(name), TestEnvironment.binary, "worker", "--database-url", database.text,
+                    // nsenter, not `ip netns exec`, which mounts a sysfs of its own and so hides the cgroups the worker's limits need.
+                    workers.append(Command("nsenter", ["--net=/run/netns/\(cluster.namespace(name))", "--", TestEnvironment.binary, "worker", "--database-url", database.text,
                                                   "--home", home.path, "--name", name, "--capacity", "1", "--lease", "4", "--poll-interval", "0.5"] + store + TestEnvironment.trustedFetchOptions + ["--allow-fetch-from", cluster.subnet],
                                            environment: environment))
                 }
