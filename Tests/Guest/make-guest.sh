@@ -36,12 +36,13 @@ ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
 # Three passes: a module whose dependency comes later in the list loads on the next one.
 for pass in 1 2 3; do for module in $(cat /modules/order); do grep -q "^$module " /proc/modules || insmod /modules/$module.ko 2>/dev/null; done; done
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=1048576 hostroot /host || { echo "guest: cannot mount the host's root"; poweroff -f; }
-mount -t tmpfs tmp /host/tmp; mount -t tmpfs run /host/run; mount -t tmpfs vartmp /host/var/tmp
+# The host's /tmp stays visible (a checkout may live there); the guest writes on tmpfs in /run and /var/tmp only.
+mount -t tmpfs run /host/run; mount -t tmpfs vartmp /host/var/tmp
 mount -t proc proc /host/proc; mount -t sysfs sys /host/sys; mount -t devtmpfs dev /host/dev
 mount -t cgroup2 cgroup2 /host/sys/fs/cgroup
 # bubblewrap runs as the build user in user namespaces of its own, which Debian's kernel allows through this switch.
 echo 1 > /proc/sys/kernel/unprivileged_userns_clone 2>/dev/null || true
-work=$(sed -n 's/.*kiln.work=\([^ ]*\).*/\1/p' /proc/cmdline)
+work=/run/kiln-work
 mkdir -p /host$work && mount -t 9p -o trans=virtio,version=9p2000.L,msize=1048576 work /host$work
 echo "guest: up after $(cut -d' ' -f1 /proc/uptime) s, cgroup2 controllers: $(cat /host/sys/fs/cgroup/cgroup.controllers)"
 # switch_root, not chroot: the kernel refuses new user namespaces (bubblewrap's) to a chrooted process.

@@ -17,17 +17,17 @@ import Testing
         let guest = made.output.split(separator: "\n").last.map(String.init) ?? ""
         let work = try TestEnvironment.temporaryDirectory("guest")
         let binary = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-        // Inside: root in the guest's root group, scratch on the guest's tmpfs.
+        // Inside: root in the guest's root group, scratch on the guest's tmpfs (/run; the host's /tmp is read-only there).
         try """
-            export KILN_TEST_SCRATCH=/tmp/scratch KILN_TEST_CGROUP=v2 SWIFT_BACKTRACE=enable=yes,interactive=no,color=no
-            mkdir -p /tmp/scratch && chmod 755 /tmp/scratch
+            export KILN_TEST_SCRATCH=/run/scratch TMPDIR=/run/tmp KILN_TEST_CGROUP=v2 SWIFT_BACKTRACE=enable=yes,interactive=no,color=no
+            mkdir -p /run/scratch /run/tmp && chmod 755 /run/scratch
             cat /proc/self/cgroup
             exec '\(binary)' --testing-library swift-testing --filter '(\\.SandboxTests|\\.SandboxLimitTests)/'
             """.write(to: work.appendingPathComponent("guest-command"), atomically: true, encoding: .utf8)
         // Software emulation: this machine's /dev/kvm does not run a guest. The limit is for a hung guest only.
         let booted = try await sh("timeout", ["900", "qemu-system-x86_64", "-accel", "tcg,thread=multi", "-cpu", "max", "-m", "2048", "-smp", "2",
                                               "-nographic", "-no-reboot", "-kernel", guest + "/vmlinuz", "-initrd", guest + "/initramfs.gz",
-                                              "-append", "console=ttyS0 quiet panic=-1 kiln.work=\(work.path)",
+                                              "-append", "console=ttyS0 quiet panic=-1",
                                               "-fsdev", "local,id=root,path=/,security_model=none,readonly=on,multidevs=remap",
                                               "-device", "virtio-9p-pci,fsdev=root,mount_tag=hostroot",
                                               "-fsdev", "local,id=work,path=\(work.path),security_model=none",
