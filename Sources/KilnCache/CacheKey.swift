@@ -73,14 +73,10 @@ public struct CacheKey: Codable, Sendable, Equatable {
     /// names it, never read.
     public static func fileDigest(_ relative: String, in app: ConfinedDirectory) throws -> String {
         guard let handle = try app.openFile(relative, links: .beneath) else { return "absent" }
-        var hasher = SHA256()
-        var total: Int64 = 0
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-            total += Int64(chunk.count)
-            guard total <= keyFileCap else { throw ConfinedPathError(label: app.label, path: relative, reason: .tooLarge(Int(keyFileCap))) }
-            hasher.update(data: chunk)
+        guard let digest = try CacheStore.digest(of: handle, cap: keyFileCap) else {
+            throw ConfinedPathError(label: app.label, path: relative, reason: .tooLarge(Int(keyFileCap)))
         }
-        return CacheStore.hex(hasher.finalize())
+        return digest
     }
 }
 

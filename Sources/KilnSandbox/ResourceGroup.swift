@@ -158,12 +158,15 @@ struct ResourceGroup: Sendable {
         return 0
     }
 
-    /// This process's path within `controller`'s v1 hierarchy, from /proc/self/cgroup.
-    static func ownPath(_ controller: String) -> String {
+    /// This process's path within `controller`'s v1 hierarchy, or with `nil`
+    /// within the unified (v2) one (its line is `0::/PATH`), from /proc/self/cgroup.
+    static func ownPath(_ controller: String?) -> String {
         let text = (try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)) ?? ""
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
-            if fields.count == 3, fields[1].split(separator: ",").contains(Substring(controller)) {
+            guard fields.count == 3 else { continue }
+            let matches = controller.map { fields[1].split(separator: ",").contains(Substring($0)) } ?? (fields[0] == "0" && fields[1].isEmpty)
+            if matches {
                 return String(fields[2]).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
             }
         }

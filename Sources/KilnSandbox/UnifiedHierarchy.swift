@@ -27,13 +27,7 @@ public enum UnifiedHierarchy {
     }
 
     /// This process's group, relative to the hierarchy's root (`0::/PATH` in /proc/self/cgroup).
-    static func ownPath() -> String {
-        let text = (try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)) ?? ""
-        for line in text.split(separator: "\n") where line.hasPrefix("0::") {
-            return String(line.dropFirst(3)).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-        }
-        return ""
-    }
+    static func ownPath() -> String { ResourceGroup.ownPath(nil) }
 
     private static let prepared = Mutex<Preparation?>(nil)
 

@@ -40,8 +40,6 @@ mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=1048576 hostroot /host || 
 mount -t tmpfs run /host/run; mount -t tmpfs vartmp /host/var/tmp
 mount -t proc proc /host/proc; mount -t sysfs sys /host/sys; mount -t devtmpfs dev /host/dev
 mount -t cgroup2 cgroup2 /host/sys/fs/cgroup
-# bubblewrap runs as the build user in user namespaces of its own, which Debian's kernel allows through this switch.
-echo 1 > /proc/sys/kernel/unprivileged_userns_clone 2>/dev/null || true
 work=/run/kiln-work
 mkdir -p /host$work && mount -t 9p -o trans=virtio,version=9p2000.L,msize=1048576 work /host$work
 echo "guest: up after $(cut -d' ' -f1 /proc/uptime) s, cgroup2 controllers: $(cat /host/sys/fs/cgroup/cgroup.controllers)"

@@ -46,8 +46,8 @@ struct FetchSource {
             throw BuildFailure("the source directory \(sourceDir) is not a directory in this commit (beside it: \(present.isEmpty ? "nothing" : present)); change it with kiln apps set --source-dir")
         }
         try ConfinedDirectory.removeTree(app)
-        // farm-owned: checked above to be real directories all the way, and nothing runs in the tree now.
-        guard rename(tree.path + "/" + sourceDir, app.path) == 0 else { // farm-owned: checked above
+        // By path: every component was just found a real directory, and nothing runs in the tree to change that.
+        guard rename(tree.path + "/" + sourceDir, app.path) == 0 else { // farm-owned: checked above, nothing runs in the tree
             throw BuildFailure("cannot move the source directory \(sourceDir) into place: \(String(cString: strerror(errno)))")
         }
     }
