@@ -61,8 +61,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             "KilnProcess",
         ], swiftSettings: swiftSettings),
+        // Apps, keys, config, releases and their hand-off outbox; a release names a build of the queue.
         .target(name: "KilnCatalog", dependencies: [
-            "KilnDatabase", "KilnSigning",
+            "KilnDatabase", "KilnQueue", "KilnSigning",
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: swiftSettings),
         .target(name: "KilnQueue", dependencies: ["KilnDatabase"], swiftSettings: swiftSettings),
@@ -135,7 +136,7 @@ let package = Package(
         .testTarget(name: "KilnCacheTests", dependencies: ["KilnCache", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnSandboxTests", dependencies: ["KilnSandbox", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnBuildpacksTests", dependencies: ["KilnBuildpacks", "KilnSandbox", "KilnTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "KilnQueueTests", dependencies: ["KilnQueue", "KilnCatalog", "KilnDatabase", "KilnTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KilnQueueTests", dependencies: ["KilnQueue", "KilnCatalog", "KilnDatabase", "KilnBuildLog", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnFarmTests", dependencies: ["KilnTestSupport", "KilnQueue", "KilnCatalog", "KilnDatabase"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnEndToEndTests", dependencies: ["KilnTestSupport", "KilnProcess", "KilnDatabase", "KilnCatalog", "KilnQueue", .product(name: "PostgresNIO", package: "postgres-nio")], swiftSettings: swiftSettings),
     ]

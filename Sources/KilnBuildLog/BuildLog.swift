@@ -41,4 +41,17 @@ public struct BuildLog: Sendable {
         }
         return lines
     }
+
+    /// Deletes every log whose last line is older than `cutoff`, whole: a
+    /// log stays while its build may still write to it, and as long as the
+    /// retention period after. Returns the lines deleted.
+    @discardableResult
+    public func prune(quietSince cutoff: Date) async throws -> Int {
+        let rows = try await database.client.query("""
+            DELETE FROM build_log WHERE at < \(cutoff)
+              AND build_seq NOT IN (SELECT build_seq FROM build_log WHERE at >= \(cutoff))
+            RETURNING build_seq
+            """, logger: database.logger)
+        return try await rows.collect().count
+    }
 }

@@ -31,8 +31,11 @@ extension Catalog {
             SELECT app, hits, misses, faults, files_restored, bytes_restored, bytes_saved FROM cache_use ORDER BY app
             """, logger: logger)
         var uses: [CacheUse] = []
-        for try await row in rows.decode((String, Int64, Int64, Int64, Int64, Int64, Int64).self) {
-            uses.append(CacheUse(app: row.0, hits: row.1, misses: row.2, faults: row.3, filesRestored: row.4, bytesRestored: row.5, bytesSaved: row.6))
+        for try await row in rows {
+            let r = row.makeRandomAccess()
+            uses.append(CacheUse(app: try r["app"].decode(String.self), hits: try r["hits"].decode(Int64.self), misses: try r["misses"].decode(Int64.self),
+                                 faults: try r["faults"].decode(Int64.self), filesRestored: try r["files_restored"].decode(Int64.self),
+                                 bytesRestored: try r["bytes_restored"].decode(Int64.self), bytesSaved: try r["bytes_saved"].decode(Int64.self)))
         }
         return uses
     }

@@ -1,5 +1,6 @@
 import Foundation
 import KilnDatabase
+import KilnQueue
 import PostgresNIO
 
 extension Catalog {
@@ -30,5 +31,76 @@ extension Catalog {
         }
         guard let updated = try await self.app(named: app) else { throw CatalogError(.notFound, "there is no app named \(app)") }
         return updated
+    }
+}
+
+/// A release hand-off that is due: the outbox row, its app's webhook, and
+/// the release with its build's product, held (`FOR UPDATE SKIP LOCKED`)
+/// by the transaction that delivers it.
+public struct DueHandoff: Sendable {
+    public var idempotencyKey: String
+    /// Deliveries tried before this one.
+    public var attempts: Int
+    public var webhook: String
+    /// The webhook's secret, sealed with the config key (``ConfigVault``).
+    public var sealedSecret: Data
+    public var release: Release
+    /// The build that made the release's slug or image.
+    public var product: BuildProduct
+}
+
+/// What became of one delivery of a ``DueHandoff``.
+public enum HandoffAttempt: Sendable, Equatable {
+    /// The release service answered 2xx.
+    case delivered(status: Int)
+    /// No answer, or another status; tried again after `retryIn` seconds.
+    case failed(status: Int?, error: String, retryIn: Int)
+}
+
+extension Catalog {
+    /// Takes the oldest due hand-off, lets `deliver` send it, and records
+    /// what came of it, all in one transaction: several servers never send
+    /// one hand-off at once, and a crash before the commit sends it again
+    /// (its idempotency key lets the receiver notice). Returns the attempt,
+    /// or `nil` when none was due.
+    public func deliverNextHandoff(_ deliver: @Sendable (DueHandoff) async -> HandoffAttempt) async throws -> (DueHandoff, HandoffAttempt)? {
+        try await database.transaction { connection in
+            let rows = try await connection.query("""
+                SELECT h.idempotency_key, h.attempts, a.release_webhook, a.release_webhook_secret, \(unescaped: ReleaseRow.columns)
+                FROM release_handoffs h JOIN apps a ON a.name = h.app JOIN releases r ON r.app = h.app AND r.version = h.version
+                WHERE h.delivered_at IS NULL AND h.next_attempt_at <= now() AND a.release_webhook IS NOT NULL
+                ORDER BY h.next_attempt_at LIMIT 1 FOR UPDATE OF h SKIP LOCKED
+                """, logger: logger)
+            var found: (key: String, attempts: Int, webhook: String, secret: ByteBuffer?, release: ReleaseRow)?
+            for try await row in rows {
+                let r = row.makeRandomAccess()
+                found = (try r["idempotency_key"].decode(String.self), try r["attempts"].decode(Int.self), try r["release_webhook"].decode(String.self),
+                         try r["release_webhook_secret"].decode(ByteBuffer?.self), try ReleaseRow(row: row))
+            }
+            guard let found else { return nil }
+            let app = found.release.app, version = found.release.version
+            guard let product = try await BuildQueue.products(of: [found.release.buildSeq], on: connection, logger: logger)[found.release.buildSeq] else {
+                throw CatalogError(.notFound, "release v\(version) of \(app) names build seq \(found.release.buildSeq), which the queue no longer holds")
+            }
+            let due = DueHandoff(idempotencyKey: found.key, attempts: found.attempts, webhook: found.webhook,
+                                 sealedSecret: found.secret.map { Data(buffer: $0) } ?? Data(),
+                                 release: found.release.release(product: product, handoff: "pending"), product: product)
+            let attempt = await deliver(due)
+            switch attempt {
+            case .delivered(let status):
+                try await connection.query("""
+                    UPDATE release_handoffs SET delivered_at = now(), attempts = attempts + 1, last_status = \(status), last_error = NULL
+                    WHERE app = \(app) AND version = \(version)
+                    """, logger: logger)
+                try await BuildQueue.recordHandoffTime(buildSeq: found.release.buildSeq, releasedAt: found.release.createdAt, on: connection, logger: logger)
+            case .failed(let status, let error, let delay):
+                try await connection.query("""
+                    UPDATE release_handoffs SET attempts = attempts + 1, last_status = \(status), last_error = \(error),
+                        next_attempt_at = now() + make_interval(secs => \(delay))
+                    WHERE app = \(app) AND version = \(version)
+                    """, logger: logger)
+            }
+            return (due, attempt)
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import KilnQueue
 
 /// The app's current release, with the signed slug it runs: what a hot
 /// upgrade is built from.
@@ -19,13 +20,13 @@ extension Catalog {
     /// `nil` when the app has no release yet.
     public func runningRelease(app: String) async throws -> RunningRelease? {
         let rows = try await database.client.query("""
-            SELECT r.version, b.id, r.slug_digest, b.manifest_digest, b.signature_digest
-            FROM releases r JOIN builds b ON b.seq = r.build_seq
-            WHERE r.app = \(app) ORDER BY r.version DESC LIMIT 1
+            SELECT \(unescaped: ReleaseRow.columns) FROM releases r WHERE r.app = \(app) ORDER BY r.version DESC LIMIT 1
             """, logger: logger)
-        for try await row in rows.decode((Int, String, String?, String?, String?).self) {
-            return RunningRelease(version: row.0, build: row.1, slugDigest: row.2, manifestDigest: row.3, signatureDigest: row.4)
-        }
-        return nil
+        var newest: ReleaseRow?
+        for try await row in rows { newest = try ReleaseRow(row: row) }
+        guard let newest else { return nil }
+        let product = try await BuildQueue(database: database).products(of: [newest.buildSeq])[newest.buildSeq]
+        return RunningRelease(version: newest.version, build: product?.id ?? "", slugDigest: newest.slugDigest,
+                              manifestDigest: product?.manifestDigest, signatureDigest: product?.signatureDigest)
     }
 }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import KilnDatabase
+import KilnQueue
 import Logging
 import PostgresNIO
 
@@ -30,7 +31,7 @@ public struct Catalog: Sendable {
                 INSERT INTO apps (name, deploy_branch) VALUES (\(name), \(deployBranch))
                 RETURNING \(unescaped: Self.appColumns)
                 """, logger: logger)
-            for try await row in rows.decode(AppRow.self) { return Self.app(row) }
+            for try await row in rows { return try Self.app(row) }
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
             throw CatalogError(.conflict, "an app named \(name) already exists")
         }
@@ -40,7 +41,7 @@ public struct Catalog: Sendable {
     /// The app named `name`, or `nil`.
     public func app(named name: String) async throws -> App? {
         let rows = try await database.client.query("SELECT \(unescaped: Self.appColumns) FROM apps WHERE name = \(name)", logger: logger)
-        for try await row in rows.decode(AppRow.self) { return Self.app(row) }
+        for try await row in rows { return try Self.app(row) }
         return nil
     }
 
@@ -48,15 +49,19 @@ public struct Catalog: Sendable {
     public func apps() async throws -> [App] {
         let rows = try await database.client.query("SELECT \(unescaped: Self.appColumns) FROM apps ORDER BY name", logger: logger)
         var apps: [App] = []
-        for try await row in rows.decode(AppRow.self) { apps.append(Self.app(row)) }
+        for try await row in rows { apps.append(try Self.app(row)) }
         return apps
     }
 
-    typealias AppRow = (String, String, Date, Bool, String?, [String], Int, String?, Bool, Bool)
     static let appColumns = "name, deploy_branch, created_at, build_network, source_dir, cache_key_files, cache_epoch, release_webhook, docker_build_args, export_image"
-    static func app(_ row: AppRow) -> App {
-        App(name: row.0, deployBranch: row.1, createdAt: row.2, buildNetwork: row.3, sourceDir: row.4, cacheKeyFiles: row.5, cacheEpoch: row.6,
-            releaseWebhook: row.7, dockerBuildArgs: row.8, exportImage: row.9)
+    /// An app from a row of ``appColumns``, read by column name.
+    static func app(_ row: PostgresRow) throws -> App {
+        let r = row.makeRandomAccess()
+        return App(name: try r["name"].decode(String.self), deployBranch: try r["deploy_branch"].decode(String.self),
+                   createdAt: try r["created_at"].decode(Date.self), buildNetwork: try r["build_network"].decode(Bool.self),
+                   sourceDir: try r["source_dir"].decode(String?.self), cacheKeyFiles: try r["cache_key_files"].decode([String].self),
+                   cacheEpoch: try r["cache_epoch"].decode(Int.self), releaseWebhook: try r["release_webhook"].decode(String?.self),
+                   dockerBuildArgs: try r["docker_build_args"].decode(Bool.self), exportImage: try r["export_image"].decode(Bool.self))
     }
 
     /// Changes an app's build settings; `nil` leaves one as it is, and an
@@ -80,7 +85,7 @@ public struct Catalog: Sendable {
                 docker_build_args = coalesce(\(dockerBuildArgs), docker_build_args), export_image = coalesce(\(exportImage), export_image)
             WHERE name = \(name) RETURNING \(unescaped: Self.appColumns)
             """, logger: logger)
-        for try await row in rows.decode(AppRow.self) { return Self.app(row) }
+        for try await row in rows { return try Self.app(row) }
         throw CatalogError(.notFound, "there is no app named \(name)")
     }
 
@@ -173,21 +178,19 @@ public struct Catalog: Sendable {
     /// The releases of `app`, newest first.
     public func releases(app: String) async throws -> [Release] {
         let rows = try await database.client.query("""
-            SELECT r.app, r.version, b.id, r.slug_digest, r.config_version, r.created_at, r.description,
+            SELECT \(unescaped: ReleaseRow.columns),
                    CASE WHEN h.app IS NULL THEN 'none' WHEN h.delivered_at IS NOT NULL THEN 'delivered'
                         WHEN h.attempts = 0 THEN 'pending'
-                        ELSE 'pending (attempt ' || h.attempts || ': ' || coalesce(h.last_error, 'HTTP ' || h.last_status) || ')' END,
-                   r.upgrade_from, r.upgrade_to, b.image, b.image_ports
-            FROM releases r JOIN builds b ON b.seq = r.build_seq LEFT JOIN release_handoffs h ON h.app = r.app AND h.version = r.version
+                        ELSE 'pending (attempt ' || h.attempts || ': ' || coalesce(h.last_error, 'HTTP ' || h.last_status) || ')' END AS handoff
+            FROM releases r LEFT JOIN release_handoffs h ON h.app = r.app AND h.version = r.version
             WHERE r.app = \(app) ORDER BY r.version DESC
             """, logger: logger)
-        var releases: [Release] = []
-        for try await row in rows.decode((String, Int, String, String?, Int, Date, String, String, String?, String?, String?, [Int]?).self) {
-            let upgrade = row.8.flatMap { from in row.9.map { Release.Upgrade(from: from, to: $0) } }
-            releases.append(Release(app: row.0, version: row.1, build: row.2, slugDigest: row.3, configVersion: row.4, createdAt: row.5,
-                                    description: row.6, handoff: row.7, upgrade: upgrade, image: row.10, ports: row.11))
+        var found: [(ReleaseRow, String)] = []
+        for try await row in rows {
+            found.append((try ReleaseRow(row: row), try row.makeRandomAccess()["handoff"].decode(String.self)))
         }
-        return releases
+        let products = try await BuildQueue(database: database).products(of: found.map(\.0.buildSeq))
+        return found.map { release, handoff in release.release(product: products[release.buildSeq], handoff: handoff) }
     }
 
     /// Records a new release of `app` pointing at version `version`'s slug

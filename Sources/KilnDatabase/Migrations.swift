@@ -177,6 +177,10 @@ public enum Migrations {
             // was started with --unlimited-builds, where it cannot.
             "ALTER TABLE workers ADD COLUMN limits text NOT NULL DEFAULT '', ADD COLUMN unlimited boolean NOT NULL DEFAULT false",
         ]),
+        Migration(version: 12, name: "log retention by age", statements: [
+            // Logs are pruned by the age of their last line, without reading builds (KilnBuildLog owns build_log).
+            "CREATE INDEX build_log_at ON build_log (at)",
+        ]),
     ]
 
     /// The versions this binary knows that the database has not applied: empty when its schema is current.

@@ -296,23 +296,17 @@ public struct BuildQueue: Sendable {
         return QueueStats(counts: counts, oldestQueuedSeconds: oldest, runningPerWorker: perWorker, demand: demand)
     }
 
-    /// Deletes builds that ended before `cutoff` and made no release, and the
-    /// logs of every build that ended before it (releases keep their build
-    /// record, so a rollback can still name it). Returns the builds deleted.
+    /// Deletes the builds that ended before `cutoff` without succeeding (their
+    /// log lines go with them). A succeeded build made a release, which keeps
+    /// naming it, so it stays: a rollback can still name it. The logs of old
+    /// builds that stay are ``KilnBuildLog``'s to prune. Returns the builds deleted.
     @discardableResult
     public func prune(endedBefore cutoff: Date) async throws -> Int {
-        try await database.transaction { connection in
-            try await connection.query("""
-                DELETE FROM build_log l USING builds b
-                WHERE l.build_seq = b.seq AND b.finished_at < \(cutoff)
-                """, logger: logger)
-            let rows = try await connection.query("""
-                DELETE FROM builds b WHERE b.finished_at < \(cutoff)
-                  AND NOT EXISTS (SELECT 1 FROM releases r WHERE r.build_seq = b.seq)
-                RETURNING seq
-                """, logger: logger)
-            return try await rows.collect().count
-        }
+        let rows = try await database.client.query("""
+            DELETE FROM builds WHERE finished_at < \(cutoff) AND state <> 'succeeded'
+            RETURNING seq
+            """, logger: logger)
+        return try await rows.collect().count
     }
 
     private func notifyState(_ id: String) async throws {

@@ -19,7 +19,7 @@ public enum KilnServer {
         [
             database.client,
             try makeApplication(configuration: configuration, database: database, logger: logger),
-            RetentionService(queue: BuildQueue(database: database), retention: configuration.retention, logger: logger),
+            RetentionService(queue: BuildQueue(database: database), log: BuildLog(database: database), retention: configuration.retention, logger: logger),
             HandoffSender(database: database, vault: try ConfigVault.load(from: configuration.configKeyFile),
                           signer: try URLSigner.loadOrCreate(at: configuration.urlSecretFile), blobs: try BlobStorage.open(directory: configuration.blobs, s3: configuration.s3),
                           publicURL: configuration.publicURL, logger: logger),

@@ -1,17 +1,21 @@
 import Foundation
+import KilnBuildLog
 import KilnQueue
 import Logging
 import ServiceLifecycle
 
-/// Prunes old finished builds and their logs once an hour, so the tables
-/// do not grow without bound (see ``BuildQueue/prune(endedBefore:)``).
+/// Prunes old finished builds and old logs once an hour, so the tables do
+/// not grow without bound (see ``BuildQueue/prune(endedBefore:)`` and
+/// ``BuildLog/prune(quietSince:)``).
 public struct RetentionService: Service {
     let queue: BuildQueue
+    let log: BuildLog
     let retention: Duration
     let logger: Logger
 
-    public init(queue: BuildQueue, retention: Duration, logger: Logger) {
+    public init(queue: BuildQueue, log: BuildLog, retention: Duration, logger: Logger) {
         self.queue = queue
+        self.log = log
         self.retention = retention
         self.logger = logger
     }
@@ -23,7 +27,8 @@ public struct RetentionService: Service {
                 let cutoff = Date().addingTimeInterval(-Double(retention.components.seconds))
                 do {
                     let pruned = try await queue.prune(endedBefore: cutoff)
-                    if pruned > 0 { logger.info("old builds pruned", metadata: ["builds": "\(pruned)"]) }
+                    let lines = try await log.prune(quietSince: cutoff)
+                    if pruned > 0 || lines > 0 { logger.info("old builds pruned", metadata: ["builds": "\(pruned)", "log_lines": "\(lines)"]) }
                 } catch {
                     logger.warning("cannot prune old builds", metadata: ["error": "\(String(reflecting: error))"])
                 }

@@ -35,10 +35,7 @@ struct QueueBenchRun: Sendable {
                 try await Task.sleep(for: .milliseconds(150 + Int.random(in: 0..<100)))
             }
             try await waitUntilEnded(prefix: label, count: samples)
-            return try await doubles("""
-                SELECT extract(epoch FROM started_at - created_at)::float8 * 1000 FROM builds
-                WHERE app LIKE \(label + "-%") AND started_at IS NOT NULL
-                """)
+            return try await queue.figures(appsPrefixed: label).waits
         }
     }
 
@@ -94,16 +91,13 @@ struct QueueBenchRun: Sendable {
                 _ = try await queue.enqueue(BuildRequest(app: app, commit: nil, branch: "main", sourceDigest: digest))
             }
             try await waitUntilEnded(prefix: prefix, count: builds)
-            let failed = try await doubles("SELECT count(*)::float8 FROM builds WHERE app LIKE \(prefix + "-%") AND state <> 'succeeded'")
-            if let count = failed.first, count > 0 {
-                print("  warning: \(Int(count)) of \(builds) builds did not succeed")
+            let figures = try await queue.figures(appsPrefixed: prefix)
+            if figures.unsucceeded > 0 {
+                print("  warning: \(figures.unsucceeded) of \(builds) builds did not succeed")
             }
-            let span = try await doubles("SELECT extract(epoch FROM max(finished_at) - min(created_at))::float8 FROM builds WHERE app LIKE \(prefix + "-%")")
-            let waits = try await doubles("SELECT extract(epoch FROM started_at - created_at)::float8 * 1000 FROM builds WHERE app LIKE \(prefix + "-%")")
-            let runs = try await doubles("SELECT extract(epoch FROM finished_at - started_at)::float8 * 1000 FROM builds WHERE app LIKE \(prefix + "-%")")
-            let seconds = span.first ?? 0
-            return Throughput(buildsPerSecond: Double(builds) / max(seconds, 0.001), waitP50: percentile(waits, 0.5),
-                              runP50: percentile(runs, 0.5), seconds: seconds)
+            let seconds = figures.span
+            return Throughput(buildsPerSecond: Double(builds) / max(seconds, 0.001), waitP50: percentile(figures.waits, 0.5),
+                              runP50: percentile(figures.runs, 0.5), seconds: seconds)
         }
     }
 
@@ -145,7 +139,8 @@ struct QueueBenchRun: Sendable {
         }
         defer { tasks.forEach { $0.cancel() } }
         let deadline = ContinuousClock.now + .seconds(60)
-        while try await doubles("SELECT count(*)::float8 FROM workers WHERE name LIKE \(prefix + "-w%")").first ?? 0 < Double(count) {
+        let registry = WorkerRegistry(database: database)
+        while try await registry.workers().filter({ $0.name.hasPrefix(prefix + "-w") }).count < count {
             guard ContinuousClock.now < deadline else { throw BenchError("the workers did not register within 60 s") }
             try await Task.sleep(for: .milliseconds(100))
         }
@@ -159,16 +154,10 @@ struct QueueBenchRun: Sendable {
 
     private func waitUntilEnded(prefix: String, count: Int) async throws {
         let deadline = ContinuousClock.now + .seconds(300)
-        while try await doubles("""
-            SELECT count(*)::float8 FROM builds WHERE app LIKE \(prefix + "-%") AND state NOT IN ('queued', 'running')
-            """).first ?? 0 < Double(count) {
+        while try await queue.figures(appsPrefixed: prefix).ended < count {
             guard ContinuousClock.now < deadline else { throw BenchError("\(prefix): builds still not ended after 300 s") }
             try await Task.sleep(for: .milliseconds(100))
         }
-    }
-
-    private func doubles(_ query: PostgresQuery) async throws -> [Double] {
-        try await database.client.query(query, logger: database.logger).decode(Double.self).reduce(into: []) { $0.append($1) }
     }
 }
 

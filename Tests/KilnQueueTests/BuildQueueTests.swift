@@ -1,4 +1,5 @@
 import Foundation
+import KilnBuildLog
 import KilnCatalog
 import KilnDatabase
 import KilnQueue
@@ -250,10 +251,30 @@ import Testing
             #expect(stats.counts["succeeded"] == 1 && stats.counts["failed"] == 1 && stats.counts["queued"] == 1 && stats.counts["running"] == 0)
             #expect(stats.oldestQueuedSeconds != nil)
 
-            #expect(try await queue.prune(endedBefore: Date().addingTimeInterval(60)) == 1)
+            // Logs: the released build's is old and goes; a log still being written stays.
+            let log = BuildLog(database: database)
+            let releasedLog = try await log.writer(buildSeq: released.seq)
+            await releasedLog.append("-----> built")
+            await releasedLog.flush()
+            let cutoff = Date().addingTimeInterval(60)
+
+            #expect(try await queue.prune(endedBefore: cutoff) == 1)
             #expect(try await queue.build(id: failed.id) == nil)
             #expect(try await queue.build(id: released.id) != nil)
-            #expect(try await Catalog(database: database).releases(app: "kept").count == 1)
+            let releases = try await Catalog(database: database).releases(app: "kept")
+            #expect(releases.count == 1 && releases.first?.build == released.id && releases.first?.slugDigest == digest)
+
+            let running = try #require(try await queue.claim(worker: "w", lease: .seconds(30)))
+            let runningLog = try await log.writer(buildSeq: running.seq)
+            await runningLog.append("-----> still compiling")
+            await runningLog.flush()
+            #expect(try await log.prune(quietSince: Date().addingTimeInterval(-60)) == 0)
+            let releasedAt = try #require(try await log.lines(buildSeq: released.seq).first?.at)
+            let runningAt = try #require(try await log.lines(buildSeq: running.seq).first?.at)
+            #expect(releasedAt < runningAt)
+            #expect(try await log.prune(quietSince: releasedAt.addingTimeInterval(runningAt.timeIntervalSince(releasedAt) / 2)) == 1)
+            #expect(try await log.lines(buildSeq: released.seq).isEmpty)
+            #expect(try await log.lines(buildSeq: running.seq).count == 1)
         }
     }
 }
