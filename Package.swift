@@ -37,7 +37,9 @@ let package = Package(
         // Wrappers around the C libraries: nothing else sees an OpaquePointer.
         .target(name: "KilnArchive", dependencies: ["CArchive", "CZstd"], swiftSettings: swiftSettings),
         .target(name: "KilnGit", dependencies: ["CGit2", "KilnArchive"], swiftSettings: swiftSettings),
-        .target(name: "KilnDownload", dependencies: ["CKilnCurl", "KilnProcess"], swiftSettings: swiftSettings),
+        // Every HTTP transfer of a worker or a server (downloads, webhooks, S3), through one libcurl request type.
+        .target(name: "KilnCurl", dependencies: ["CKilnCurl"], swiftSettings: swiftSettings),
+        .target(name: "KilnDownload", dependencies: ["KilnCurl", "KilnProcess"], swiftSettings: swiftSettings),
         // Paths a build or a push controls, reached only beneath a directory descriptor.
         .target(name: "KilnConfine", dependencies: ["CKilnFile"], swiftSettings: swiftSettings),
 
@@ -51,7 +53,7 @@ let package = Package(
             "CKilnFile", .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: swiftSettings),
         .target(name: "KilnS3", dependencies: [
-            "CKilnCurl", "KilnBlobStore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Metrics", package: "swift-metrics"),
+            "KilnCurl", "KilnBlobStore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Metrics", package: "swift-metrics"),
         ], swiftSettings: swiftSettings),
         .target(name: "KilnSigning", dependencies: [
             .product(name: "Crypto", package: "swift-crypto"),
@@ -97,7 +99,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Subprocess", package: "swift-subprocess"),
         ], swiftSettings: swiftSettings),
-        .target(name: "KilnWebhook", dependencies: ["CKilnCurl", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
+        .target(name: "KilnWebhook", dependencies: ["KilnCurl", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
         .target(name: "KilnServer", dependencies: [
             "KilnWebhook", "KilnReceiver", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnBlobStore", "KilnS3", "KilnSigning", "KilnSlug", "KilnCache", "KilnDownload",
             .product(name: "Hummingbird", package: "hummingbird"),

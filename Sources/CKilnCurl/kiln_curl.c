@@ -10,110 +10,6 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
-typedef struct {
-    int fd;
-    long long written;
-    long long limit;
-    int over_limit;
-    int write_errno;
-    const kiln_curl_download_options *options;
-    kiln_curl_result *result;
-} sink;
-
-/* Every connection, redirects' included, passes here: the address is the one libcurl is about to connect to. */
-static curl_socket_t open_checked(void *context, curlsocktype purpose, struct curl_sockaddr *address) {
-    sink *target = context;
-    (void)purpose;
-    const unsigned char *bytes = NULL;
-    int length = 0;
-    if (address->family == AF_INET) {
-        bytes = (const unsigned char *)&((const struct sockaddr_in *)&address->addr)->sin_addr;
-        length = 4;
-    } else if (address->family == AF_INET6) {
-        bytes = (const unsigned char *)&((const struct sockaddr_in6 *)&address->addr)->sin6_addr;
-        length = 16;
-    }
-    if (target->options->check && (!bytes || !target->options->check(bytes, length, target->options->check_context))) {
-        if (bytes && target->result->refused_length == 0) {
-            memcpy(target->result->refused, bytes, (size_t)length);
-            target->result->refused_length = length;
-        }
-        return CURL_SOCKET_BAD;
-    }
-    return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
-}
-
-static size_t write_block(char *data, size_t size, size_t count, void *context) {
-    sink *target = context;
-    size_t length = size * count;
-    if (target->written + (long long)length > target->limit) {
-        target->over_limit = 1;
-        return 0;
-    }
-    size_t done = 0;
-    while (done < length) {
-        ssize_t n = write(target->fd, data + done, length - done);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            target->write_errno = errno;
-            return 0;
-        }
-        done += (size_t)n;
-    }
-    target->written += (long long)length;
-    return length;
-}
-
-kiln_curl_result kiln_curl_download(const char *url, int fd, const kiln_curl_download_options *options) {
-    kiln_curl_result result = {0};
-    long long max_bytes = options->max_bytes;
-    CURL *curl = curl_easy_init();
-    if (!curl) {
-        result.code = CURLE_FAILED_INIT;
-        snprintf(result.message, sizeof result.message, "libcurl could not start");
-        return result;
-    }
-    sink target = {.fd = fd, .limit = max_bytes > 0 ? max_bytes : (1LL << 62), .options = options, .result = &result};
-    char error[CURL_ERROR_SIZE] = {0};
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, options->protocols);
-    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, options->max_redirects > 0 ? 1L : 0L);
-    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, options->max_redirects);
-    curl_easy_setopt(curl, CURLOPT_FAILONERROR, 1L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, options->connect_timeout_seconds);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, options->timeout_seconds);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "kiln");
-    curl_easy_setopt(curl, CURLOPT_PROXY, "");
-    curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, open_checked);
-    curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &target);
-    if (max_bytes > 0) curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max_bytes);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_block);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &target);
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
-
-    CURLcode code = curl_easy_perform(curl);
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.http_status);
-    result.bytes = target.written;
-    if (result.refused_length > 0 && code != CURLE_OK) {
-        result.code = -2;
-        snprintf(result.message, sizeof result.message, "the address was refused");
-    } else if (target.over_limit || code == CURLE_FILESIZE_EXCEEDED) {
-        result.code = -1;
-        snprintf(result.message, sizeof result.message, "larger than the limit of %lld bytes", max_bytes);
-    } else if (code != CURLE_OK) {
-        result.code = (int)code;
-        if (target.write_errno) {
-            snprintf(result.message, sizeof result.message, "cannot write the download: %s", strerror(target.write_errno));
-        } else {
-            snprintf(result.message, sizeof result.message, "%s", error[0] ? error : curl_easy_strerror(code));
-        }
-    }
-    curl_easy_cleanup(curl);
-    return result;
-}
-
 /* One "Name: value" per line, into libcurl's list; *failed is set when memory ran out. */
 static struct curl_slist *header_list(const char *headers, int *failed) {
     struct curl_slist *list = NULL;
@@ -144,7 +40,32 @@ typedef struct {
     long long sent;
     int write_errno;
     int read_errno;
+    int over_limit;
 } exchange;
+
+/* Every connection, redirects' included, passes here: the address is the one libcurl is about to connect to. */
+static curl_socket_t open_checked(void *context, curlsocktype purpose, struct curl_sockaddr *address) {
+    exchange *state = context;
+    const kiln_curl_request *request = state->request;
+    (void)purpose;
+    const unsigned char *bytes = NULL;
+    int length = 0;
+    if (address->family == AF_INET) {
+        bytes = (const unsigned char *)&((const struct sockaddr_in *)&address->addr)->sin_addr;
+        length = 4;
+    } else if (address->family == AF_INET6) {
+        bytes = (const unsigned char *)&((const struct sockaddr_in6 *)&address->addr)->sin6_addr;
+        length = 16;
+    }
+    if (request->check && (!bytes || !request->check(bytes, length, request->check_context))) {
+        if (bytes && state->response->refused_length == 0) {
+            memcpy(state->response->refused, bytes, (size_t)length);
+            state->response->refused_length = length;
+        }
+        return CURL_SOCKET_BAD;
+    }
+    return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
 
 static size_t keep_answer(exchange *state, const char *data, size_t length) {
     kiln_curl_response *response = state->response;
@@ -163,8 +84,13 @@ static size_t receive_block(char *data, size_t size, size_t count, void *context
     size_t length = size * count;
     long status = 0;
     curl_easy_getinfo(state->curl, CURLINFO_RESPONSE_CODE, &status);
-    // Only a successful answer's body is the object; an error's body is S3's XML explanation.
-    if (state->request->download_fd < 0 || status < 200 || status > 299) return keep_answer(state, data, length);
+    long long limit = state->request->max_bytes;
+    if (limit > 0 && state->response->bytes + (long long)state->response->answer_length + (long long)length > limit) {
+        state->over_limit = 1;
+        return 0;
+    }
+    // Only a successful answer's body (or a file's) is the object; an error's body is its explanation (S3's XML).
+    if (state->request->download_fd < 0 || (status != 0 && (status < 200 || status > 299))) return keep_answer(state, data, length);
     size_t done = 0;
     while (done < length) {
         ssize_t n = write(state->request->download_fd, data + done, length - done);
@@ -253,7 +179,14 @@ kiln_curl_response kiln_curl_perform(const kiln_curl_request *request) {
     }
     char error[CURL_ERROR_SIZE] = {0};
     curl_easy_setopt(curl, CURLOPT_URL, request->url);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, request->protocols ? request->protocols : "http,https");
+    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, request->max_redirects > 0 ? 1L : 0L);
+    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, request->max_redirects);
+    curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, open_checked);
+    curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &state);
+    if (request->check) curl_easy_setopt(curl, CURLOPT_PROXY, "");
+    if (request->max_bytes > 0) curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)request->max_bytes);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "kiln");
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, request->connect_timeout_seconds);
@@ -290,7 +223,13 @@ kiln_curl_response kiln_curl_perform(const kiln_curl_request *request) {
 
     CURLcode code = curl_easy_perform(curl);
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.http_status);
-    if (code != CURLE_OK) {
+    if (code != CURLE_OK && response.refused_length > 0) {
+        response.code = KILN_CURL_REFUSED;
+        snprintf(response.message, sizeof response.message, "the address was refused");
+    } else if (state.over_limit || code == CURLE_FILESIZE_EXCEEDED) {
+        response.code = KILN_CURL_OVER_LIMIT;
+        snprintf(response.message, sizeof response.message, "larger than the limit of %lld bytes", request->max_bytes);
+    } else if (code != CURLE_OK) {
         response.code = (int)code;
         if (state.write_errno) {
             response.local_error = 1;

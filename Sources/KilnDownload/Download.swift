@@ -1,5 +1,5 @@
-import CKilnCurl
 import Foundation
+import KilnCurl
 
 /// Fetches a URL (https or http; file only inside the operator's
 /// directories) into a file with libcurl, within a size cap, a connect
@@ -39,44 +39,26 @@ public struct Download: Sendable {
         let descriptor = open(destination.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw DownloadError("cannot create \(destination.path): \(String(cString: strerror(errno)))") }
         defer { close(descriptor) }
-        let check = GuardBox(policy.addressGuard)
-        let result = withExtendedLifetime(check) {
-            protocols.withCString { protocolList in
-                var options = kiln_curl_download_options(
-                    protocols: protocolList,
-                    connect_timeout_seconds: Int(max(1, policy.connectTimeout.components.seconds)),
-                    timeout_seconds: Int(max(1, timeout.components.seconds)),
-                    max_redirects: maxRedirects, max_bytes: maxBytes,
-                    check: { address, length, context in
-                        guard let address, let context else { return 0 }
-                        let check = Unmanaged<GuardBox>.fromOpaque(context).takeUnretainedValue()
-                        guard let ip = IPAddress(bytes: Array(UnsafeBufferPointer(start: address, count: Int(length)))) else { return 0 }
-                        return check.addressGuard.refusal(of: ip) == nil ? 1 : 0
-                    },
-                    check_context: Unmanaged.passUnretained(check).toOpaque())
-                return kiln_curl_download(target, descriptor, &options)
+        var request = CurlRequest("GET", target, download: descriptor)
+        request.protocols = protocols
+        request.maxRedirects = maxRedirects
+        request.maxBytes = maxBytes
+        request.connectTimeout = policy.connectTimeout
+        request.timeout = timeout
+        let addressGuard = policy.addressGuard
+        request.addressCheck = { bytes in IPAddress(bytes: bytes).map { addressGuard.refusal(of: $0) == nil } ?? false }
+        let response: CurlResponse
+        do {
+            response = try request.perform()
+        } catch {
+            if case .refused(let bytes) = error.kind, let address = IPAddress(bytes: bytes) {
+                throw addressGuard.refusedError(address, kind: addressGuard.refusal(of: address) ?? "not allowed", url: url)
             }
+            throw DownloadError("cannot download \(url): \(error.message)")
         }
-        if result.refused_length > 0, result.code != 0 {
-            let bytes = withUnsafeBytes(of: result.refused) { Array($0.prefix(Int(result.refused_length))) }
-            if let address = IPAddress(bytes: bytes) {
-                let kind = policy.addressGuard.refusal(of: address) ?? "not allowed"
-                throw policy.addressGuard.refusedError(address, kind: kind, url: url)
-            }
-        }
-        guard result.code == 0 else {
-            let message = withUnsafeBytes(of: result.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            throw DownloadError("cannot download \(url): \(message)")
-        }
-        return result.bytes
+        guard response.succeeded else { throw DownloadError("cannot download \(url): the server answered HTTP \(response.status)") }
+        return response.bytes
     }
-}
-
-/// The address guard, where libcurl's C callback can reach it through a
-/// context pointer; immutable, so sharing it is safe.
-private final class GuardBox: Sendable {
-    let addressGuard: AddressGuard
-    init(_ addressGuard: AddressGuard) { self.addressGuard = addressGuard }
 }
 
 /// A download that failed; the message names the URL and the cause.

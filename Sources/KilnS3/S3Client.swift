@@ -1,6 +1,6 @@
-import CKilnCurl
 import Crypto
 import Foundation
+import KilnCurl
 import Metrics
 
 /// Signed requests to an S3-compatible store with libcurl's built-in AWS
@@ -62,58 +62,30 @@ public struct S3Client: Sendable {
         }
         if let token = settings.sessionToken { headers.append("x-amz-security-token: \(token)") }
         let url = settings.objectURL(key, query: query)
-        let signing = "aws:amz:\(settings.region):s3"
-        let credentials = "\(settings.accessKey):\(settings.secretKey)"
-        let headerText = headers.joined(separator: "\n")
-        var payload = Data()
-        if case .data(let data) = body { payload = data }
+        var request = CurlRequest(method, url, headers: headers, download: download)
+        switch body {
+        case .none: break
+        case .data(let data): request.body = .data(data)
+        case .file(let descriptor, let offset, let length, _): request.body = .file(descriptor: descriptor, offset: offset, length: length)
+        }
+        request.awsSigV4 = ("aws:amz:\(settings.region):s3", "\(settings.accessKey):\(settings.secretKey)")
+        request.stallTimeout = stall == .zero ? nil : (stall ?? settings.stallTimeout)
+        request.timeout = timeout
         let started = ContinuousClock.now
         defer { Metrics.Timer(label: "kiln_blob_store_seconds", dimensions: [("operation", method)]).record(duration: ContinuousClock.now - started) }
-        var response = payload.withUnsafeBytes { bytes in
-            method.withCString { method in
-                url.withCString { url in
-                    headerText.withCString { headerText in
-                        signing.withCString { signing in
-                            credentials.withCString { credentials in
-                                var request = kiln_curl_request()
-                                request.method = method
-                                request.url = url
-                                request.headers = headerText
-                                request.aws_sigv4 = signing
-                                request.user_password = credentials
-                                request.body = bytes.baseAddress?.assumingMemoryBound(to: CChar.self)
-                                request.body_length = bytes.count
-                                request.upload_fd = -1
-                                if case .file(let descriptor, let offset, let length, _) = body {
-                                    request.upload_fd = descriptor
-                                    request.upload_offset = offset
-                                    request.upload_length = length
-                                }
-                                request.download_fd = download ?? -1
-                                request.connect_timeout_seconds = 10
-                                request.stall_seconds = stall == .zero ? 0 : max(1, Int((stall ?? settings.stallTimeout).components.seconds))
-                                request.timeout_seconds = timeout.map { Int($0.components.seconds) } ?? 0
-                                return kiln_curl_perform(&request)
-                            }
-                        }
-                    }
-                }
-            }
+        let response: CurlResponse
+        do {
+            response = try request.perform()
+        } catch {
+            Counter(label: "kiln_blob_store_errors_total", dimensions: [("operation", method)]).increment()
+            // This host's own file failed (a full disk): retrying over the network would not help.
+            if error.kind == .local { throw S3Error("\(method) \(url): \(error.message)") }
+            throw TransportFailure(message: "\(method) \(url): \(error.message)")
         }
-        defer { kiln_curl_release(&response) }
-        let answerBody = response.answer.map { Data(bytes: $0, count: response.answer_length) } ?? Data()
-        if response.code != 0 || response.http_status >= 500 {
+        if response.status >= 500 {
             Counter(label: "kiln_blob_store_errors_total", dimensions: [("operation", method)]).increment()
         }
-        guard response.code == 0 else {
-            let message = withUnsafeBytes(of: response.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            // This host's own file failed (a full disk): retrying over the network would not help.
-            if response.local_error != 0 { throw S3Error("\(method) \(url): \(message)") }
-            throw TransportFailure(message: "\(method) \(url): \(message)")
-        }
-        let etag = withUnsafeBytes(of: response.etag) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        return Answer(status: response.http_status, etag: etag, contentLength: response.content_length >= 0 ? response.content_length : nil,
-                      body: answerBody, bytes: response.bytes)
+        return Answer(status: response.status, etag: response.etag, contentLength: response.contentLength, body: response.body, bytes: response.bytes)
     }
 
     /// A request that got no answer (refused, reset, stalled).

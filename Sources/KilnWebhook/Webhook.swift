@@ -1,6 +1,6 @@
-import CKilnCurl
 import Crypto
 import Foundation
+import KilnCurl
 
 /// A signed JSON POST to a receiver's URL, with libcurl: the body's
 /// HMAC-SHA256 with the shared secret in `X-Kiln-Signature-256: sha256=HEX`
@@ -34,33 +34,15 @@ public struct Webhook: Sendable {
             "X-Kiln-Event: \(event)",
             "X-Kiln-Signature-256: \(Self.signature(of: body, secret: secret))",
             "Idempotency-Key: \(idempotencyKey)",
-        ].joined(separator: "\n")
-        var response = body.withUnsafeBytes { bytes in
-            "POST".withCString { method in
-                url.withCString { url in
-                    headers.withCString { headers in
-                        var request = kiln_curl_request()
-                        request.method = method
-                        request.url = url
-                        request.headers = headers
-                        request.body = bytes.baseAddress?.assumingMemoryBound(to: CChar.self)
-                        request.body_length = bytes.count
-                        request.upload_fd = -1
-                        // The answer's body is kept in memory (up to 1 MiB) and dropped.
-                        request.download_fd = -1
-                        request.connect_timeout_seconds = 10
-                        request.timeout_seconds = Int(timeout.components.seconds)
-                        return kiln_curl_perform(&request)
-                    }
-                }
-            }
+        ]
+        // The answer's body is kept in memory (up to 1 MiB) and dropped.
+        var request = CurlRequest("POST", url, headers: headers, body: .data(body))
+        request.timeout = timeout
+        do {
+            return try request.perform().status
+        } catch {
+            throw WebhookError("no answer from \(url): \(error.message)")
         }
-        defer { kiln_curl_release(&response) }
-        guard response.code == 0 else {
-            let message = withUnsafeBytes(of: response.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            throw WebhookError("no answer from \(url): \(message)")
-        }
-        return response.http_status
     }
 }
 
