@@ -43,6 +43,9 @@ let package = Package(
         // Paths a build or a push controls, reached only beneath a directory descriptor.
         .target(name: "KilnConfine", dependencies: ["CKilnFile"], swiftSettings: swiftSettings),
 
+        // Every path under the farm's home, named once.
+        .target(name: "KilnHome", swiftSettings: swiftSettings),
+
         // Running other programs (git, buildpacks, PostgreSQL's tools) with streamed output.
         .target(name: "KilnProcess", dependencies: [
             .product(name: "Subprocess", package: "swift-subprocess"),
@@ -86,7 +89,7 @@ let package = Package(
             "KilnArchive", "KilnBlobStore", "KilnSigning", "KilnConfine",
         ], swiftSettings: swiftSettings),
         .target(name: "KilnWorker", dependencies: [
-            "KilnDatabase", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnBlobStore", "KilnArchive",
+            "KilnHome", "KilnDatabase", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnBlobStore", "KilnArchive",
             "KilnBuildpacks", "KilnSlug", "KilnSigning", "KilnSandbox", "KilnCache", "KilnProcess", "KilnS3", "KilnImage", "KilnConfine", "KilnDownload",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -94,14 +97,14 @@ let package = Package(
 
         // The edge: git over HTTP, the REST API, the command line.
         .target(name: "KilnReceiver", dependencies: [
-            "KilnGit", "KilnArchive", "KilnBlobStore", "KilnS3", "KilnDatabase", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnProcess", "KilnDownload", "KilnConfine",
+            "KilnHome", "KilnGit", "KilnArchive", "KilnBlobStore", "KilnS3", "KilnDatabase", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnProcess", "KilnDownload", "KilnConfine",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Subprocess", package: "swift-subprocess"),
         ], swiftSettings: swiftSettings),
         .target(name: "KilnWebhook", dependencies: ["KilnCurl", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
         .target(name: "KilnServer", dependencies: [
-            "KilnWebhook", "KilnReceiver", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnBlobStore", "KilnS3", "KilnSigning", "KilnSlug", "KilnCache", "KilnDownload",
+            "KilnHome", "KilnProcess", "KilnWebhook", "KilnReceiver", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnBlobStore", "KilnS3", "KilnSigning", "KilnSlug", "KilnCache", "KilnDownload",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -109,7 +112,7 @@ let package = Package(
         ], swiftSettings: swiftSettings),
         .target(name: "KilnClient", dependencies: [], swiftSettings: swiftSettings),
         .executableTarget(name: "kiln", dependencies: [
-            "KilnServer", "KilnWorker", "KilnClient", "KilnDatabase", "KilnReceiver", "KilnSigning", "KilnSlug", "KilnBlobStore", "KilnCatalog", "KilnQueue", "KilnProcess", "KilnSandbox", "KilnCache", "KilnArchive", "KilnS3", "KilnImage", "KilnDownload",
+            "KilnHome", "KilnServer", "KilnWorker", "KilnClient", "KilnDatabase", "KilnReceiver", "KilnSigning", "KilnSlug", "KilnBlobStore", "KilnCatalog", "KilnQueue", "KilnProcess", "KilnSandbox", "KilnCache", "KilnArchive", "KilnS3", "KilnImage", "KilnDownload",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -117,7 +120,7 @@ let package = Package(
         ], swiftSettings: swiftSettings),
         // Measurements for bench/: prints figures, never run by the tests.
         .executableTarget(name: "kiln-bench", dependencies: [
-            "KilnDatabase", "KilnQueue", "KilnCatalog", "KilnArchive", "KilnBlobStore", "KilnProcess", "KilnCache",
+            "KilnHome", "KilnDatabase", "KilnQueue", "KilnCatalog", "KilnArchive", "KilnBlobStore", "KilnProcess", "KilnCache",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swiftSettings),
 

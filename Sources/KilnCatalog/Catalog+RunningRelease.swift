@@ -1,6 +1,6 @@
 import Foundation
-import PostgresNIO
 import KilnQueue
+import PostgresNIO
 
 /// The app's current release, with the signed slug it runs: what a hot
 /// upgrade is built from.

@@ -1,4 +1,5 @@
 import Foundation
+import KilnProcess
 
 /// Turns a slug into an OCI image: a stack base image, the slug as one layer
 /// at `/app`, the process types as labels, `web` as the command, and the slug
@@ -63,7 +64,7 @@ public struct SlugImage: Sendable {
         }
         var config = try OCILayout.object(Data(contentsOf: layout.blob(baseConfigDigest)))
 
-        let layer = try await Self.onThread { try SlugLayer.write(slug: slug.file, scratch: scratch, into: layout) }
+        let layer = try await onThread { try SlugLayer.write(slug: slug.file, scratch: scratch, into: layout) }
         var runtime = config["config"] as? [String: Any] ?? [:]
         var environment = (runtime["Env"] as? [String] ?? []).filter { !$0.hasPrefix("HOME=") }
         environment.append("HOME=/app")
@@ -119,13 +120,4 @@ public struct SlugImage: Sendable {
 
     /// Sources `.profile.d/*.sh` as Heroku's dynos do before a process starts.
     static let profileScript = #"for f in /app/.profile.d/*.sh; do [ -r "$f" ] && . "$f"; done; "#
-
-    /// libarchive blocks: the layer is written on a thread of its own, off the cooperative pool.
-    static func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread { continuation.resume(with: Result { try body() }) }
-            thread.stackSize = 8 << 20
-            thread.start()
-        }
-    }
 }

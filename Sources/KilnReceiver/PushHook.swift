@@ -5,6 +5,7 @@ import KilnBuildLog
 import KilnCatalog
 import KilnDatabase
 import KilnGit
+import KilnHome
 import KilnQueue
 
 /// git's pre-receive hook for a push to an app: exports the pushed commit of
@@ -82,7 +83,7 @@ public struct PushHook: Sendable {
         let submodules = try repo.submodules(of: update.new)
         if !submodules.isEmpty {
             // Per app: one app's push never exports a commit another app's push fetched.
-            let cache = URL(fileURLWithPath: environment.home).appendingPathComponent("cache/submodules/apps").appendingPathComponent(app.name)
+            let cache = KilnHome(path: environment.home).submoduleCache(app: app.name)
             try await SubmoduleExport(cache: cache, policy: environment.fetchPolicy, print: print).export(submodules, under: "", into: writer)
         }
         try writer.finish()

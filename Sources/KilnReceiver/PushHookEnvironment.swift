@@ -1,6 +1,7 @@
 import Foundation
 import KilnBlobStore
 import KilnDownload
+import KilnHome
 import KilnS3
 
 /// What the receiver hands to the pre-receive hook through git, as
@@ -42,7 +43,7 @@ public struct PushHookEnvironment: Sendable, Equatable {
 
     /// Where the hook writes the pushed source.
     public func blobStorage() throws -> BlobStorage {
-        try BlobStorage.open(directory: URL(fileURLWithPath: home).appendingPathComponent("blobs"), s3: s3)
+        try BlobStorage.open(directory: KilnHome(path: home).blobs, s3: s3)
     }
 
     /// Reads them back in the hook; the error says which is missing.

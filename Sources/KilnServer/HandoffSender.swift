@@ -2,6 +2,7 @@ import Foundation
 import KilnBlobStore
 import KilnCatalog
 import KilnDatabase
+import KilnProcess
 import KilnQueue
 import KilnSigning
 import KilnSlug

@@ -56,7 +56,7 @@ public enum KilnServer {
         let queue = BuildQueue(database: database)
         BuildRoutes(queue: queue, log: BuildLog(database: database), blobs: blobs, authorizer: authorizer).register(on: router)
         SourceURLRoutes(queue: queue, blobs: blobs, authorizer: authorizer,
-                        importer: SourceArchiveImport(scratch: configuration.home.appendingPathComponent("tmp"), policy: configuration.fetchPolicy)).register(on: router)
+                        importer: SourceArchiveImport(scratch: configuration.layout.temporary, policy: configuration.fetchPolicy)).register(on: router)
         SlugRoutes(queue: queue, blobs: blobs, signer: try URLSigner.loadOrCreate(at: configuration.urlSecretFile), authorizer: authorizer,
                    publicURL: configuration.publicURL).register(on: router)
         FarmRoutes(queue: queue, registry: WorkerRegistry(database: database), authorizer: authorizer).register(on: router)

@@ -1,5 +1,6 @@
 import Foundation
 import KilnDownload
+import KilnHome
 import KilnS3
 
 /// Where the server listens and keeps its files.
@@ -32,12 +33,13 @@ public struct ServerConfiguration: Sendable {
         self.databaseURL = databaseURL
     }
 
-    var repositories: URL { home.appendingPathComponent("repos") }
-    var blobs: URL { home.appendingPathComponent("blobs") }
+    var layout: KilnHome { KilnHome(home) }
+    var repositories: URL { layout.repositories }
+    var blobs: URL { layout.blobs }
     /// The dependency cache's shared tier, and the local tier of a worker on this host (`kiln up`).
-    var cacheTiers: [URL] { [home.appendingPathComponent("blobs/cache"), home.appendingPathComponent("cache/store")] }
-    var keyFile: URL { home.appendingPathComponent("keys/farm-ed25519.pem") }
-    var configKeyFile: URL { home.appendingPathComponent("keys/config-aes256.key") }
+    var cacheTiers: [URL] { [layout.sharedCache, layout.localCache] }
+    var keyFile: URL { layout.farmKey }
+    var configKeyFile: URL { layout.configKey }
     /// The secret signed slug URLs are made with; every server of a farm shares it.
-    var urlSecretFile: URL { home.appendingPathComponent("keys/url-hmac.key") }
+    var urlSecretFile: URL { layout.urlSecret }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import KilnBlobStore
+import KilnProcess
 import KilnQueue
 import KilnReceiver
 

@@ -6,8 +6,8 @@ import KilnCatalog
 import KilnDatabase
 import KilnImage
 import KilnQueue
-import KilnSandbox
 import KilnS3
+import KilnSandbox
 import KilnSigning
 import Logging
 import Metrics

@@ -1,6 +1,7 @@
 import Foundation
 import KilnArchive
 import KilnDownload
+import KilnHome
 import KilnImage
 import KilnS3
 import KilnSandbox
@@ -76,23 +77,24 @@ public struct WorkerConfiguration: Sendable {
         self.capacity = max(1, capacity)
         self.name = name ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
         self.cacheRulesDirectory = buildersDirectory.deletingLastPathComponent().appendingPathComponent("cache")
-        self.sharedCacheDirectory = home.appendingPathComponent("blobs/cache")
+        self.sharedCacheDirectory = KilnHome(home).sharedCache
     }
 
-    var workDirectory: URL { home.appendingPathComponent("work") }
+    var layout: KilnHome { KilnHome(home) }
+    var workDirectory: URL { layout.work }
     /// Per-app CACHE_DIRs of buildpacks without a cache rule.
-    var cacheDirectory: URL { home.appendingPathComponent("cache/apps") }
+    var cacheDirectory: URL { layout.appCaches }
     /// This worker's local tier of the dependency cache.
-    public var localCacheDirectory: URL { home.appendingPathComponent("cache/store") }
+    public var localCacheDirectory: URL { layout.localCache }
     /// Fetched git buildpacks, by URL and ref.
-    var buildpackCacheDirectory: URL { home.appendingPathComponent("cache/buildpacks") }
-    public var blobDirectory: URL { home.appendingPathComponent("blobs") }
+    var buildpackCacheDirectory: URL { layout.buildpackCache }
+    public var blobDirectory: URL { layout.blobs }
     /// This worker's buildah storage, one per app: the layers its Dockerfile builds reuse.
-    var imageStoreDirectory: URL { home.appendingPathComponent("cache/images") }
+    var imageStoreDirectory: URL { layout.imageStore }
     /// The stack image exported slugs run on.
     var stackImage: String? {
         exportBaseImage ?? registry?.defaultStackImage
     }
-    public var keyFile: URL { home.appendingPathComponent("keys/farm-ed25519.pem") }
-    public var configKeyFile: URL { home.appendingPathComponent("keys/config-aes256.key") }
+    public var keyFile: URL { layout.farmKey }
+    public var configKeyFile: URL { layout.configKey }
 }

@@ -3,6 +3,7 @@ import KilnArchive
 import KilnBlobStore
 import KilnCatalog
 import KilnDatabase
+import KilnHome
 import KilnProcess
 import KilnQueue
 import PostgresNIO
@@ -116,7 +117,7 @@ struct QueueBenchRun: Sendable {
     /// smallest real build (the built-in procfile builder, a slug, a signature).
     /// `files` are added to it (a `.buildpacks` naming another buildpack).
     func sourceBlob(_ files: [String: String] = [:]) throws -> String {
-        let blobs = try LocalBlobStore(root: home.appendingPathComponent("blobs"))
+        let blobs = try LocalBlobStore(root: KilnHome(home).blobs)
         let blob = try blobs.makeWriter()
         let writer = try ArchiveWriter(compression: .zstd) { try blob.write($0) }
         try writer.write(ArchiveEntry(path: "Procfile", kind: .file, permissions: 0o644), contents: Data("web: sleep infinity\n".utf8))

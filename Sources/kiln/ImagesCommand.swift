@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KilnBlobStore
 import KilnDatabase
+import KilnHome
 import KilnImage
 import KilnQueue
 import KilnS3
@@ -32,11 +33,11 @@ struct ImagesCommand: AsyncParsableCommand {
                 throw ValidationError("give the farm's registry: --registry HOST[:PORT]/PREFIX (as the workers have it)")
             }
             let url = databaseURL ?? ProcessInfo.processInfo.environment["KILN_DATABASE_URL"]
-                ?? LocalPostgres(directory: home.appendingPathComponent("postgres"), logger: logger).url
-            let keyFile = home.appendingPathComponent("keys/farm-ed25519.pem")
+                ?? LocalPostgres(directory: KilnHome(home).postgres, logger: logger).url
+            let keyFile = KilnHome(home).farmKey
             let key = try FarmKey.load(from: keyFile)
             let keys = try FarmKeyring.publicKeys(current: key, keyFile: keyFile)
-            let storage = try BlobStorage.open(directory: home.appendingPathComponent("blobs"), s3: try blobs.settings())
+            let storage = try BlobStorage.open(directory: KilnHome(home).blobs, s3: try blobs.settings())
             let base = images.exportBaseImage ?? registry.defaultStackImage
             let exported = try await Database.with(url: try DatabaseURL(url), logger: logger) { database in
                 let queue = BuildQueue(database: database)
@@ -45,7 +46,7 @@ struct ImagesCommand: AsyncParsableCommand {
                       let signature = build.signatureDigest.flatMap(BlobDigest.init) else {
                     throw ValidationError("build \(id) is \(build.state.rawValue): only a succeeded build's slug can be exported")
                 }
-                let scratch = home.appendingPathComponent("work/export-\(id)-\(getpid())")
+                let scratch = KilnHome(home).work.appendingPathComponent("export-\(id)-\(getpid())")
                 let exported = try await SlugExport(registry: registry, base: base, key: key, keys: keys)
                     .export(manifestDigest: manifest, signatureDigest: signature, blobs: storage, scratch: scratch) { line in
                         if !json { emit(line) }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KilnClient
+import KilnHome
 import KilnSigning
 
 /// `kiln keys create|public`.
@@ -34,7 +35,7 @@ struct KeysCommand: AsyncParsableCommand {
         @OptionGroup var home: HomeOptions
 
         func run() async throws {
-            let keyFile = home.homeURL.appendingPathComponent("keys/farm-ed25519.pem")
+            let keyFile = KilnHome(home.homeURL).farmKey
             let (retired, current) = try FarmKeyring.rotate(at: keyFile)
             emit("Farm key \(retired.id) retired (its public key: \(FarmKeyring.retiredDirectory(beside: keyFile).path)/\(retired.id).pub.pem)")
             emit("Farm key \(current.publicKey.id) signs from now on: copy \(keyFile.path) to every worker's home, then restart the servers and the workers")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KilnHome
 import KilnImage
 
 /// The farm's OCI registry, for Dockerfile builds and exported slugs:
@@ -35,7 +36,7 @@ struct RegistryOptions: ParsableArguments {
             settings.authFile = URL(fileURLWithPath: registryAuthFile)
         } else if let user = ProcessInfo.processInfo.environment["KILN_REGISTRY_USERNAME"],
                   let password = ProcessInfo.processInfo.environment["KILN_REGISTRY_PASSWORD"] {
-            let file = home.appendingPathComponent("keys/registry-auth.json")
+            let file = KilnHome(home).registryAuth
             try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
             let auth = Data("\(user):\(password)".utf8).base64EncodedString()
             let document = try JSONSerialization.data(withJSONObject: ["auths": [settings.host: ["auth": auth]]], options: [.sortedKeys])

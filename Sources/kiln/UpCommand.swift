@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KilnCatalog
 import KilnDatabase
+import KilnHome
 import KilnProcess
 import KilnSandbox
 import KilnServer
@@ -40,7 +41,7 @@ struct UpCommand: AsyncParsableCommand {
         // cgroup v2: the server and PostgreSQL in a leaf of their own, so that the workers can take this group's controllers for their builds.
         UnifiedHierarchy.moveIntoOwnLeaf()
 
-        let postgres = databaseURL == nil ? LocalPostgres(directory: home.appendingPathComponent("postgres"), logger: logger) : nil
+        let postgres = databaseURL == nil ? LocalPostgres(directory: KilnHome(home).postgres, logger: logger) : nil
         if let postgres {
             try await postgres.start()
             logger.info("private PostgreSQL started", metadata: ["url": "\(postgres.url)"])
@@ -57,7 +58,7 @@ struct UpCommand: AsyncParsableCommand {
 
     private func serve(home: URL, databaseURL: String, logger: Logger) async throws {
         let url = try DatabaseURL(databaseURL)
-        let environmentFile = home.appendingPathComponent("kiln.env")
+        let environmentFile = KilnHome(home).environmentFile
         let server = "http://\(host):\(port)"
         let token = try await Database.with(url: url, logger: logger) { database in
             try await Migrations.apply(on: database)
