@@ -77,7 +77,7 @@ let package = Package(
         ], swiftSettings: swiftSettings),
         // OCI images: Dockerfile builds with buildah, slugs exported as images, their signatures.
         .target(name: "KilnImage", dependencies: [
-            "KilnArchive", "KilnProcess", "KilnSandbox", "KilnSigning", "KilnConfine", .product(name: "Crypto", package: "swift-crypto"),
+            "KilnArchive", "KilnBlobStore", "KilnSlug", "KilnProcess", "KilnSandbox", "KilnSigning", "KilnConfine", .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: swiftSettings),
         .target(name: "KilnSlug", dependencies: [
             "KilnArchive", "KilnBlobStore", "KilnSigning", "KilnConfine",
