@@ -4,7 +4,6 @@ import KilnBuildLog
 import KilnCache
 import KilnCatalog
 import KilnDatabase
-import KilnImage
 import KilnQueue
 import KilnSandbox
 import KilnS3
@@ -14,7 +13,11 @@ import Metrics
 import ServiceLifecycle
 
 /// A build worker: claims builds from the queue, up to its capacity at once,
-/// runs each through the ``BuildPipeline`` and records the outcome.
+/// supervises each through its phases (``BuildLifecycle``: the shared fetch,
+/// then the ``BuildPipeline`` of its kind) and finishes it: a succeeded
+/// build through the release phase (``RecordRelease``), any other with its
+/// failure, cancellation or hand-back. Everything else a build needs is in
+/// `Lifecycle/` (preparation, supervision, outage retries, cache collection).
 ///
 /// Stateless: everything it needs is in the database and the blob store, so
 /// any number of workers may run on any number of hosts. On graceful
