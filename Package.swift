@@ -83,7 +83,7 @@ let package = Package(
         ], swiftSettings: swiftSettings),
         // OCI images: Dockerfile builds with buildah, slugs exported as images, their signatures.
         .target(name: "KilnImage", dependencies: [
-            "KilnArchive", "KilnProcess", "KilnSandbox", "KilnSigning", "KilnConfine", .product(name: "Crypto", package: "swift-crypto"),
+            "KilnArchive", "KilnBlobStore", "KilnSlug", "KilnProcess", "KilnSandbox", "KilnSigning", "KilnConfine", .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: swiftSettings),
         .target(name: "KilnSlug", dependencies: [
             "KilnArchive", "KilnBlobStore", "KilnSigning", "KilnConfine",
@@ -143,6 +143,9 @@ let package = Package(
         .testTarget(name: "KilnBuildpacksTests", dependencies: ["KilnBuildpacks", "KilnSandbox", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnQueueTests", dependencies: ["KilnQueue", "KilnCatalog", "KilnDatabase", "KilnBuildLog", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnFarmTests", dependencies: ["KilnTestSupport", "KilnQueue", "KilnCatalog", "KilnDatabase"], swiftSettings: swiftSettings),
+        .testTarget(name: "KilnWorkerTests", dependencies: [
+            "KilnWorker", "KilnTestSupport", "KilnQueue", "KilnCatalog", "KilnBlobStore", "KilnBuildpacks", "KilnSandbox", "KilnSigning", "KilnSlug",
+        ], swiftSettings: swiftSettings),
         .testTarget(name: "KilnEndToEndTests", dependencies: ["KilnTestSupport", "KilnProcess", "KilnDatabase", "KilnCatalog", "KilnQueue", .product(name: "PostgresNIO", package: "postgres-nio")], swiftSettings: swiftSettings),
     ]
 )

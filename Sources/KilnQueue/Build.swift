@@ -103,8 +103,8 @@ public struct Build: Codable, Sendable, Equatable {
         self.timings = timings.isEmpty ? nil : timings
     }
 
-    /// The phases in the order a build goes through them, as `timings` names them.
-    public static let phases = ["queue", "fetch", "detect", "restore", "compile", "save", "pack", "sign", "upload", "image", "handoff"]
+    /// The phases in the order a build goes through them, as `timings` names them (``BuildPhase``).
+    public static let phases = BuildPhase.allCases.map(\.rawValue)
 
     /// `queue 5 ms, fetch 12 ms, …` in phase order; empty without timings.
     public var timingSummary: String {

@@ -1,7 +1,7 @@
 import Foundation
 import KilnBlobStore
-import KilnBuildLog
 import KilnCatalog
+import KilnProcess
 import KilnQueue
 
 /// What every phase of one build attempt shares.
@@ -11,13 +11,14 @@ struct BuildContext: Sendable {
     let workspace: BuildWorkspace
     let configuration: WorkerConfiguration
     let blobs: BlobStorage
-    let logWriter: BuildLogWriter
+    /// The build's log (``BuildLogWriter`` in a worker).
+    let logSink: any BuildLogSink
     /// How long each phase took.
     let timer = PhaseTimer()
 
     /// Appends a line to the build's log.
     func log(_ line: String) async {
-        await logWriter.append(line)
+        await logSink.append(line)
     }
 
     /// Gives `directory` to the build user, so that buildpacks can write
@@ -29,7 +30,7 @@ struct BuildContext: Sendable {
 
     /// The same, as a closure for parts that stream output.
     var logLine: @Sendable (String) async throws -> Void {
-        { [logWriter] line in await logWriter.append(line) }
+        { [logSink] line in await logSink.append(line) }
     }
 }
 

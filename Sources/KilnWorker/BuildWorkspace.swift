@@ -9,9 +9,11 @@ struct BuildWorkspace: Sendable {
     var source: URL { root.appendingPathComponent("source.tar") }
     var app: URL { root.appendingPathComponent("app") }
     var cache: URL { root.appendingPathComponent("cache") }
+    /// CACHE_DIR, with the few changes the worker makes to it.
+    var cacheDirectory: CacheDirectory { CacheDirectory(url: cache) }
     var env: URL { root.appendingPathComponent("env") }
     var buildpacks: URL { root.appendingPathComponent("buildpacks") }
-    /// A release tarball a buildpack left as its output (``ReleaseOutput``), when one did.
+    /// Where a release tarball a buildpack left as its output (``ReleaseOutput``) is moved to.
     var releaseOutput: URL { root.appendingPathComponent("release-output.tar.gz") }
 
     static func create(under parent: URL, build: String, attempt: Int) throws -> BuildWorkspace {

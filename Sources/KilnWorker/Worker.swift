@@ -4,7 +4,7 @@ import KilnBuildLog
 import KilnCache
 import KilnCatalog
 import KilnDatabase
-import KilnImage
+import KilnProcess
 import KilnQueue
 import KilnS3
 import KilnSandbox
@@ -14,7 +14,11 @@ import Metrics
 import ServiceLifecycle
 
 /// A build worker: claims builds from the queue, up to its capacity at once,
-/// runs each through the ``BuildPipeline`` and records the outcome.
+/// supervises each through its phases (``BuildLifecycle``: the shared fetch,
+/// then the ``BuildPipeline`` of its kind) and finishes it: a succeeded
+/// build through the release phase (``RecordRelease``), any other with its
+/// failure, cancellation or hand-back. Everything else a build needs is in
+/// `Lifecycle/` (preparation, supervision, outage retries, cache collection).
 ///
 /// Stateless: everything it needs is in the database and the blob store, so
 /// any number of workers may run on any number of hosts. On graceful
@@ -23,33 +27,36 @@ public struct Worker: Service {
     let configuration: WorkerConfiguration
     let database: Database
     let queue: BuildQueue
-    let log: BuildLog
     let blobs: BlobStorage
-    let key: FarmKey
-    /// The farm's current and retired public keys, as this worker's home holds them.
-    let publicKeys: [FarmPublicKey]
-    let vault: ConfigVault
     let cache: DependencyCache
+    /// The phases every build runs, up to its release.
+    let lifecycle: BuildLifecycle
+    let preparation: BuildPreparation
+    let supervisor: BuildSupervisor
+    let retry: OutageRetry
+    let release: RecordRelease
+    let collector: CacheCollector
     let logger: Logger
     /// Builds running now, and this worker's capacity, for metrics.
     let busySlots = Gauge(label: "kiln_worker_busy_slots")
 
     public init(configuration: WorkerConfiguration, database: Database, logger: Logger) throws {
+        var logger = logger
+        logger[metadataKey: "worker"] = "\(configuration.name)"
         self.configuration = configuration
         self.database = database
         self.queue = BuildQueue(database: database)
-        self.log = BuildLog(database: database)
         self.blobs = try BlobStorage.open(directory: configuration.blobDirectory, s3: configuration.s3)
-        self.key = try FarmKey.loadOrCreate(at: configuration.keyFile)
-        self.publicKeys = try FarmKeyring.publicKeys(current: key, keyFile: configuration.keyFile)
-        self.vault = try ConfigVault.load(from: configuration.configKeyFile)
+        let key = try FarmKey.loadOrCreate(at: configuration.keyFile)
+        let publicKeys = try FarmKeyring.publicKeys(current: key, keyFile: configuration.keyFile)
+        let vault = try ConfigVault.load(from: configuration.configKeyFile)
         let rules: [String: CacheRule]
         do {
             rules = try CacheRule.load(from: configuration.cacheRulesDirectory)
         } catch {
             throw CacheRuleError("\(error); fix the rule in \(configuration.cacheRulesDirectory.path)")
         }
-        self.cache = DependencyCache(
+        let cache = DependencyCache(
             local: try CacheStore(root: configuration.localCacheDirectory), shared: try CacheStore(root: configuration.sharedCacheDirectory),
             rules: rules, buildersDirectory: configuration.buildersDirectory, scratchDirectory: configuration.cacheDirectory,
             farmWide: configuration.cacheSharedBetweenApps,
@@ -61,8 +68,16 @@ public struct Worker: Service {
                     logger.warning("cannot record the build's use of the cache", metadata: ["error": "\(String(reflecting: error))"])
                 }
             })
-        var logger = logger
-        logger[metadataKey: "worker"] = "\(configuration.name)"
+        self.cache = cache
+        let retry = OutageRetry(database: database, lease: configuration.lease)
+        self.retry = retry
+        self.lifecycle = BuildLifecycle(configuration: configuration, key: key, keys: publicKeys, cache: cache)
+        self.preparation = BuildPreparation(configuration: configuration, database: database, log: BuildLog(database: database), vault: vault, retry: retry)
+        self.supervisor = BuildSupervisor(configuration: configuration, database: database, queue: queue)
+        self.release = RecordRelease(worker: configuration.name, database: database, queue: queue, registry: configuration.registry, retry: retry)
+        self.collector = CacheCollector(tiers: [.init(name: "local", store: cache.local, budget: configuration.cacheBudget),
+                                                .init(name: "shared", store: cache.shared, budget: configuration.sharedCacheBudget)],
+                                        interval: configuration.cacheCollectInterval, logger: logger)
         self.logger = logger
     }
 
@@ -99,7 +114,7 @@ public struct Worker: Service {
                                     limits: limits.text, unlimited: limits.unlimited)
         try await withThrowingTaskGroup(of: Void.self) { background in
             background.addTask { await heartbeat(registry) }
-            background.addTask { await collectCache() }
+            background.addTask { await collector.run() }
             defer { background.cancelAll() }
             if configuration.listensForWork {
                 try await database.withListener(channels: [BuildQueue.workChannel]) { wakeups in
@@ -164,26 +179,6 @@ public struct Worker: Service {
         }
     }
 
-    /// Keeps each cache tier within its budget, now and then, while builds run.
-    private func collectCache() async {
-        let tiers = [("local", cache.local, configuration.cacheBudget), ("shared", cache.shared, configuration.sharedCacheBudget)]
-        guard tiers.contains(where: { $0.2 != nil }) else { return }
-        while !Task.isCancelled {
-            for (name, store, budget) in tiers {
-                guard let budget else { continue }
-                do {
-                    let collected = try await onThread { try store.collect(budget: budget) }
-                    if collected.evictedEntries > 0 || collected.freedBytes > 0 {
-                        logger.info("cache collected", metadata: ["tier": "\(name)", "evicted": "\(collected.evictedEntries)", "freed_bytes": "\(collected.freedBytes)"])
-                    }
-                } catch {
-                    logger.warning("cannot collect the cache", metadata: ["tier": "\(name)", "error": "\(String(reflecting: error))"])
-                }
-            }
-            try? await Task.sleep(for: configuration.cacheCollectInterval)
-        }
-    }
-
     private func heartbeat(_ registry: WorkerRegistry) async {
         while !Task.isCancelled {
             try? await Task.sleep(for: configuration.heartbeat)
@@ -208,25 +203,21 @@ public struct Worker: Service {
             Metrics.Timer(label: "kiln_build_claim_wait_seconds").recordNanoseconds(Int64(max(0, claimed.timeIntervalSince(build.createdAt)) * 1e9))
         }
         let started = ContinuousClock.now
-        let workspace: BuildWorkspace
-        let writer: BuildLogWriter
-        let settings: BuildSettings
+        let prepared: BuildPreparation.Prepared
         do {
-            workspace = try BuildWorkspace.create(under: configuration.workDirectory, build: build.id, attempt: build.attempts)
-            writer = try await openLog(build)
-            settings = try await loadSettings(build)
+            prepared = try await preparation.prepare(build)
         } catch {
             logger.error("cannot prepare the build", metadata: ["error": "\(String(reflecting: error))"])
-            await record("failure", of: build, logger: logger) {
+            await retry.record("failure", of: build, logger: logger) { [queue, configuration] in
                 try await queue.fail(build, worker: configuration.name, reason: "the worker could not prepare the build: \(String(reflecting: error))")
             }
             return
         }
-        defer { workspace.remove() }
-        let context = BuildContext(build: build, settings: settings, workspace: workspace, configuration: configuration, blobs: blobs, logWriter: writer)
-        let pipeline = BuildPipeline(configuration: configuration, key: key, keys: publicKeys, cache: cache)
+        let writer = prepared.writer, settings = prepared.settings
+        defer { prepared.workspace.remove() }
+        let context = BuildContext(build: build, settings: settings, workspace: prepared.workspace, configuration: configuration, blobs: blobs, logSink: writer)
 
-        let outcome = await supervise(build) { try await pipeline.run(context) }
+        let outcome = await supervisor.supervise(build) { [lifecycle] in try await lifecycle.run(context) }
         let elapsed = ContinuousClock.now - started
         if Task.isCancelled {
             // The worker is shutting down past its drain timeout. This task is
@@ -245,156 +236,24 @@ public struct Worker: Service {
         await writer.flush()
         WorkerMetrics.record(outcome: outcome, phases: context.timer.phases, elapsed: elapsed)
         switch outcome {
-        case .success(let (result, signed)):
-            let product = result.slugDigest.map { "slug sha256:\($0)" + (result.image.map { ", image \($0)" } ?? "") } ?? "image \(result.image ?? "")"
-            await context.log("-----> Build \(build.id) done in \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow))): \(product)")
+        case .success(let built):
+            await context.log("-----> Build \(build.id) done in \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow))): \(built.product)")
             await writer.flush()
-            await record("success", of: build, logger: logger) {
-                try await queue.succeed(build, worker: configuration.name, result: result, timings: context.timer.milliseconds) { connection, logger in
-                    let source = build.commit.map { " (\($0.prefix(12)))" } ?? ""
-                    try await Catalog.recordRelease(app: build.app, buildSeq: build.seq, slugDigest: result.slugDigest,
-                                                    configVersion: settings.config.version, description: "Deploy \(build.id)\(source)",
-                                                    upgrade: signed.manifest.upgrade.map { Release.Upgrade(from: $0.from, to: $0.to) },
-                                                    upgradeBase: settings.running?.version,
-                                                    idempotencyKey: build.id, on: connection, logger: logger)
-                }
-            }
-            if let image = result.image { await tagRelease(image, of: build, logger: logger) }
+            await release.run(built, of: build, settings: settings, timings: context.timer.milliseconds, logger: logger)
         case .failure(let error as BuildSupervisionError) where error == .leaseLost:
             // Fenced out: whatever this attempt did no longer counts.
             logger.warning("build lease lost; leaving it to its retry")
         case .failure(let error as BuildSupervisionError) where error == .cancelled:
             await context.log("-----> Build \(build.id) cancelled")
             await writer.flush()
-            await record("cancellation", of: build, logger: logger) { try await queue.markCancelled(build, worker: configuration.name) }
+            await retry.record("cancellation", of: build, logger: logger) { [queue, configuration] in try await queue.markCancelled(build, worker: configuration.name) }
         case .failure(let error):
             let reason = Self.describe(error)
             await context.log(" !     \(reason)")
             await writer.flush()
-            await record("failure", of: build, logger: logger) {
-                try await queue.fail(build, worker: configuration.name, reason: reason, timings: context.timer.milliseconds)
+            await retry.record("failure", of: build, logger: logger) { [queue, configuration, timings = context.timer.milliseconds] in
+                try await queue.fail(build, worker: configuration.name, reason: reason, timings: timings)
             }
-        }
-    }
-
-    /// Tags a released image `vN` in the registry, beside its `b-N` tag.
-    /// Only a convenience for people browsing it: releases name the digest.
-    func tagRelease(_ image: String, of build: Build, logger: Logger) async {
-        guard let registry = configuration.registry else { return }
-        do {
-            guard let release = try await Catalog(database: database).releases(app: build.app).first(where: { $0.build == build.id }) else { return }
-            let reference = try ImageReference(parsing: image)
-            try await ImageTagger(registry: registry).tag(reference, as: "v\(release.version)")
-        } catch {
-            logger.warning("cannot tag the released image", metadata: ["image": "\(image)", "error": "\(error)"])
-        }
-    }
-
-    /// Opens the build's log, waiting out a database that is briefly away
-    /// (the build was claimed a moment ago, so it is back soon or the lease
-    /// runs out and the build is rescued).
-    func openLog(_ build: Build) async throws -> BuildLogWriter {
-        // One budget for the whole build's log: each script's own cap is also the total.
-        let limit = configuration.buildLimits.outputBytes
-        return try await waitingOutOutage { [log] in try await log.writer(buildSeq: build.seq, limit: limit) }
-    }
-
-    /// The app's settings and config as the build starts, read the same patient way.
-    func loadSettings(_ build: Build) async throws -> BuildSettings {
-        try await waitingOutOutage { [database, vault] in
-            let catalog = Catalog(database: database)
-            // A clean build purges the app's cache on every worker: its keys change.
-            if build.clean { _ = try? await catalog.purgeCache(app: build.app) }
-            guard let app = try await catalog.app(named: build.app) else { throw BuildFailure("the app \(build.app) no longer exists") }
-            return BuildSettings(app: app, config: try await catalog.config(app: build.app, vault: vault),
-                                 running: build.hot ? try await catalog.runningRelease(app: build.app) : nil)
-        }
-    }
-
-    /// Runs a read the build needs before it starts, retrying with back-off
-    /// for up to one lease while the database is away.
-    func waitingOutOutage<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        var delay = Duration.milliseconds(250)
-        let deadline = ContinuousClock.now + configuration.lease
-        while true {
-            do {
-                return try await database.bounded(.seconds(15)) { try await body() }
-            } catch {
-                guard ContinuousClock.now < deadline, !(error is BuildFailure) else { throw error }
-                try? await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(5))
-            }
-        }
-    }
-
-    /// Records a build's outcome, retrying with back-off while the database
-    /// is unreachable: a finished build's result is not thrown away because
-    /// PostgreSQL restarted. Completion is fenced, so a retry of a write that
-    /// did land is refused harmlessly.
-    func record(_ what: String, of build: Build, logger: Logger, _ write: @escaping @Sendable () async throws -> Void) async {
-        var delay = Duration.milliseconds(250)
-        let deadline = ContinuousClock.now + configuration.lease * 10
-        while true {
-            do {
-                try await database.bounded(.seconds(30)) { try await write() }
-                logger.info("build outcome recorded", metadata: ["outcome": "\(what)"])
-                return
-            } catch let error as QueueError where error.code == .fenced {
-                logger.warning("build outcome not recorded: the build is no longer this worker's", metadata: ["outcome": "\(what)", "reason": "\(error.message)"])
-                return
-            } catch {
-                guard ContinuousClock.now < deadline else {
-                    logger.error("giving up recording the build's outcome; the build will be rescued and retried", metadata: ["outcome": "\(what)", "error": "\(String(reflecting: error))"])
-                    return
-                }
-                logger.warning("cannot record the build's outcome; retrying", metadata: ["outcome": "\(what)", "error": "\(String(reflecting: error))"])
-                try? await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(5))
-            }
-        }
-    }
-
-    /// Runs `body` while renewing the build's lease; stops it when the build
-    /// is cancelled, when the lease is lost, or when it runs out of time.
-    func supervise<T: Sendable>(_ build: Build, _ body: @escaping @Sendable () async throws -> T) async -> Result<T, any Error> {
-        await withTaskGroup(of: Result<T, any Error>?.self) { group in
-            group.addTask {
-                do { return .success(try await body()) } catch { return .failure(error) }
-            }
-            group.addTask {
-                let clock = ContinuousClock()
-                var lastRenewal = clock.now
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: configuration.cancelCheck)
-                    if Task.isCancelled { return nil }
-                    // Bounded: a query that hangs must not stall cancel checks and renewals.
-                    if (try? await database.bounded(.seconds(5)) { [queue] in try await queue.isCancelRequested(build) }) == true {
-                        return .failure(BuildSupervisionError.cancelled)
-                    }
-                    guard clock.now - lastRenewal >= configuration.heartbeat else { continue }
-                    // A failed renewal (database briefly away) is retried at the next tick.
-                    if let held = try? await database.bounded(.seconds(5), { [queue, configuration] in
-                        try await queue.renew(build, worker: configuration.name, lease: configuration.lease)
-                    }) {
-                        if !held { return .failure(BuildSupervisionError.leaseLost) }
-                        lastRenewal = clock.now
-                    }
-                }
-                return nil
-            }
-            group.addTask {
-                try? await Task.sleep(for: configuration.buildTimeout)
-                return Task.isCancelled ? nil : .failure(BuildSupervisionError.timedOut(configuration.buildTimeout))
-            }
-            var outcome: Result<T, any Error> = .failure(BuildSupervisionError.cancelled)
-            while let next = await group.next() {
-                if let next {
-                    outcome = next
-                    break
-                }
-            }
-            group.cancelAll()
-            return outcome
         }
     }
 

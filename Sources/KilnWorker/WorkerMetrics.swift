@@ -1,5 +1,6 @@
 import Foundation
 import KilnCatalog
+import KilnQueue
 import Metrics
 
 /// What a worker reports through swift-metrics (Prometheus names; `kiln
@@ -17,12 +18,12 @@ enum WorkerMetrics {
         }
     }
 
-    static func record(outcome result: Result<some Sendable, any Error>, phases: [(name: String, duration: Duration)], elapsed: Duration) {
+    static func record(outcome result: Result<some Sendable, any Error>, phases: [(phase: BuildPhase, duration: Duration)], elapsed: Duration) {
         let outcome = outcome(of: result)
         Counter(label: "kiln_builds_finished_total", dimensions: [("outcome", outcome)]).increment()
         Metrics.Timer(label: "kiln_build_seconds", dimensions: [("outcome", outcome)]).record(duration: elapsed)
         for phase in phases {
-            Metrics.Timer(label: "kiln_build_phase_seconds", dimensions: [("phase", phase.name)]).record(duration: phase.duration)
+            Metrics.Timer(label: "kiln_build_phase_seconds", dimensions: [("phase", phase.phase.rawValue)]).record(duration: phase.duration)
         }
     }
 

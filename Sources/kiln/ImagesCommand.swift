@@ -7,7 +7,6 @@ import KilnImage
 import KilnQueue
 import KilnS3
 import KilnSigning
-import KilnWorker
 
 /// `kiln images export|verify` (also spelled `kiln image`).
 struct ImagesCommand: AsyncParsableCommand {

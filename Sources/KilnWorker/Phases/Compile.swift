@@ -1,25 +1,34 @@
 import Foundation
-import KilnBuildLog
 import KilnBuildpacks
 import KilnConfine
 
-/// Phase 4: run each buildpack's `bin/compile` in order, chaining their
-/// `export` files, then collect what their `bin/release` declares, with the
-/// app's Procfile over the default process types. A release tarball a
-/// buildpack leaves in CACHE_DIR/out is set aside for Pack (``ReleaseOutput``).
+/// What the compile phase made: the release the buildpacks declare, and the
+/// release tarball one of them left as the slug, when one did.
+struct Compiled: Sendable {
+    /// Process types (the app's Procfile over the buildpacks' defaults), add-ons, config vars.
+    let declaration: ReleaseDeclaration
+    /// Gigalixir's convention: the tarball that becomes the slug instead of the build directory.
+    let releaseOutput: ReleaseOutput?
+}
+
+/// The compile phase: run each buildpack's `bin/compile` in order, chaining
+/// their `export` files, then collect what their `bin/release` declares,
+/// with the app's Procfile over the default process types. A release
+/// tarball a buildpack leaves in CACHE_DIR/out is taken out at once and
+/// handed forward in the result (``ReleaseOutput``).
 struct Compile {
     let runner: BuildpackRunner
 
-    func run(_ context: BuildContext, buildpacks: [Buildpack]) async throws -> ReleaseDeclaration {
+    func run(_ context: BuildContext, buildpacks: [Buildpack]) async throws -> Compiled {
         var declaration = ReleaseDeclaration()
         var output: ReleaseOutput?
         for (index, buildpack) in buildpacks.enumerated() {
             do {
                 try await runner.compile(buildpack, after: Array(buildpacks[..<index]), log: context.logLine)
-                if await context.logWriter.overBudget {
-                    throw BuildFailure("the build's log passed its limit of \(context.logWriter.maximumBytes >> 20) MiB across its buildpacks (\(buildpack.reference) was compiling): print less")
+                if await context.logSink.overBudget {
+                    throw BuildFailure("the build's log passed its limit of \(context.logSink.maximumBytes >> 20) MiB across its buildpacks (\(buildpack.reference) was compiling): print less")
                 }
-                if let taken = try ReleaseOutput.take(from: context.workspace) {
+                if let taken = try context.workspace.cacheDirectory.takeReleaseOutput(to: context.workspace.releaseOutput) {
                     output = taken
                     await context.log("-----> \(buildpack.reference) left the release \(taken.release) \(taken.version) in CACHE_DIR/out: it becomes the slug, at /app, as on Gigalixir")
                 }
@@ -42,6 +51,6 @@ struct Compile {
         let names = declaration.processTypes.commands.keys.sorted().joined(separator: ", ")
         await context.log("-----> Process types: \(names.isEmpty ? "(none)" : names)")
         if !declaration.addons.isEmpty { await context.log("-----> Add-ons requested: \(declaration.addons.joined(separator: ", "))") }
-        return declaration
+        return Compiled(declaration: declaration, releaseOutput: output)
     }
 }

@@ -3,9 +3,11 @@ import KilnBuildpacks
 import KilnCache
 import KilnCatalog
 import KilnConfine
+import KilnProcess
 
-/// Phases 3 and 5: restore the app's dependencies into CACHE_DIR before
-/// compile, and save them after a successful compile.
+/// The restore and save phases: the app's dependencies into CACHE_DIR
+/// before compile, and saved from the build after a successful compile.
+/// What either changes in CACHE_DIR goes through ``CacheDirectory``.
 ///
 /// A built-in builder's dependencies go through the content-addressed
 /// cache. Its rule (`cache/BUILDER.rule`) makes the key: stack, builder
@@ -31,7 +33,7 @@ struct DependencyCache: Sendable {
     let recordUse: @Sendable (CacheUse) async -> Void
 
     func restore(_ context: BuildContext, buildpacks: [Buildpack], stack: String) async throws -> [CachePlan] {
-        try restoreScratch(context)
+        try context.workspace.cacheDirectory.takeOver(scratch(of: context.build.app), clean: context.build.clean)
         var plans: [CachePlan] = []
         var use = CacheUse(app: context.build.app)
         for buildpack in buildpacks {
@@ -62,7 +64,7 @@ struct DependencyCache: Sendable {
             }
         }
         if !plans.isEmpty { await recordUse(use) }
-        try saveScratch(context, plans: plans)
+        try context.workspace.cacheDirectory.keep(in: scratch(of: context.build.app), without: plans)
     }
 
     // MARK: Keys
@@ -108,7 +110,7 @@ struct DependencyCache: Sendable {
             return plan
         }
         let started = ContinuousClock.now
-        let cache = context.workspace.cache
+        let cache = context.workspace.cacheDirectory
         do {
             let found = try await onThread { [self] in try lookUp(plan, app: app) }
             guard let (manifest, fetched) = found else {
@@ -121,13 +123,13 @@ struct DependencyCache: Sendable {
             }
             let restored: CacheStore.Restored
             do {
-                restored = try await onThread { [self] in try place(manifest, plan: plan, into: cache) }
+                restored = try await onThread { [local] in try cache.place(manifest, replacing: plan.directories, from: local) }
             } catch let fault as CacheFault {
                 // Dropped from the local tier: fetch what is missing again and retry once.
                 await context.log("-----> cache: \(fault); fetching it again from the shared tier")
-                restored = try await onThread { [self] in
+                restored = try await onThread { [local, shared] in
                     try local.pull(manifest, from: shared)
-                    return try place(manifest, plan: plan, into: cache)
+                    return try cache.place(manifest, replacing: plan.directories, from: local)
                 }
             }
             use.hits += 1
@@ -138,7 +140,7 @@ struct DependencyCache: Sendable {
             plan.restored = true
             return plan
         } catch {
-            try? clear(plan, in: cache)
+            try? cache.clear(plan.directories)
             use.faults += 1
             await context.log("-----> cache: \(error); building \(plan.builder) dependencies cold")
             return plan
@@ -153,19 +155,6 @@ struct DependencyCache: Sendable {
         let fetched = try local.pull(manifest, from: shared)
         try local.setEntry(plan.digest, manifest: manifest, app: app)
         return (manifest, fetched)
-    }
-
-    func place(_ manifest: String, plan: CachePlan, into cache: URL) throws -> CacheStore.Restored {
-        try clear(plan, in: cache)
-        return try local.restore(manifest, into: cache)
-    }
-
-    /// Removes the plan's directories from CACHE_DIR: a half-done restore,
-    /// or stale copies a builder must not take for restored ones.
-    /// The build wrote CACHE_DIR: a link on the way is removed, never followed.
-    func clear(_ plan: CachePlan, in cache: URL) throws {
-        let directory = try ConfinedDirectory(cache, label: "CACHE_DIR")
-        for path in plan.directories { try directory.remove(path) }
     }
 
     func missReason(_ plan: CachePlan, app: String) -> String {
@@ -197,28 +186,8 @@ struct DependencyCache: Sendable {
 
     // MARK: Scratch
 
-    func restoreScratch(_ context: BuildContext) throws {
-        let stored = scratchDirectory.appendingPathComponent(context.build.app)
-        // The app's last CACHE_DIR holds what its build left, links included: removed without following them.
-        if context.build.clean { try ConfinedDirectory.removeTree(stored) }
-        var info = stat() // farm-owned: the worker's scratch
-        if lstat(stored.path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR { // farm-owned: the worker's scratch
-            try ConfinedDirectory.removeTree(context.workspace.cache)
-            guard rename(stored.path, context.workspace.cache.path) == 0 else { // farm-owned: both the worker's; the tree moves whole
-                throw BuildFailure("cannot restore CACHE_DIR from \(stored.path): \(String(cString: strerror(errno)))")
-            }
-        }
-    }
-
-    /// Keeps CACHE_DIR for the app's next build here, without the
-    /// dependency directories: those live in the content-addressed store.
-    func saveScratch(_ context: BuildContext, plans: [CachePlan]) throws {
-        for plan in plans { try? clear(plan, in: context.workspace.cache) }
-        let stored = scratchDirectory.appendingPathComponent(context.build.app)
-        try FileManager.default.createDirectory(at: scratchDirectory, withIntermediateDirectories: true) // farm-owned: the worker's scratch
-        try ConfinedDirectory.removeTree(stored)
-        guard rename(context.workspace.cache.path, stored.path) == 0 else { // farm-owned: both the worker's; the tree moves whole
-            throw BuildFailure("cannot keep CACHE_DIR in \(stored.path): \(String(cString: strerror(errno)))")
-        }
+    /// Where the app's CACHE_DIR waits between its builds on this worker.
+    func scratch(of app: String) -> URL {
+        scratchDirectory.appendingPathComponent(app)
     }
 }

@@ -2,8 +2,8 @@ import Foundation
 import KilnBuildpacks
 import KilnConfine
 
-/// Phase 2: choose the buildpacks (an app with a root `Dockerfile` never
-/// gets here: it is an ``ImageBuild``), in this order: a `.buildpacks` file
+/// The detect phase of a slug: choose the buildpacks (an app with a root
+/// `Dockerfile` never gets here: ``BuildKind`` makes it an image), in this order: a `.buildpacks` file
 /// names them; a `BUILDPACK_URL` config var names one; otherwise the first
 /// built-in builder whose `bin/detect` accepts the app. The log says which rule decided.
 struct Detect {

@@ -2,13 +2,15 @@ import Foundation
 import KilnArchive
 import KilnBlobStore
 import KilnConfine
+import KilnProcess
 
-/// Phase 1: fetch the source archive from the blob store and unpack it into
+/// The first fetch phase, shared by every kind of build: fetch the source archive from the blob store and unpack it into
 /// the build directory, refusing entries that would land outside it. For an
 /// app with a source directory (a monorepo), only that subdirectory of the
 /// tree becomes the build directory.
 struct FetchSource {
-    func run(_ context: BuildContext) async throws {
+    @discardableResult
+    func run(_ context: BuildContext) async throws -> ArchiveExtractor.Summary {
         guard let digest = BlobDigest(context.build.sourceDigest) else {
             throw BuildFailure("build \(context.build.id) names an invalid source digest \(context.build.sourceDigest)")
         }
@@ -26,6 +28,7 @@ struct FetchSource {
             try? ConfinedDirectory.removeTree(tree)
             await context.log("-----> Building the subdirectory \(sourceDir) (the app's source directory)")
         }
+        return summary
     }
 
     /// Moves `tree/sourceDir` to `app`; a missing directory, a file or a

@@ -3,6 +3,7 @@ import KilnArchive
 import KilnBlobStore
 import KilnBuildpacks
 import KilnCatalog
+import KilnProcess
 import KilnSigning
 import KilnSlug
 
@@ -57,9 +58,9 @@ struct HotUpgrade {
     }
 
     /// The builder's upgrade record after compile, or `nil` for a build that is not hot.
-    func collect(_ context: BuildContext, buildpacks: [Buildpack]) async throws -> SlugUpgrade? {
+    func collect(_ context: BuildContext, compiled: Compiled, buildpacks: [Buildpack]) async throws -> SlugUpgrade? {
         guard context.build.hot else { return nil }
-        if FileManager.default.fileExists(atPath: context.workspace.releaseOutput.path) { // farm-owned: moved there by ReleaseOutput
+        if compiled.releaseOutput != nil {
             throw BuildFailure("""
                 Hot upgrade impossible: the slug is the release tarball a buildpack left in CACHE_DIR/out, which carries no OTP upgrade.
                 A push without KILN-HOT: true deploys this commit by restart.

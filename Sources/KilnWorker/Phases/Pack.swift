@@ -1,15 +1,17 @@
 import Foundation
 import KilnArchive
 import KilnConfine
+import KilnProcess
 import KilnSlug
 
-/// Phase 6a: pack the built app into a deterministic slug in the blob store,
-/// in the farm's slug format, and hold it to the slug size limits.
+/// The pack phase: the built app (or the release tarball compile took) into
+/// a deterministic slug in the blob store, in the farm's slug format, held
+/// to the slug size limits.
 struct Pack {
-    func run(_ context: BuildContext) async throws -> SlugPacker.Packed {
+    func run(_ context: BuildContext, compiled: Compiled) async throws -> SlugPacker.Packed {
         let configuration = context.configuration
         let packer = SlugPacker(compression: configuration.slugCompression), blobs = context.blobs
-        let app = try await Self.slugDirectory(context)
+        let app = try await Self.slugDirectory(context, releaseOutput: compiled.releaseOutput)
         let packed = try await onThread { try packer.pack(app, into: blobs.local) }
         await context.log("-----> Slug packed: \(packed.size) bytes, \(packed.entries) entries, \(packed.format), \(packed.digest)")
         if packed.size > configuration.slugSizeLimit {
@@ -30,12 +32,12 @@ struct Pack {
 
     /// What becomes the slug's `app/`: the build directory, or the release
     /// tarball a buildpack left as its output, unpacked.
-    static func slugDirectory(_ context: BuildContext) async throws -> URL {
+    static func slugDirectory(_ context: BuildContext, releaseOutput: ReleaseOutput?) async throws -> URL {
         let workspace = context.workspace
-        guard FileManager.default.fileExists(atPath: workspace.releaseOutput.path) else { return workspace.app } // farm-owned: moved there by ReleaseOutput
+        guard let releaseOutput else { return workspace.app }
         let directory = workspace.root.appendingPathComponent("release-slug")
         do {
-            _ = try await onThread { try ArchiveExtractor().extract(archive: workspace.releaseOutput, into: directory) }
+            _ = try await onThread { try ArchiveExtractor().extract(archive: releaseOutput.file, into: directory) }
         } catch let error as ArchiveError {
             throw BuildFailure("the release tarball the buildpack left in CACHE_DIR/out cannot be unpacked: \(error)")
         }

@@ -5,19 +5,26 @@ import KilnConfine
 /// distillery buildpacks): the slug is the tarball the buildpack leaves as
 /// `CACHE_DIR/out/APP-VSN.tar.gz`, the release's own directory, rather than
 /// the whole build directory. Taken out of CACHE_DIR as soon as a buildpack
-/// leaves it, so that it is not kept as cache.
-struct ReleaseOutput: Sendable {
+/// leaves it (``CacheDirectory/takeReleaseOutput(to:)``), so that it is not
+/// kept as cache; from then on the compile's result owns it (``Compiled``)
+/// and hands it to Pack.
+struct ReleaseOutput: Sendable, Equatable {
     /// The OTP release's name (APP), which Gigalixir's `bin/release` reads as `GIGALIXIR_APP_NAME`.
     let release: String
     let version: String
+    /// Where the tarball is now: in the workspace, out of CACHE_DIR.
+    let file: URL
 
-    /// Moves the tarball a buildpack just left in CACHE_DIR/out into the
-    /// workspace (``BuildWorkspace/releaseOutput``); `nil` when there is none.
-    static func take(from workspace: BuildWorkspace) throws -> ReleaseOutput? {
-        try HostileInput.beneath(workspace.cache, label: "CACHE_DIR") { try take(from: $0, to: workspace.releaseOutput) }
+    /// A release tarball as a buildpack left it in CACHE_DIR/out.
+    struct Left: Equatable {
+        /// Its file name in `out/`.
+        let name: String
+        let release: String
+        let version: String
     }
 
-    private static func take(from cache: ConfinedDirectory, to destination: URL) throws -> ReleaseOutput? {
+    /// The tarball in CACHE_DIR/out, checked but not moved; `nil` when there is none.
+    static func find(in cache: ConfinedDirectory) throws -> Left? {
         // The build wrote CACHE_DIR: a link there could point the worker at any file of its host.
         switch try cache.kind(of: "out", links: .none) {
         case nil: return nil
@@ -40,9 +47,6 @@ struct ReleaseOutput: Sendable {
         guard let dash = dashes.first, dash != stem.startIndex else {
             throw BuildFailure("CACHE_DIR/out/\(name) is not named APP-VERSION.tar.gz, as a release tarball must be")
         }
-        try ConfinedDirectory.removeTree(destination)
-        try out.move(name, to: destination.path)
-        try cache.remove("out")
-        return ReleaseOutput(release: String(stem[..<dash]), version: String(stem[stem.index(after: dash)...]))
+        return Left(name: name, release: String(stem[..<dash]), version: String(stem[stem.index(after: dash)...]))
     }
 }

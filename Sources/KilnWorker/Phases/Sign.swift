@@ -3,13 +3,14 @@ import KilnBuildpacks
 import KilnSigning
 import KilnSlug
 
-/// Phase 6b: write the slug's manifest and sign its exact bytes with the farm's key.
+/// The sign phase of a slug: its manifest, signed over its exact bytes with the farm's key.
 struct Sign {
     let key: FarmKey
     let stack: String
 
-    func run(_ context: BuildContext, packed: SlugPacker.Packed, release: ReleaseDeclaration, buildpacks: [Buildpack],
+    func run(_ context: BuildContext, packed: SlugPacker.Packed, compiled: Compiled, buildpacks: [Buildpack],
              upgrade: SlugUpgrade?) async throws -> SignedSlug {
+        let release = compiled.declaration
         var manifest = SlugManifest(
             app: context.build.app, build: context.build.id, commit: context.build.commit,
             sha256: packed.digest.hex, size: packed.size, format: packed.format,

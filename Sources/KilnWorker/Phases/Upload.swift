@@ -1,8 +1,9 @@
 import Foundation
 import KilnBlobStore
+import KilnProcess
 import KilnSlug
 
-/// Phase 7: put the slug, its manifest and their signature where every host
+/// The upload phase: put the slug, its manifest and their signature where every host
 /// of the farm reads them, before the build's result names them (the result
 /// and its release hand-off are then recorded in one transaction). With an
 /// object store the slug's local copy is dropped: the worker's disk is not

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Before detection: the app's config vars, one file each in ENV_DIR (the
+/// The second fetch phase, shared by every kind of build: the app's config vars, one file each in ENV_DIR (the
 /// file named after the var, its value the content), as Heroku gives them
 /// to `bin/compile`; then the build's directories go to the build user.
 struct WriteConfig {
