@@ -24,24 +24,41 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         // The runtime gives a 4xx to requests it cannot decode (a bad body, query or header).
         guard (400..<500).contains(error.httpStatus.code) else { return nil }
-        return HTTPError(error.httpStatus, message: "the request is not valid: \(describe(error.underlyingError, cause: error.causeDescription))")
+        if error.httpStatus == .unsupportedMediaType {
+            return HTTPError(error.httpStatus, message: "the request is not valid: send the body as JSON, with `Content-Type: application/json`")
+        }
+        let place = error.request.path ?? "the request"
+        return HTTPError(error.httpStatus, message: "the request is not valid: \(describe(error.underlyingError, cause: error.causeDescription, in: place))")
     }
 
-    /// A decoding error as a user reads it: the offending field and what was expected.
-    static func describe(_ error: any Error, cause: String) -> String {
+    /// A decoding error as a user reads it: the offending field (or, for a
+    /// query, which the runtime decodes without naming the item, the request's
+    /// path and query) and what was expected.
+    static func describe(_ error: any Error, cause: String, in place: String) -> String {
         guard let decoding = error as? DecodingError else { return cause }
         func path(_ context: DecodingError.Context, _ key: (any CodingKey)? = nil) -> String {
             let keys = context.codingPath + (key.map { [$0] } ?? [])
             let joined = keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-            return joined.isEmpty ? "the body" : joined
+            return joined.isEmpty ? "a value of \(place)" : joined
         }
         switch decoding {
         case .keyNotFound(let key, let context): return "\(path(context, key)) is missing"
-        case .valueNotFound(let type, let context): return "\(path(context)) must be a \(type), not null"
-        case .typeMismatch(let type, let context): return "\(path(context)) must be a \(type)"
+        case .valueNotFound(let type, let context): return "\(path(context)) must be \(kind(type)), not null"
+        case .typeMismatch(let type, let context): return "\(path(context)) must be \(kind(type))"
         case .dataCorrupted(let context):
             return context.codingPath.isEmpty ? "the body is not valid JSON" : "\(path(context)) is not valid: \(context.debugDescription)"
         @unknown default: return cause
+        }
+    }
+
+    /// What a JSON or query value of `type` looks like, in words.
+    static func kind(_ type: Any.Type) -> String {
+        switch type {
+        case is Int.Type, is Int64.Type, is Int32.Type: "an integer"
+        case is Double.Type, is Float.Type: "a number"
+        case is Bool.Type: "true or false"
+        case is String.Type: "a string"
+        default: "a \(type)"
         }
     }
 }
