@@ -61,6 +61,19 @@ public struct App: Codable, Sendable, Equatable {
         return path.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." }
     }
 
+    /// Whether `name` may be a deploy branch: a git branch name as
+    /// `git check-ref-format --branch` allows it, at most 255 bytes (no spaces,
+    /// control characters, `~ ^ : ? * [ \\`, `..`, `@{`, a leading `-` or a
+    /// trailing `/`, `.` or `.lock`). It reaches git's hook environment and the
+    /// database, neither of which takes a NUL.
+    public static func isValidBranch(_ name: String) -> Bool {
+        guard !name.isEmpty, name.utf8.count <= 255, !name.hasPrefix("-"), !name.hasPrefix("/"), name != "@" else { return false }
+        guard !name.contains(".."), !name.contains("@{"), !name.contains("//"), !name.hasSuffix("/"), !name.hasSuffix("."), !name.hasSuffix(".lock") else { return false }
+        let refused: Set<Character> = [" ", "~", "^", ":", "?", "*", "[", "\\"]
+        return name.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7F } && !name.contains(where: refused.contains)
+            && !name.split(separator: "/").contains { $0.hasPrefix(".") }
+    }
+
     /// Whether `name` may name an app: lowercase letters, digits and dashes,
     /// starting with a letter, at most 63 characters (a DNS label).
     public static func isValidName(_ name: String) -> Bool {
