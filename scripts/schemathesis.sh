@@ -15,7 +15,13 @@ chmod 755 "$home"
 up_pid=
 files_pid=
 stop() {
-  if [ -n "$up_pid" ]; then kill -TERM "$up_pid" 2>/dev/null || true; wait "$up_pid" 2>/dev/null || true; fi
+  if [ -n "$up_pid" ]; then
+    # A server that cannot drain its requests in 30 s is killed: the run must end.
+    kill -TERM "$up_pid" 2>/dev/null || true
+    for _ in $(seq 300); do kill -0 "$up_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$up_pid" 2>/dev/null || true
+    wait "$up_pid" 2>/dev/null || true
+  fi
   if [ -n "$files_pid" ]; then kill -TERM "$files_pid" 2>/dev/null || true; wait "$files_pid" 2>/dev/null || true; fi
   rm -rf "$home"
 }

@@ -50,7 +50,7 @@ public struct App: Codable, Sendable, Equatable {
     }
 
     /// Whether `path` may name a subdirectory of a pushed tree: relative,
-    /// without `.` or `..` components, at most 255 characters.
+    /// without `.` or `..` components or control characters, at most 255 characters.
     public static func isValidSourceDir(_ path: String) -> Bool {
         isRelativePath(path)
     }
@@ -58,6 +58,8 @@ public struct App: Codable, Sendable, Equatable {
     /// Whether `path` may name a file inside the app, the same way.
     public static func isRelativePath(_ path: String) -> Bool {
         guard !path.isEmpty, path.utf8.count <= 255, !path.hasPrefix("/") else { return false }
+        // No control characters: a NUL is no file name, and the database refuses it.
+        guard path.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F }) else { return false }
         return path.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." }
     }
 

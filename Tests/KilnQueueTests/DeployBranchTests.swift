@@ -4,8 +4,9 @@ import KilnDatabase
 import KilnTestSupport
 import Testing
 
-/// What `POST /api/apps` may name as an app's deploy branch: schemathesis once
-/// sent a NUL byte, which reached PostgreSQL and made a 500.
+/// What `POST /api/apps` may name as an app's deploy branch, and `PATCH
+/// /api/apps/{app}` as its paths: a NUL byte (schemathesis sent one) reached
+/// PostgreSQL and made a 500.
 @Suite struct DeployBranchTests {
     @Test("a deploy branch git would refuse is refused before the database, naming it")
     func badBranchesAreRefused() async throws {
@@ -19,6 +20,15 @@ import Testing
                 } catch let error as CatalogError {
                     #expect(error.code == .invalid)
                     #expect(error.message.hasPrefix("'\(branch)' is not a valid branch name"))
+                }
+            }
+            _ = try await catalog.createApp(name: "paths")
+            for settings in [(sourceDir: "a\u{0}b", keyFiles: nil), (sourceDir: nil, keyFiles: ["ok", "a\u{0}b"])] as [(sourceDir: String?, keyFiles: [String]?)] {
+                do {
+                    _ = try await catalog.updateApp("paths", sourceDir: settings.sourceDir, cacheKeyFiles: settings.keyFiles)
+                    Issue.record("the path with a NUL byte was accepted")
+                } catch let error as CatalogError {
+                    #expect(error.code == .invalid)
                 }
             }
             for (index, branch) in ["main", "release/2.x", "feature-ü", "v1.2"].enumerated() {
