@@ -22,6 +22,10 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // The API's contract: docs/openapi.yaml, generated into KilnAPI by scripts/generate-api.sh.
+        .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.4"),
+        .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird", from: "2.1.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // C libraries, each behind one thin system-library target.
@@ -96,6 +100,11 @@ let package = Package(
         ], swiftSettings: swiftSettings),
 
         // The edge: git over HTTP, the REST API, the command line.
+        // The API's wire types, server protocol and client, generated from docs/openapi.yaml (committed).
+        .target(name: "KilnAPI", dependencies: [
+            .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ], swiftSettings: [.swiftLanguageMode(.v6)]),
         .target(name: "KilnReceiver", dependencies: [
             "KilnHome", "KilnGit", "KilnArchive", "KilnBlobStore", "KilnS3", "KilnDatabase", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnProcess", "KilnDownload", "KilnConfine",
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -105,14 +114,21 @@ let package = Package(
         .target(name: "KilnWebhook", dependencies: ["KilnCurl", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
         .target(name: "KilnServer", dependencies: [
             "KilnHome", "KilnProcess", "KilnWebhook", "KilnReceiver", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnBlobStore", "KilnS3", "KilnSigning", "KilnSlug", "KilnCache", "KilnDownload",
+            "KilnAPI",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+            .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], swiftSettings: swiftSettings),
-        .target(name: "KilnClient", dependencies: [], swiftSettings: swiftSettings),
+        .target(name: "KilnClient", dependencies: [
+            "KilnAPI",
+            .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ], swiftSettings: swiftSettings),
         .executableTarget(name: "kiln", dependencies: [
-            "KilnHome", "KilnServer", "KilnWorker", "KilnClient", "KilnDatabase", "KilnReceiver", "KilnSigning", "KilnSlug", "KilnBlobStore", "KilnCatalog", "KilnQueue", "KilnProcess", "KilnSandbox", "KilnCache", "KilnArchive", "KilnS3", "KilnImage", "KilnDownload",
+            "KilnHome", "KilnServer", "KilnWorker", "KilnClient", "KilnAPI", "KilnDatabase", "KilnReceiver", "KilnSigning", "KilnSlug", "KilnBlobStore", "KilnCatalog", "KilnQueue", "KilnProcess", "KilnSandbox", "KilnCache", "KilnArchive", "KilnS3", "KilnImage", "KilnDownload",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -133,6 +149,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ], path: "Tests/KilnTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "KilnArchiveTests", dependencies: ["KilnArchive", "KilnGit", "KilnTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KilnAPITests", dependencies: ["KilnAPI", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
         .testTarget(name: "KilnSigningTests", dependencies: ["KilnSigning"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnSlugTests", dependencies: ["KilnSlug", "KilnSigning", "KilnBlobStore", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnS3Tests", dependencies: ["KilnS3", "KilnBlobStore", "KilnTestSupport"], swiftSettings: swiftSettings),

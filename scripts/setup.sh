@@ -38,6 +38,12 @@ if [ ! -x /opt/kiln-tools/bin/checkov ] || [ ! -x /opt/kiln-tools/bin/kubernetes
   python3 -m venv /opt/kiln-tools
   /opt/kiln-tools/bin/pip install -q checkov kubernetes-validate
 fi
+# schemathesis checks the running server against docs/openapi.yaml (scripts/schemathesis.sh), from PyPI.
+if [ ! -x /opt/kiln-schemathesis/bin/schemathesis ]; then
+  echo "setup: installing schemathesis from PyPI into /opt/kiln-schemathesis"
+  python3 -m venv /opt/kiln-schemathesis
+  /opt/kiln-schemathesis/bin/pip install -q 'schemathesis>=4,<5'
+fi
 # Builds run as this unprivileged user inside the sandbox.
 id kiln-build >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin kiln-build
 # Dockerfile builds run buildah rootless as that user: a RUN's root is mapped onto these subordinate ids.

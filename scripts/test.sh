@@ -37,6 +37,10 @@ export KILN_TEST_CRASHES="$scratch/crashes"
 export SWIFT_BACKTRACE="enable=yes,interactive=no,color=no,output-to=$scratch/crashes"
 status=0
 swift test --skip-build "$@" || status=$?
+# The running server against docs/openapi.yaml (docs/api.md), on whole runs.
+if [ "$#" -eq 0 ] || [ "${KILN_SCHEMATHESIS:-}" = 1 ]; then
+  bash scripts/schemathesis.sh || status=1
+fi
 if [ -n "$(ls -A "$scratch/crashes")" ]; then
   for crash in "$scratch"/crashes/*; do
     echo "test: a process crashed during the run; its backtrace ($crash):" >&2

@@ -50,7 +50,7 @@ public struct App: Codable, Sendable, Equatable {
     }
 
     /// Whether `path` may name a subdirectory of a pushed tree: relative,
-    /// without `.` or `..` components, at most 255 characters.
+    /// without `.` or `..` components or control characters, at most 255 characters.
     public static func isValidSourceDir(_ path: String) -> Bool {
         isRelativePath(path)
     }
@@ -58,7 +58,22 @@ public struct App: Codable, Sendable, Equatable {
     /// Whether `path` may name a file inside the app, the same way.
     public static func isRelativePath(_ path: String) -> Bool {
         guard !path.isEmpty, path.utf8.count <= 255, !path.hasPrefix("/") else { return false }
+        // No control characters: a NUL is no file name, and the database refuses it.
+        guard path.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F }) else { return false }
         return path.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." }
+    }
+
+    /// Whether `name` may be a deploy branch: a git branch name as
+    /// `git check-ref-format --branch` allows it, at most 255 bytes (no spaces,
+    /// control characters, `~ ^ : ? * [ \\`, `..`, `@{`, a leading `-` or a
+    /// trailing `/`, `.` or `.lock`). It reaches git's hook environment and the
+    /// database, neither of which takes a NUL.
+    public static func isValidBranch(_ name: String) -> Bool {
+        guard !name.isEmpty, name.utf8.count <= 255, !name.hasPrefix("-"), !name.hasPrefix("/"), name != "@" else { return false }
+        guard !name.contains(".."), !name.contains("@{"), !name.contains("//"), !name.hasSuffix("/"), !name.hasSuffix("."), !name.hasSuffix(".lock") else { return false }
+        let refused: Set<Character> = [" ", "~", "^", ":", "?", "*", "[", "\\"]
+        return name.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7F } && !name.contains(where: refused.contains)
+            && !name.split(separator: "/").contains { $0.hasPrefix(".") }
     }
 
     /// Whether `name` may name an app: lowercase letters, digits and dashes,

@@ -23,8 +23,8 @@ public struct Catalog: Sendable {
         guard App.isValidName(name) else {
             throw CatalogError(.invalid, "'\(name)' is not a valid app name: use lowercase letters, digits and dashes, starting with a letter (at most 63)")
         }
-        guard !deployBranch.isEmpty, !deployBranch.contains(".."), !deployBranch.hasPrefix("-"), !deployBranch.contains(" ") else {
-            throw CatalogError(.invalid, "'\(deployBranch)' is not a valid branch name")
+        guard App.isValidBranch(deployBranch) else {
+            throw CatalogError(.invalid, "'\(deployBranch)' is not a valid branch name: give a git branch name, without spaces, control characters, ~ ^ : ? * [ \\ or ..")
         }
         do {
             let rows = try await database.client.query("""

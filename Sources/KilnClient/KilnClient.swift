@@ -2,9 +2,14 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import KilnAPI
+import OpenAPIRuntime
 
 /// The `kiln` command's client for the REST API, configured by `KILN_SERVER`
-/// and `KILN_TOKEN` (as `kiln up` writes them to `kiln.env`).
+/// and `KILN_TOKEN` (as `kiln up` writes them to `kiln.env`). JSON operations
+/// go through the client generated from docs/openapi.yaml (``call(timeout:_:)``);
+/// build artifacts and signed slugs are downloaded straight to disk
+/// (``download(_:to:)``), which the generated client, holding a body in memory, would not do.
 public struct KilnClient: Sendable {
     public let server: URL
     public let token: String?
@@ -22,16 +27,30 @@ public struct KilnClient: Sendable {
         return KilnClient(server: url, token: environment["KILN_TOKEN"])
     }
 
-    /// Sends a request and returns the body of a 2xx answer; throws the server's message otherwise.
-    public func send(_ method: String, _ path: String, query: [String: String] = [:], json: (any Encodable)? = nil, timeout: TimeInterval = 60) async throws -> Data {
-        let (data, response) = try await perform(request(method, path, query: query, json: json, timeout: timeout))
-        try Self.check(response, data: data, path: path)
-        return data
+    /// Runs `operation` on the generated client, with requests that give up after `timeout` seconds.
+    /// Throws ``ClientError`` with the server's message for an answer other than 2xx,
+    /// or with what to check when the server cannot be reached.
+    public func call<T: Sendable>(timeout: TimeInterval = 60, _ operation: (Client) async throws -> T) async throws -> T {
+        let client = Client(serverURL: server, configuration: APIFormat.configuration,
+                            transport: URLSessionClientTransport(server: server, token: token, timeout: timeout))
+        do {
+            return try await operation(client)
+        } catch let error as OpenAPIRuntime.ClientError {
+            if let ours = error.underlyingError as? ClientError { throw ours }
+            throw ClientError("the server's answer to \(error.operationID) is not the one docs/openapi.yaml describes: \(error.underlyingError)")
+        }
     }
 
-    /// Downloads to `destination`, streamed to disk.
+    /// A text body (a PEM), read whole: it is small.
+    public static func text(_ body: HTTPBody) async throws -> String {
+        String(decoding: try await Data(collecting: body, upTo: 1 << 20), as: UTF8.self)
+    }
+
+    /// Downloads `path` (relative to the server) to `destination`, streamed to disk.
     public func download(_ path: String, to destination: URL) async throws {
-        try await Self.download(request("GET", path, query: [:], json: nil, timeout: 600), path: path, to: destination)
+        var request = URLRequest(url: server.appendingPathComponent(path), timeoutInterval: 600)
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        try await Self.download(request, path: path, to: destination)
     }
 
     /// Downloads a URL that carries its own authorisation (a signed slug URL).
@@ -44,59 +63,11 @@ public struct KilnClient: Sendable {
         guard let http = response as? HTTPURLResponse, (200..<300).contains(http.statusCode) else {
             let data = (try? Data(contentsOf: temporary)) ?? Data()
             try? FileManager.default.removeItem(at: temporary)
-            try Self.check(response, data: data, path: path)
+            try URLSessionClientTransport.check(response, data: data, path: path)
             return
         }
         try? FileManager.default.removeItem(at: destination)
         try FileManager.default.moveItem(at: temporary, to: destination)
-    }
-
-    /// Decodes a JSON answer.
-    public func get<T: Decodable>(_ type: T.Type, _ path: String, query: [String: String] = [:], timeout: TimeInterval = 60) async throws -> T {
-        try Self.decoder.decode(T.self, from: try await send("GET", path, query: query, timeout: timeout))
-    }
-
-    public static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        // The server writes fractional seconds; accept whole seconds too.
-        decoder.dateDecodingStrategy = .custom { decoder in
-            let text = try decoder.singleValueContainer().decode(String.self)
-            if let date = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) { return date }
-            if let date = try? Date(text, strategy: Date.ISO8601FormatStyle()) { return date }
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "\(text) is not an ISO 8601 date"))
-        }
-        return decoder
-    }()
-
-    func request(_ method: String, _ path: String, query: [String: String], json: (any Encodable)?, timeout: TimeInterval) throws -> URLRequest {
-        var components = URLComponents(url: server.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
-        if !query.isEmpty { components.queryItems = query.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) } }
-        var request = URLRequest(url: components.url!, timeoutInterval: timeout)
-        request.httpMethod = method
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
-        if let json {
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.httpBody = try JSONEncoder().encode(json)
-        }
-        return request
-    }
-
-    func perform(_ request: URLRequest) async throws -> (Data, URLResponse) {
-        do {
-            return try await URLSession.shared.data(for: request)
-        } catch {
-            throw ClientError("cannot reach the Kiln server at \(server.absoluteString): \(error.localizedDescription); is `kiln up` running?")
-        }
-    }
-
-    static func check(_ response: URLResponse, data: Data, path: String) throws {
-        guard let http = response as? HTTPURLResponse else { throw ClientError("no HTTP answer for \(path)") }
-        guard (200..<300).contains(http.statusCode) else {
-            struct Failure: Decodable { struct Inner: Decodable { var message: String }; var error: Inner }
-            let message = (try? JSONDecoder().decode(Failure.self, from: data))?.error.message
-                ?? String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            throw ClientError(message.isEmpty ? "the server answered \(http.statusCode) for \(path)" : message)
-        }
     }
 }
 

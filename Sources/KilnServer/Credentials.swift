@@ -1,5 +1,5 @@
 import Foundation
-import Hummingbird
+import HTTPTypes
 
 /// The secret a request presents: `Authorization: Bearer KEY`, or HTTP basic
 /// with the key as password and any user name (so that git and `~/.netrc`
@@ -8,8 +8,12 @@ struct Credentials: Sendable {
     let user: String
     let key: String
 
-    init?(_ request: Request) {
-        guard let header = request.headers[.authorization] else { return nil }
+    /// The credentials of the API request being handled, set by ``CredentialsMiddleware``:
+    /// the generated handlers see the request's typed input only, not its headers.
+    @TaskLocal static var current: Credentials?
+
+    init?(_ headers: HTTPFields) {
+        guard let header = headers[.authorization] else { return nil }
         if header.lowercased().hasPrefix("bearer ") {
             user = "api"
             key = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)

@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
 
-/// JSON responses in Kiln's one format: sorted keys, ISO 8601 dates, snake_case keys from the types' CodingKeys.
+/// JSON in Kiln's one format, for what is not an API response (release hand-offs): sorted keys, ISO 8601 dates, snake_case keys from the types' CodingKeys.
 enum JSONResponse {
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()

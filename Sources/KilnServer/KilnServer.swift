@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import KilnAPI
 import KilnBlobStore
 import KilnBuildLog
 import KilnCatalog
@@ -9,6 +10,7 @@ import KilnReceiver
 import KilnS3
 import KilnSigning
 import Logging
+import OpenAPIHummingbird
 import ServiceLifecycle
 
 /// Kiln's HTTP server: the git receiver, the REST API, health.
@@ -36,31 +38,29 @@ public enum KilnServer {
         try blobs.check()
         let key = try FarmKey.loadOrCreate(at: configuration.keyFile)
 
+        let vault = try ConfigVault.load(from: configuration.configKeyFile)
+        let signer = try URLSigner.loadOrCreate(at: configuration.urlSecretFile)
+        let queue = BuildQueue(database: database)
+        let workers = WorkerRegistry(database: database)
+
         let router = Router(context: BasicRequestContext.self)
+        // First, so that it answers for every route below, generated or not.
+        router.add(middleware: ErrorMiddleware())
         router.get("health") { _, _ in
             try await database.client.query("SELECT 1")
             return "ok\n"
         }
-        router.get("api/farm/public-key") { _, _ in
-            key.publicKey.pem
-        }
-        router.get("api/farm/public-keys") { _, _ in
-            // Current first; retired keys still verify the slugs they signed.
-            try FarmKeyring.publicKeys(current: key, keyFile: configuration.keyFile).map(\.pem).joined()
-        }
+        // The JSON API, from docs/openapi.yaml.
+        let api = APIHandler(
+            configuration: configuration, catalog: catalog, authorizer: authorizer, vault: vault, queue: queue, log: BuildLog(database: database),
+            blobs: blobs, importer: SourceArchiveImport(scratch: configuration.layout.temporary, policy: configuration.fetchPolicy),
+            signer: signer, registry: workers, key: key, tiers: configuration.cacheTiers)
+        try api.registerHandlers(on: router, configuration: APIFormat.configuration, middlewares: [CredentialsMiddleware()])
+        // Described in docs/openapi.yaml too, but served by hand (docs/api.md says why).
         GitRoutes(configuration: configuration, catalog: catalog, authorizer: authorizer,
                   backend: GitHTTPBackend(repositories: repositories, logger: logger), repositories: repositories).register(on: router)
-        AppRoutes(configuration: configuration, catalog: catalog, authorizer: authorizer).register(on: router)
-        ConfigRoutes(catalog: catalog, authorizer: authorizer, vault: try ConfigVault.load(from: configuration.configKeyFile)).register(on: router)
-        CacheRoutes(catalog: catalog, authorizer: authorizer, tiers: configuration.cacheTiers).register(on: router)
-        let queue = BuildQueue(database: database)
-        BuildRoutes(queue: queue, log: BuildLog(database: database), blobs: blobs, authorizer: authorizer).register(on: router)
-        SourceURLRoutes(queue: queue, blobs: blobs, authorizer: authorizer,
-                        importer: SourceArchiveImport(scratch: configuration.layout.temporary, policy: configuration.fetchPolicy)).register(on: router)
-        SlugRoutes(queue: queue, blobs: blobs, signer: try URLSigner.loadOrCreate(at: configuration.urlSecretFile), authorizer: authorizer,
-                   publicURL: configuration.publicURL).register(on: router)
-        FarmRoutes(queue: queue, registry: WorkerRegistry(database: database), authorizer: authorizer).register(on: router)
-        let workers = WorkerRegistry(database: database)
+        BuildArtifactRoutes(queue: queue, blobs: blobs, authorizer: authorizer).register(on: router)
+        SlugRoutes(queue: queue, blobs: blobs, signer: signer).register(on: router)
         MetricsRoutes(database: database, refresh: { try await MetricsRoutes.queueGauges(queue: queue, registry: workers) }).register(on: router)
 
         return Application(

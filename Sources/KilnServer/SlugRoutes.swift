@@ -4,44 +4,17 @@ import KilnBlobStore
 import KilnQueue
 import KilnSigning
 
-/// Signed slug URLs (docs/slug-protocol.md). `POST /api/builds/:id/slug-url`
-/// makes one for a succeeded build (the app's key); `GET /slugs/SHA256`
-/// serves the slug to whoever holds a valid URL, with Range support, and
-/// `/slugs/SHA256/manifest.json` and `/manifest.json.sig` its signed manifest
-/// under the same signature (the slug's).
+/// Signed slug URLs (docs/slug-protocol.md), which `POST /api/builds/:id/slug-url`
+/// makes (``APIHandler``): `GET /slugs/SHA256` serves the slug to whoever holds a
+/// valid URL, with Range support, and `/slugs/SHA256/manifest.json` and
+/// `/manifest.json.sig` its signed manifest under the same signature (the
+/// slug's). By hand (docs/api.md): byte ranges of a file streamed from disk.
 struct SlugRoutes: Sendable {
     let queue: BuildQueue
     let blobs: BlobStorage
     let signer: URLSigner
-    let authorizer: Authorizer
-    let publicURL: String
-
-    /// The longest a URL may be valid: a week.
-    static let maximumTTL = 7 * 24 * 3600
-
-    struct SignedURL: Encodable {
-        var url: String
-        var sha256: String
-        var expires: Int
-        var expiresAt: Date
-        enum CodingKeys: String, CodingKey {
-            case url, sha256, expires
-            case expiresAt = "expires_at"
-        }
-    }
 
     func register(on router: Router<BasicRequestContext>) {
-        router.post("api/builds/:id/slug-url") { request, context in
-            let id = try context.parameters.require("id")
-            guard let build = try await queue.build(id: id) else { throw HTTPError(.notFound, message: "there is no build \(id): see `kiln builds list`") }
-            _ = try await authorizer.requireApp(request, app: build.app)
-            guard let digest = build.slugDigest else { throw HTTPError(.notFound, message: "build \(id) has no slug: it is \(build.state.rawValue)") }
-            let ttl = request.uri.queryParameters.get("ttl", as: Int.self) ?? 900
-            guard (1...Self.maximumTTL).contains(ttl) else { throw HTTPError(.badRequest, message: "ttl must be 1 to \(Self.maximumTTL) seconds, not \(ttl)") }
-            let expires = Int(Date().timeIntervalSince1970) + ttl
-            let url = publicURL + signer.signedPath("/slugs/\(digest)", expires: expires)
-            return try JSONResponse.make(SignedURL(url: url, sha256: digest, expires: expires, expiresAt: Date(timeIntervalSince1970: TimeInterval(expires))))
-        }
         router.get("slugs/:digest") { request, context in
             let digest = try authorize(request, context)
             return try await serve(digest, request: request, context: context, contentType: "application/octet-stream")

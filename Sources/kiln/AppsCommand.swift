@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import KilnCatalog
+import KilnAPI
 import KilnClient
 
 /// `kiln apps create|list|set`.
@@ -14,10 +14,9 @@ struct AppsCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            struct Body: Encodable { var name: String; var branch: String }
             struct Created: Codable { var name: String; var deploy_branch: String; var git_url: String }
-            let data = try await KilnClient.fromEnvironment().send("POST", "api/apps", json: Body(name: name, branch: branch))
-            let created = try KilnClient.decoder.decode(Created.self, from: data)
+            let app = try await KilnClient.fromEnvironment().call { try await $0.createApp(body: .json(.init(name: name, branch: branch))).created.body.json }
+            let created = Created(name: app.value1.name, deploy_branch: app.value1.deployBranch, git_url: app.value2.gitUrl)
             if json { try Output.json(created); return }
             emit("Created \(created.name) (deploy branch \(created.deploy_branch))")
             emit(created.git_url)
@@ -29,7 +28,7 @@ struct AppsCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let apps = try await KilnClient.fromEnvironment().get([App].self, "api/apps")
+            let apps = try await KilnClient.fromEnvironment().call { try await $0.listApps().ok.body.json }
             if json { try Output.json(apps); return }
             Output.table(["NAME", "BRANCH", "CREATED"], apps.map { [$0.name, $0.deployBranch, Output.time($0.createdAt)] })
         }
@@ -56,17 +55,12 @@ struct AppsCommand: AsyncParsableCommand {
                     || dockerBuildArgs != nil || exportImage != nil else {
                 throw ValidationError("give --build-network on|off, --source-dir DIR, --cache-key-files FILE..., --docker-build-args on|off, --export-image on|off and/or --release-webhook URL --release-webhook-secret S")
             }
-            struct Body: Encodable {
-                var build_network: Bool?; var source_dir: String?; var cache_key_files: [String]?
-                var release_webhook: String?; var release_webhook_secret: String?
-                var docker_build_args: Bool?; var export_image: Bool?
-            }
             let keyFiles = cacheKeyFiles.isEmpty ? nil : cacheKeyFiles.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }.filter { !$0.isEmpty }
-            let body = Body(build_network: buildNetwork.map { $0 == .on }, source_dir: sourceDir, cache_key_files: keyFiles,
-                            release_webhook: releaseWebhook, release_webhook_secret: releaseWebhookSecret,
-                            docker_build_args: dockerBuildArgs.map { $0 == .on }, export_image: exportImage.map { $0 == .on })
-            let data = try await KilnClient.fromEnvironment().send("PATCH", "api/apps/\(app)", json: body)
-            let updated = try KilnClient.decoder.decode(App.self, from: data)
+            let settings = Components.Schemas.AppSettings(
+                buildNetwork: buildNetwork.map { $0 == .on }, sourceDir: sourceDir, cacheKeyFiles: keyFiles,
+                releaseWebhook: releaseWebhook, releaseWebhookSecret: releaseWebhookSecret,
+                dockerBuildArgs: dockerBuildArgs.map { $0 == .on }, exportImage: exportImage.map { $0 == .on })
+            let updated = try await KilnClient.fromEnvironment().call { try await $0.updateApp(path: .init(app: app), body: .json(settings)).ok.body.json }
             if json { try Output.json(updated); return }
             emit("\(updated.name): build network \(updated.buildNetwork ? "on" : "off"), source dir \(updated.sourceDir ?? "(the whole tree)"), "
                  + "cache key files \(updated.cacheKeyFiles.isEmpty ? "(the builder's only)" : updated.cacheKeyFiles.joined(separator: ", ")), "

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
+import KilnAPI
 import KilnClient
-import KilnQueue
 
 /// `kiln builds list|show|cancel`.
 struct BuildsCommand: AsyncParsableCommand {
@@ -14,9 +14,7 @@ struct BuildsCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            var query = ["limit": "\(limit)"]
-            if let app { query["app"] = app }
-            let builds = try await KilnClient.fromEnvironment().get([Build].self, "api/builds", query: query)
+            let builds = try await KilnClient.fromEnvironment().call { try await $0.listBuilds(query: .init(app: app, limit: limit)).ok.body.json }
             if json { try Output.json(builds); return }
             Output.table(["ID", "APP", "STATE", "COMMIT", "CREATED", "ERROR"], Output.buildRows(builds))
         }
@@ -28,7 +26,7 @@ struct BuildsCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let build = try await KilnClient.fromEnvironment().get(Build.self, "api/builds/\(id)")
+            let build = try await KilnClient.fromEnvironment().call { try await $0.getBuild(path: .init(id: id)).ok.body.json }
             if json { try Output.json(build); return }
             let fields: [(String, String)] = [
                 ("id", build.id), ("app", build.app), ("state", build.state.rawValue), ("commit", build.commit ?? "-"),
@@ -48,7 +46,7 @@ struct BuildsCommand: AsyncParsableCommand {
         @Argument(help: "The build id (b-N).") var id: String
 
         func run() async throws {
-            let build = try KilnClient.decoder.decode(Build.self, from: try await KilnClient.fromEnvironment().send("POST", "api/builds/\(id)/cancel"))
+            let build = try await KilnClient.fromEnvironment().call { try await $0.cancelBuild(path: .init(id: id)).ok.body.json }
             emit(build.state == .cancelled ? "\(id) cancelled" : build.state.isFinal ? "\(id) had already ended (\(build.state.rawValue))" : "\(id) will stop within seconds")
         }
     }
@@ -64,14 +62,15 @@ extension BuildsCommand {
         @Flag(help: "Print the build id and return at once.") var detach = false
 
         func run() async throws {
-            struct Body: Encodable { var source_url: String; var clean: Bool; var hot: Bool }
             let client = try KilnClient.fromEnvironment()
-            let data = try await client.send("POST", "api/apps/\(app)/builds", json: Body(source_url: sourceURL, clean: clean, hot: hot), timeout: 600)
-            let build = try KilnClient.decoder.decode(Build.self, from: data)
+            // The server downloads and unpacks the archive before it answers.
+            let build = try await client.call(timeout: 600) {
+                try await $0.createBuild(path: .init(app: app), body: .json(.init(sourceUrl: sourceURL, clean: clean, hot: hot))).created.body.json
+            }
             emit("\(build.id) queued from \(sourceURL)")
             if detach { return }
             try await LogsCommand.parse([build.id, "--follow"]).run()
-            let final = try await client.get(Build.self, "api/builds/\(build.id)")
+            let final = try await client.call { try await $0.getBuild(path: .init(id: build.id)).ok.body.json }
             guard final.state == .succeeded else { throw ExitCode(1) }
         }
     }
@@ -81,7 +80,7 @@ extension BuildsCommand {
         @Argument(help: "The build id (b-N).") var id: String
 
         func run() async throws {
-            let build = try KilnClient.decoder.decode(Build.self, from: try await KilnClient.fromEnvironment().send("POST", "api/builds/\(id)/retry"))
+            let build = try await KilnClient.fromEnvironment().call { try await $0.retryBuild(path: .init(id: id)).created.body.json }
             emit("\(build.id) queued (a retry of \(id)); follow it with `kiln logs \(build.id) -f`")
         }
     }
@@ -93,18 +92,14 @@ struct LogsCommand: AsyncParsableCommand {
     @Argument(help: "The build id (b-N).") var id: String
     @Flag(name: [.short, .customLong("follow")], help: "Follow the log until the build ends.") var follow = false
 
-    struct Page: Decodable {
-        struct Line: Decodable { var number: Int; var text: String }
-        var state: BuildState
-        var lines: [Line]
-        var done: Bool
-    }
-
     func run() async throws {
         let client = try KilnClient.fromEnvironment()
         var after = 0
         while true {
-            let page = try await client.get(Page.self, "api/builds/\(id)/log", query: ["after": "\(after)", "wait": follow ? "20" : "0"], timeout: 60)
+            // Each page is a long poll of up to 20 s: lines print as the server gets them.
+            let page = try await client.call(timeout: 60) { [after] in
+                try await $0.buildLog(path: .init(id: id), query: .init(after: after, wait: follow ? 20 : 0)).ok.body.json
+            }
             for line in page.lines { emit(line.text) }
             after = page.lines.last?.number ?? after
             if !follow || page.done { break }
@@ -113,7 +108,7 @@ struct LogsCommand: AsyncParsableCommand {
         if !follow {
             // A finished log can be longer than one page.
             while true {
-                let page = try await client.get(Page.self, "api/builds/\(id)/log", query: ["after": "\(after)"])
+                let page = try await client.call { [after] in try await $0.buildLog(path: .init(id: id), query: .init(after: after)).ok.body.json }
                 if page.lines.isEmpty { break }
                 for line in page.lines { emit(line.text) }
                 after = page.lines.last?.number ?? after

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
-import KilnCache
-import KilnCatalog
+import KilnAPI
 import KilnClient
 
 /// `kiln cache purge|stats`: the dependency cache.
@@ -14,8 +13,7 @@ struct CacheCommand: AsyncParsableCommand {
         @Option(help: "The app.") var app: String
 
         func run() async throws {
-            struct Purged: Decodable { var app: String; var epoch: Int }
-            let purged = try KilnClient.decoder.decode(Purged.self, from: try await KilnClient.fromEnvironment().send("DELETE", "api/apps/\(app)/cache"))
+            let purged = try await KilnClient.fromEnvironment().call { try await $0.purgeCache(path: .init(app: app)).ok.body.json }
             emit("\(purged.app): dependency cache purged (epoch \(purged.epoch)); its next build starts cold")
         }
     }
@@ -24,15 +22,8 @@ struct CacheCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Hits, misses, bytes restored and saved, and what the cache tiers hold (administrators).")
         @Flag(help: "Print JSON.") var json = false
 
-        struct Body: Codable {
-            var totals: CacheUse
-            var apps: [CacheUse]
-            var shared: CacheStore.Usage
-            var local: CacheStore.Usage
-        }
-
         func run() async throws {
-            let stats = try await KilnClient.fromEnvironment().get(Body.self, "api/cache")
+            let stats = try await KilnClient.fromEnvironment().call { try await $0.cacheStats().ok.body.json }
             if json { try Output.json(stats); return }
             let totals = stats.totals
             let lookups = totals.hits + totals.misses + totals.faults

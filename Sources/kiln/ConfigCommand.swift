@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import KilnCatalog
+import KilnAPI
 import KilnClient
 
 /// `kiln config [set|unset]`: an app's config vars, given to its builds in ENV_DIR.
@@ -15,7 +15,7 @@ struct ConfigCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let config = try await KilnClient.fromEnvironment().get(ConfigVersion.self, "api/apps/\(app)/config")
+            let config = try await KilnClient.fromEnvironment().call { try await $0.getConfig(path: .init(app: app)).ok.body.json }
             ConfigCommand.print(config, json: json)
         }
     }
@@ -34,9 +34,7 @@ struct ConfigCommand: AsyncParsableCommand {
                 }
                 vars[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
             }
-            struct Body: Encodable { var set: [String: String] }
-            let data = try await KilnClient.fromEnvironment().send("PATCH", "api/apps/\(app)/config", json: Body(set: vars))
-            ConfigCommand.print(try KilnClient.decoder.decode(ConfigVersion.self, from: data), json: json)
+            ConfigCommand.print(try await ConfigCommand.change(app: app, .init(set: .init(additionalProperties: vars))), json: json)
         }
     }
 
@@ -47,15 +45,18 @@ struct ConfigCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            struct Body: Encodable { var unset: [String] }
-            let data = try await KilnClient.fromEnvironment().send("PATCH", "api/apps/\(app)/config", json: Body(unset: names))
-            ConfigCommand.print(try KilnClient.decoder.decode(ConfigVersion.self, from: data), json: json)
+            ConfigCommand.print(try await ConfigCommand.change(app: app, .init(unset: names)), json: json)
         }
     }
 
-    static func print(_ config: ConfigVersion, json: Bool) {
+    static func change(app: String, _ change: Components.Schemas.ConfigChange) async throws -> Components.Schemas.ConfigVersion {
+        try await KilnClient.fromEnvironment().call { try await $0.changeConfig(path: .init(app: app), body: .json(change)).ok.body.json }
+    }
+
+    static func print(_ config: Components.Schemas.ConfigVersion, json: Bool) {
         if json { try? Output.json(config); return }
         emit("=== \(config.app) config v\(config.version)")
-        for name in config.vars.keys.sorted() { emit("\(name)=\(config.vars[name]!)") }
+        let vars = config.vars.additionalProperties
+        for name in vars.keys.sorted() { emit("\(name)=\(vars[name]!)") }
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
+import KilnAPI
 import KilnClient
-import KilnQueue
 
 /// `kiln workers`: the farm's workers, their capacity and current builds.
 struct WorkersCommand: AsyncParsableCommand {
@@ -9,7 +9,7 @@ struct WorkersCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        let workers = try await KilnClient.fromEnvironment().get([WorkerRecord].self, "api/workers")
+        let workers = try await KilnClient.fromEnvironment().call { try await $0.listWorkers().ok.body.json }
         if json { try Output.json(workers); return }
         Output.table(["NAME", "HOST", "PID", "CAPACITY", "RUNNING", "HEARTBEAT", "STATUS", "LIMITS"], workers.map {
             [$0.name, $0.host, "\($0.pid)", "\($0.capacity)", $0.running.isEmpty ? "-" : $0.running.joined(separator: ","), Output.time($0.heartbeatAt),
@@ -24,11 +24,11 @@ struct QueueCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        let stats = try await KilnClient.fromEnvironment().get(QueueStats.self, "api/queue")
+        let stats = try await KilnClient.fromEnvironment().call { try await $0.queueStats().ok.body.json }
         if json { try Output.json(stats); return }
-        Output.table(["STATE", "BUILDS"], BuildState.allCases.map { [$0.rawValue, "\(stats.counts[$0.rawValue] ?? 0)"] })
+        Output.table(["STATE", "BUILDS"], Components.Schemas.BuildState.allCases.map { [$0.rawValue, "\(stats.counts.additionalProperties[$0.rawValue] ?? 0)"] })
         emit("oldest queued: " + (stats.oldestQueuedSeconds.map { String(format: "%.1f s ago", $0) } ?? "none"))
         emit("demand (queued + running, what KEDA scales workers on): \(stats.demand ?? 0)")
-        for (worker, count) in stats.runningPerWorker.sorted(by: { $0.key < $1.key }) { emit("running on \(worker): \(count)") }
+        for (worker, count) in stats.runningPerWorker.additionalProperties.sorted(by: { $0.key < $1.key }) { emit("running on \(worker): \(count)") }
     }
 }

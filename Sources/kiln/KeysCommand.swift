@@ -13,10 +13,9 @@ struct KeysCommand: AsyncParsableCommand {
         @Option(help: "The app the key is for.") var app: String
 
         func run() async throws {
-            let data = try await KilnClient.fromEnvironment().send("POST", "api/apps/\(app)/keys")
-            let created = try KilnClient.decoder.decode([String: String].self, from: data)
+            let created = try await KilnClient.fromEnvironment().call { try await $0.createKey(path: .init(app: app)).created.body.json }
             emit("Created a key for \(app). It is shown once; push with git push http://kiln:KEY@HOST/\(app).git")
-            emit(created["key"] ?? "")
+            emit(created.key)
         }
     }
 
@@ -25,8 +24,10 @@ struct KeysCommand: AsyncParsableCommand {
         @Flag(help: "Also the keys it replaced, which verify the slugs signed before each rotation.") var all = false
 
         func run() async throws {
-            let data = try await KilnClient.fromEnvironment().send("GET", all ? "api/farm/public-keys" : "api/farm/public-key")
-            try? FileHandle.standardOutput.write(contentsOf: data)
+            let pem = try await KilnClient.fromEnvironment().call {
+                try await KilnClient.text(all ? try $0.farmPublicKeys().ok.body.plainText : try $0.farmPublicKey().ok.body.plainText)
+            }
+            try? FileHandle.standardOutput.write(contentsOf: Data(pem.utf8))
         }
     }
 

@@ -1,5 +1,5 @@
 import Foundation
-import KilnQueue
+import KilnAPI
 
 /// How the client commands print: `--json` for scripts, aligned columns for people.
 enum Output {
@@ -11,6 +11,17 @@ enum Output {
             try container.encode(date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
         }
         emit(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+
+    /// One line of JSON in the API's format (sorted keys, dates with milliseconds).
+    static func compactJSON(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+        }
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
     static func table(_ header: [String], _ rows: [[String]]) {
@@ -28,7 +39,7 @@ enum Output {
         return date.formatted(.iso8601)
     }
 
-    static func buildRows(_ builds: [Build]) -> [[String]] {
+    static func buildRows(_ builds: [Components.Schemas.Build]) -> [[String]] {
         builds.map { [$0.id, $0.app, $0.state.rawValue, String(($0.commit ?? "-").prefix(12)), time($0.createdAt), $0.error ?? ""] }
     }
 }

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import KilnArchive
+import KilnAPI
 import KilnBlobStore
-import KilnCatalog
 import KilnClient
 import KilnSigning
 import KilnSlug
@@ -71,7 +71,7 @@ struct SlugCommand: AsyncParsableCommand {
             if let key {
                 pem = try String(contentsOfFile: key, encoding: .utf8)
             } else {
-                pem = String(decoding: try await KilnClient.fromEnvironment().send("GET", "api/farm/public-keys"), as: UTF8.self)
+                pem = try await KilnClient.fromEnvironment().call { try await KilnClient.text(try $0.farmPublicKeys().ok.body.plainText) }
             }
             let base = URL(fileURLWithPath: directory)
             let manifest = try SignedSlug.verify(
@@ -91,7 +91,7 @@ struct ReleasesCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        let releases = try await KilnClient.fromEnvironment().get([Release].self, "api/apps/\(app)/releases")
+        let releases = try await KilnClient.fromEnvironment().call { try await $0.listReleases(path: .init(app: app)).ok.body.json }
         if json { try Output.json(releases); return }
         Output.table(["VERSION", "BUILD", "SLUG", "IMAGE", "CONFIG", "CREATED", "DEPLOY", "HANDOFF", "DESCRIPTION"], releases.map {
             ["v\($0.version)", $0.build, $0.slugDigest.map { String($0.prefix(12)) } ?? "-", $0.image.map(ReleasesCommand.short) ?? "-", "v\($0.configVersion)", Output.time($0.createdAt),
@@ -116,8 +116,7 @@ struct RollbackCommand: AsyncParsableCommand {
         guard let number = Int(version.hasPrefix("v") ? String(version.dropFirst()) : version) else {
             throw ValidationError("'\(version)' is not a release version: give vN, as `kiln releases --app \(app)` lists them")
         }
-        struct Body: Encodable { var version: Int }
-        let release = try KilnClient.decoder.decode(Release.self, from: try await KilnClient.fromEnvironment().send("POST", "api/apps/\(app)/rollback", json: Body(version: number)))
+        let release = try await KilnClient.fromEnvironment().call { try await $0.rollback(path: .init(app: app), body: .json(.init(version: number))).created.body.json }
         emit("\(app) v\(release.version): \(release.description) (\(release.slugDigest.map { "slug \($0.prefix(12))" } ?? release.image ?? "-"), config v\(release.configVersion))")
     }
 }

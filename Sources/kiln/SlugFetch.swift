@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KilnAPI
 import KilnClient
 import KilnSigning
 import KilnSlug
@@ -13,10 +14,10 @@ extension SlugCommand {
         @Flag(help: "Print JSON (url, sha256, expires).") var json = false
 
         func run() async throws {
-            let data = try await KilnClient.fromEnvironment().send("POST", "api/builds/\(id)/slug-url", query: ["ttl": "\(ttl.seconds)"])
-            if json { emit(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)); return }
-            struct Signed: Decodable { var url: String }
-            emit(try KilnClient.decoder.decode(Signed.self, from: data).url)
+            let signed = try await KilnClient.fromEnvironment().call { try await $0.createSlugURL(path: .init(id: id), query: .init(ttl: ttl.seconds)).ok.body.json }
+            // One line of JSON, as the server writes it.
+            if json { emit(try Output.compactJSON(signed)); return }
+            emit(signed.url)
         }
     }
 

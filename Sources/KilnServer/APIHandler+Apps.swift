@@ -1,0 +1,78 @@
+import Foundation
+import Hummingbird
+import KilnAPI
+import KilnCatalog
+
+/// Apps, their settings, config vars, keys and releases.
+extension APIHandler {
+    func listApps(_ input: Operations.ListApps.Input) async throws -> Operations.ListApps.Output {
+        try await authorizer.requireAdmin(credentials)
+        return .ok(.init(body: .json(try await catalog.apps().map(Components.Schemas.App.init))))
+    }
+
+    func createApp(_ input: Operations.CreateApp.Input) async throws -> Operations.CreateApp.Output {
+        try await authorizer.requireAdmin(credentials)
+        guard case .json(let body) = input.body else { throw HTTPError(.unsupportedMediaType) }
+        let app = try await catalog.createApp(name: body.name, deployBranch: body.branch ?? "main")
+        let created = Components.Schemas.CreatedApp(value1: .init(app), value2: .init(gitUrl: "\(configuration.publicURL)/\(app.name).git"))
+        return .created(.init(body: .json(created)))
+    }
+
+    func getApp(_ input: Operations.GetApp.Input) async throws -> Operations.GetApp.Output {
+        let app = input.path.app
+        try await authorizer.requireApp(credentials, app: app)
+        guard let found = try await catalog.app(named: try appName(app)) else { throw HTTPError(.notFound, message: "there is no app named \(app)") }
+        return .ok(.init(body: .json(.init(found))))
+    }
+
+    func updateApp(_ input: Operations.UpdateApp.Input) async throws -> Operations.UpdateApp.Output {
+        // Opening a build's network is the administrator's call, not the app's.
+        try await authorizer.requireAdmin(credentials)
+        let app = try appName(input.path.app)
+        guard case .json(let settings) = input.body else { throw HTTPError(.unsupportedMediaType) }
+        var updated = try await catalog.updateApp(app, buildNetwork: settings.buildNetwork, sourceDir: settings.sourceDir, cacheKeyFiles: settings.cacheKeyFiles,
+                                                  dockerBuildArgs: settings.dockerBuildArgs, exportImage: settings.exportImage)
+        if settings.releaseWebhook != nil || settings.releaseWebhookSecret != nil {
+            updated = try await catalog.setReleaseWebhook(app: app, url: settings.releaseWebhook ?? updated.releaseWebhook ?? "",
+                                                          secret: settings.releaseWebhookSecret, vault: vault)
+        }
+        return .ok(.init(body: .json(.init(updated))))
+    }
+
+    func getConfig(_ input: Operations.GetConfig.Input) async throws -> Operations.GetConfig.Output {
+        let app = input.path.app
+        try await authorizer.requireApp(credentials, app: app)
+        return .ok(.init(body: .json(.init(try await catalog.config(app: try appName(app), vault: vault)))))
+    }
+
+    func changeConfig(_ input: Operations.ChangeConfig.Input) async throws -> Operations.ChangeConfig.Output {
+        let app = input.path.app
+        try await authorizer.requireApp(credentials, app: app)
+        guard case .json(let change) = input.body else { throw HTTPError(.unsupportedMediaType) }
+        let config = try await catalog.changeConfig(app: try appName(app), set: change.set?.additionalProperties ?? [:], unset: change.unset ?? [], vault: vault)
+        return .ok(.init(body: .json(.init(config))))
+    }
+
+    func createKey(_ input: Operations.CreateKey.Input) async throws -> Operations.CreateKey.Output {
+        try await authorizer.requireAdmin(credentials)
+        let app = input.path.app
+        let key = try await catalog.createKey(app: try appName(app))
+        return .created(.init(body: .json(.init(app: app, key: key))))
+    }
+
+    func listReleases(_ input: Operations.ListReleases.Input) async throws -> Operations.ListReleases.Output {
+        let app = input.path.app
+        try await authorizer.requireApp(credentials, app: app)
+        // A name no app can have has no releases, as an app without any.
+        let releases = App.isValidName(app) ? try await catalog.releases(app: app) : []
+        return .ok(.init(body: .json(releases.map(Components.Schemas.Release.init))))
+    }
+
+    func rollback(_ input: Operations.Rollback.Input) async throws -> Operations.Rollback.Output {
+        let app = input.path.app
+        try await authorizer.requireApp(credentials, app: app)
+        guard case .json(let body) = input.body else { throw HTTPError(.unsupportedMediaType) }
+        let release = try await catalog.rollback(app: try appName(app), to: body.version)
+        return .created(.init(body: .json(.init(release))))
+    }
+}
