@@ -54,53 +54,48 @@ public struct CurlRequest: Sendable {
         var payload = Data()
         if case .data(let data) = body { payload = data }
         let check = addressCheck.map(CheckBox.init)
-        var response = withExtendedLifetime(check) {
+        // The C request borrows these strings for the length of the call.
+        let strings = CStrings()
+        var response = withExtendedLifetime((check, strings)) {
             payload.withUnsafeBytes { bytes in
-                Self.withOptionalCString(awsSigV4?.scope) { signing in
-                    Self.withOptionalCString(awsSigV4?.credentials) { credentials in
-                        method.withCString { method in
-                            url.withCString { url in
-                                headers.joined(separator: "\n").withCString { headerText in
-                                    protocols.withCString { protocols in
-                                        var request = kiln_curl_request()
-                                        request.method = method
-                                        request.url = url
-                                        request.headers = headerText
-                                        request.protocols = protocols
-                                        request.max_redirects = maxRedirects
-                                        request.max_bytes = maxBytes ?? 0
-                                        if let check {
-                                            request.check = { address, length, context in
-                                                guard let address, let context else { return 0 }
-                                                let box = Unmanaged<CheckBox>.fromOpaque(context).takeUnretainedValue()
-                                                return box.check(Array(UnsafeBufferPointer(start: address, count: Int(length)))) ? 1 : 0
-                                            }
-                                            request.check_context = Unmanaged.passUnretained(check).toOpaque()
-                                        }
-                                        request.aws_sigv4 = signing
-                                        request.user_password = credentials
-                                        request.body = bytes.baseAddress?.assumingMemoryBound(to: CChar.self)
-                                        request.body_length = bytes.count
-                                        request.upload_fd = -1
-                                        if case .file(let descriptor, let offset, let length) = body {
-                                            request.upload_fd = descriptor
-                                            request.upload_offset = offset
-                                            request.upload_length = length
-                                        }
-                                        request.download_fd = download ?? -1
-                                        request.connect_timeout_seconds = Self.seconds(connectTimeout)
-                                        request.stall_seconds = stallTimeout.map(Self.seconds) ?? 0
-                                        request.timeout_seconds = timeout.map(Self.seconds) ?? 0
-                                        return kiln_curl_perform(&request)
-                                    }
-                                }
-                            }
-                        }
+                var request = kiln_curl_request()
+                request.method = strings.add(method)
+                request.url = strings.add(url)
+                request.headers = strings.add(headers.joined(separator: "\n"))
+                request.protocols = strings.add(protocols)
+                request.max_redirects = maxRedirects
+                request.max_bytes = maxBytes ?? 0
+                if let check {
+                    request.check = { address, length, context in
+                        guard let address, let context else { return 0 }
+                        let box = Unmanaged<CheckBox>.fromOpaque(context).takeUnretainedValue()
+                        return box.check(Array(UnsafeBufferPointer(start: address, count: Int(length)))) ? 1 : 0
                     }
+                    request.check_context = Unmanaged.passUnretained(check).toOpaque()
                 }
+                request.aws_sigv4 = awsSigV4.flatMap { strings.add($0.scope) }
+                request.user_password = awsSigV4.flatMap { strings.add($0.credentials) }
+                request.body = bytes.baseAddress?.assumingMemoryBound(to: CChar.self)
+                request.body_length = bytes.count
+                request.upload_fd = -1
+                if case .file(let descriptor, let offset, let length) = body {
+                    request.upload_fd = descriptor
+                    request.upload_offset = offset
+                    request.upload_length = length
+                }
+                request.download_fd = download ?? -1
+                request.connect_timeout_seconds = Self.seconds(connectTimeout)
+                request.stall_seconds = stallTimeout.map(Self.seconds) ?? 0
+                request.timeout_seconds = timeout.map(Self.seconds) ?? 0
+                return kiln_curl_perform(&request)
             }
         }
         defer { kiln_curl_release(&response) }
+        return try Self.answer(response)
+    }
+
+    /// The response as Swift values, or the failure it reports.
+    static func answer(_ response: kiln_curl_response) throws(CurlFailure) -> CurlResponse {
         let message = withUnsafeBytes(of: response.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         switch response.code {
         case 0:
@@ -120,11 +115,6 @@ public struct CurlRequest: Sendable {
     /// Whole seconds, at least one: libcurl's timeouts take seconds, and 0 would mean none.
     static func seconds(_ duration: Duration) -> Int {
         max(1, Int(duration.components.seconds))
-    }
-
-    static func withOptionalCString<T>(_ text: String?, _ body: (UnsafePointer<CChar>?) -> T) -> T {
-        guard let text else { return body(nil) }
-        return text.withCString { body($0) }
     }
 }
 
@@ -160,6 +150,19 @@ public struct CurlFailure: Error, CustomStringConvertible, Sendable {
     public var kind: Kind
     public var message: String
     public var description: String { message }
+}
+
+/// C copies of the strings a request passes to libcurl, freed with it.
+private final class CStrings {
+    private var owned: [UnsafeMutablePointer<CChar>] = []
+
+    func add(_ text: String) -> UnsafePointer<CChar>? {
+        guard let copy = strdup(text) else { return nil }
+        owned.append(copy)
+        return UnsafePointer(copy)
+    }
+
+    deinit { owned.forEach { free($0) } }
 }
 
 /// The address check, where libcurl's C callback reaches it through a context pointer; immutable, so sharing it is safe.

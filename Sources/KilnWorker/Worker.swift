@@ -213,25 +213,37 @@ public struct Worker: Service {
             }
             return
         }
-        let writer = prepared.writer, settings = prepared.settings
         defer { prepared.workspace.remove() }
-        let context = BuildContext(build: build, settings: settings, workspace: prepared.workspace, configuration: configuration, blobs: blobs, logSink: writer)
+        let context = BuildContext(build: build, settings: prepared.settings, workspace: prepared.workspace, configuration: configuration,
+                                   blobs: blobs, logSink: prepared.writer)
 
         let outcome = await supervisor.supervise(build) { [lifecycle] in try await lifecycle.run(context) }
         let elapsed = ContinuousClock.now - started
         if Task.isCancelled {
-            // The worker is shutting down past its drain timeout. This task is
-            // cancelled, so the hand-back runs in a task of its own, awaited.
-            await Task {
-                await context.log("-----> Worker \(configuration.name) is stopping: build handed back to the queue")
-                do {
-                    try await queue.handBack(build, worker: configuration.name)
-                } catch {
-                    logger.error("cannot hand the build back; it will be rescued when its lease expires", metadata: ["error": "\(error)"])
-                }
-            }.value
+            await handBack(build, context: context, logger: logger)
             return
         }
+        await finish(build, outcome: outcome, context: context, writer: prepared.writer, elapsed: elapsed, logger: logger)
+    }
+
+    /// The worker is shutting down past its drain timeout: the build goes
+    /// back to the queue. This task is cancelled, so the hand-back runs in a
+    /// task of its own, awaited.
+    private func handBack(_ build: Build, context: BuildContext, logger: Logger) async {
+        await Task { [queue, configuration] in
+            await context.log("-----> Worker \(configuration.name) is stopping: build handed back to the queue")
+            do {
+                try await queue.handBack(build, worker: configuration.name)
+            } catch {
+                logger.error("cannot hand the build back; it will be rescued when its lease expires", metadata: ["error": "\(error)"])
+            }
+        }.value
+    }
+
+    /// Records what became of a build that ran to its end: the release
+    /// phase for a success, otherwise its failure or cancellation.
+    private func finish(_ build: Build, outcome: Result<Built, any Error>, context: BuildContext, writer: BuildLogWriter,
+                        elapsed: Duration, logger: Logger) async {
         // Every line stored before the build is final: followers stop reading then.
         await writer.flush()
         WorkerMetrics.record(outcome: outcome, phases: context.timer.phases, elapsed: elapsed)
@@ -239,7 +251,7 @@ public struct Worker: Service {
         case .success(let built):
             await context.log("-----> Build \(build.id) done in \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow))): \(built.product)")
             await writer.flush()
-            await release.run(built, of: build, settings: settings, timings: context.timer.milliseconds, logger: logger)
+            await release.run(built, of: build, settings: context.settings, timings: context.timer.milliseconds, logger: logger)
         case .failure(let error as BuildSupervisionError) where error == .leaseLost:
             // Fenced out: whatever this attempt did no longer counts.
             logger.warning("build lease lost; leaving it to its retry")
