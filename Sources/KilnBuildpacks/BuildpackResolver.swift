@@ -61,6 +61,7 @@ public struct BuildpackResolver: Sendable {
             return Buildpack(reference: name, directory: copy)
         case .tarball(let url):
             try await fetchTarball(url: url, log: log, into: copy)
+            try await Self.makeScriptsExecutable(in: copy, reference: reference, log: log)
             let buildpack = Buildpack(reference: reference.description, directory: copy)
             guard Self.isExecutable("bin/compile", in: copy) else {
                 throw BuildpackError("\(reference) is not a buildpack: the archive has no executable bin/compile")
@@ -69,6 +70,7 @@ public struct BuildpackResolver: Sendable {
         case .git(let url, let ref):
             try await fetchGit(url: url, ref: ref, reference: reference, log: log, into: copy)
             try? ConfinedDirectory.removeTree(copy.appendingPathComponent(".git"))
+            try await Self.makeScriptsExecutable(in: copy, reference: reference, log: log)
             let buildpack = Buildpack(reference: reference.description, directory: copy)
             guard Self.isExecutable("bin/compile", in: copy) else {
                 throw BuildpackError("\(reference) is not a buildpack: it has no executable bin/compile")
@@ -128,6 +130,28 @@ public struct BuildpackResolver: Sendable {
             return directory.appendingPathComponent(children[0].name)
         }
         return directory
+    }
+
+    /// The scripts Heroku runs whatever their mode: many public buildpacks
+    /// commit them without the execute bit (a repository made on a system
+    /// that drops it, an archive that never had it), and Heroku and herokuish
+    /// run them anyway. This build's copy gets the bit; a link is followed
+    /// only while it stays inside the buildpack.
+    static let scripts = ["bin/detect", "bin/compile", "bin/release"]
+
+    /// Gives the copy's ``scripts`` their execute bit, and says so.
+    static func makeScriptsExecutable(in copy: URL, reference: BuildpackReference, log: @Sendable (String) async throws -> Void) async throws {
+        let directory = try ConfinedDirectory(copy, label: "the buildpack \(reference)")
+        var fixed: [String] = []
+        for script in scripts {
+            do {
+                if try directory.addExecuteBits(script) { fixed.append(script) }
+            } catch let error as ConfinedPathError {
+                throw BuildpackError("\(reference) is not a usable buildpack: \(error)")
+            }
+        }
+        guard !fixed.isEmpty else { return }
+        try await log("-----> \(reference): \(fixed.joined(separator: ", ")) had no execute bit; run as Heroku runs them")
     }
 
     /// Whether `relative` is an executable file beneath `directory` (a link that stays inside counts).

@@ -30,3 +30,19 @@ extension ConfinedDirectory {
         guard renameat(descriptor, name, AT_FDCWD, absolute) == 0 else { throw error(name, .system(errno)) }
     }
 }
+
+extension ConfinedDirectory {
+    /// Gives the regular file at `relative` an execute bit wherever it has a
+    /// read bit (`chmod +x` for whoever may read it), through a descriptor of
+    /// the file itself; returns whether its mode changed, `false` when it is absent.
+    public func addExecuteBits(_ relative: String, links: Links = .beneath) throws -> Bool {
+        guard let handle = try openFile(relative, links: links) else { return false }
+        var info = stat()
+        guard fstat(handle.fileDescriptor, &info) == 0 else { throw error(relative, .system(errno)) }
+        let mode = info.st_mode & 0o7777
+        let wanted = mode | ((mode & 0o444) >> 2)
+        guard wanted != mode else { return false }
+        guard fchmod(handle.fileDescriptor, wanted) == 0 else { throw error(relative, .system(errno)) }
+        return true
+    }
+}
