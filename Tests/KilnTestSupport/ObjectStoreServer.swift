@@ -15,6 +15,30 @@ public struct ObjectStoreServer: Sendable {
     /// Listens on `host`, inside the network namespace `namespace` when one is named.
     public static func with<T: Sendable>(host: String = "127.0.0.1", namespace: String? = nil,
                                          _ body: @escaping @Sendable (ObjectStoreServer) async throws -> T) async throws -> T {
+        // A free port is free when asked, not always when moto binds it: another
+        // test's server may take it in between and answer for it. Then the
+        // bootstrap fails (that server's unauthenticated actions are used up),
+        // and a new server on a new port is started; `body` runs once.
+        var attempt = 1
+        while true {
+            do {
+                return try await start(host: host, namespace: namespace, body)
+            } catch let failure as BootstrapFailure where attempt < 3 {
+                print("moto_server did not start cleanly (\(failure.error)); trying another port")
+                attempt += 1
+            } catch let failure as BootstrapFailure {
+                throw failure.error
+            }
+        }
+    }
+
+    /// A server that could not be set up, before `body` ran.
+    struct BootstrapFailure: Error {
+        let error: TestSetupError
+    }
+
+    static func start<T: Sendable>(host: String, namespace: String?,
+                                   _ body: @escaping @Sendable (ObjectStoreServer) async throws -> T) async throws -> T {
         let port = try KilnFarm.freePort()
         let endpoint = "http://\(host):\(port)"
         let arguments = ["moto_server", "-H", host, "-p", "\(port)"]
@@ -27,11 +51,11 @@ public struct ObjectStoreServer: Sendable {
                 ready = (try? await sh("curl", ["-s", "-o", "/dev/null", "\(endpoint)/moto-api/"]))?.succeeded == true
                 if !ready { try await Task.sleep(for: .milliseconds(100)) }
             }
-            guard ready else { throw TestSetupError("moto_server did not start on \(endpoint)") }
+            guard ready else { throw BootstrapFailure(error: TestSetupError("moto_server did not start on \(endpoint)")) }
             func iam(_ query: String) async throws -> String {
                 // Unsigned as far as moto cares: these are the three actions it lets through.
                 let outcome = try await sh("curl", ["-sf", "--aws-sigv4", "aws:amz:us-east-1:iam", "-u", "bootstrap:bootstrap", "\(endpoint)/?\(query)&Version=2010-05-08"])
-                guard outcome.succeeded else { throw TestSetupError("moto's IAM refused \(query): \(outcome.output)") }
+                guard outcome.succeeded else { throw BootstrapFailure(error: TestSetupError("moto's IAM refused \(query): \(outcome.output)")) }
                 return outcome.output
             }
             _ = try await iam("Action=CreateUser&UserName=kiln")
@@ -39,7 +63,9 @@ public struct ObjectStoreServer: Sendable {
             _ = try await iam("Action=PutUserPolicy&UserName=kiln&PolicyName=everything&PolicyDocument=\(policy.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)")
             let key = try await iam("Action=CreateAccessKey&UserName=kiln")
             func element(_ name: String) throws -> String {
-                guard let start = key.range(of: "<\(name)>"), let end = key.range(of: "</\(name)>") else { throw TestSetupError("no \(name) in \(key)") }
+                guard let start = key.range(of: "<\(name)>"), let end = key.range(of: "</\(name)>") else {
+                    throw BootstrapFailure(error: TestSetupError("no \(name) in \(key)"))
+                }
                 return String(key[start.upperBound..<end.lowerBound])
             }
             return try await body(ObjectStoreServer(endpoint: endpoint, accessKey: try element("AccessKeyId"), secretKey: try element("SecretAccessKey")))
