@@ -1,5 +1,5 @@
 /// One kind of build's phases, from a fetched app to a signed product: what
-/// runs between the fetch every build shares and the ``Release`` every build
+/// runs between the fetch every build shares and the ``RecordRelease`` phase every build
 /// ends with. ``BuildKind`` chooses the pipeline, once, in ``BuildLifecycle``.
 ///
 /// A pipeline is a short function that calls its phases in order, each

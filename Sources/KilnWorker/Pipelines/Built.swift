@@ -1,7 +1,7 @@
 import KilnQueue
 import KilnSlug
 
-/// What every pipeline hands the ``Release`` phase: the result the queue
+/// What every pipeline hands the ``RecordRelease`` phase: the result the queue
 /// records, and the signed manifest the release is made from.
 struct Built: Sendable {
     let result: BuildResult
