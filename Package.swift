@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.4"),
         .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird", from: "2.1.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        // The YAML buildpacks' bin/release prints.
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // C libraries, each behind one thin system-library target.
@@ -84,6 +86,7 @@ let package = Package(
         .target(name: "KilnBuildpacks", dependencies: [
             "KilnProcess", "KilnSandbox", "KilnArchive", "KilnDownload", "KilnConfine",
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Yams", package: "Yams"),
         ], swiftSettings: swiftSettings),
         // OCI images: Dockerfile builds with buildah, slugs exported as images, their signatures.
         .target(name: "KilnImage", dependencies: [

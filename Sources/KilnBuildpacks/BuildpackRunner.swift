@@ -101,7 +101,7 @@ public struct BuildpackRunner: Sendable {
             let reason = outcome.limit.map { "stopped: \($0)" } ?? "exited \(outcome.status)"
             throw BuildpackError("\(buildpack.reference): bin/release \(reason): \(output.split(separator: "\n").last ?? "")")
         }
-        return ReleaseDeclaration.parse(output)
+        return try ReleaseDeclaration.parse(output, buildpack: buildpack.reference)
     }
 
     /// The `export` file a buildpack left for the ones after it, if any.
