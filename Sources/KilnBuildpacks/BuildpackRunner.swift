@@ -24,6 +24,9 @@ public struct BuildpackRunner: Sendable {
     public var appName: String
     public var layout: BuildLayout
     public var sandbox: Sandbox
+    /// Variables one buildpack's compile and release get over the usual
+    /// ones, by its reference: the runtime selected for a built-in builder.
+    public var buildpackEnvironment: [String: [String: String]] = [:]
 
     public init(stack: String = "heroku-22", sourceVersion: String, appName: String = "", layout: BuildLayout,
                 network: Bool = false, user: SandboxUser?, limits: SandboxLimits = SandboxLimits()) {
@@ -34,9 +37,12 @@ public struct BuildpackRunner: Sendable {
         self.sandbox = Sandbox(mounts: layout.mounts, network: network, user: user, limits: limits)
     }
 
+    /// The PATH builds start with: the stack's own directories only.
+    public static let searchPath = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
+
     var environment: [String: String] {
         var environment = [
-            "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin",
+            "PATH": Self.searchPath,
             "LANG": "C.UTF-8",
             "HOME": BuildLayout.appInside,
             "STACK": stack,
@@ -52,6 +58,11 @@ public struct BuildpackRunner: Sendable {
             environment["GIGALIXIR_SHOULD_HOT_UPGRADE"] = "true"
         }
         return environment
+    }
+
+    /// The environment of `buildpack`'s scripts: the usual one, with its own variables over it.
+    func environment(for buildpack: Buildpack) -> [String: String] {
+        environment.merging(buildpackEnvironment[buildpack.reference] ?? [:]) { $1 }
     }
 
     /// Runs `bin/detect`; returns the name it prints, or `nil` when it declines.
@@ -74,7 +85,7 @@ public struct BuildpackRunner: Sendable {
         let exports = try previous.filter { exportFile(of: $0) != nil }.map { try layout.inside($0) + "/export" }
         let script = #"bp="$1"; shift; for f in "$@"; do . "$f"; done; exec "$bp/bin/compile" "$BUILD_DIR" "$CACHE_DIR" "$ENV_DIR""#
         let tail = LastLines(count: 8)
-        let outcome = try await sandbox.run("/bin/bash", ["-c", script, "compile", directory] + exports, environment: environment,
+        let outcome = try await sandbox.run("/bin/bash", ["-c", script, "compile", directory] + exports, environment: environment(for: buildpack),
                                             workingDirectory: BuildLayout.appInside) { line in
             tail.append(line)
             try await log(line)
@@ -95,7 +106,7 @@ public struct BuildpackRunner: Sendable {
         guard (try? ConfinedDirectory(buildpack.directory, label: "the buildpack").status(of: "bin/release", followingLast: true))??.isExecutableFile == true else { return ReleaseDeclaration() }
         let directory = try layout.inside(buildpack)
         let (outcome, output) = try await sandbox.capture(directory + "/bin/release", [BuildLayout.appInside],
-                                                          environment: environment.merging(extra) { $1 },
+                                                          environment: environment(for: buildpack).merging(extra) { $1 },
                                                           workingDirectory: BuildLayout.appInside)
         guard outcome.succeeded else {
             let reason = outcome.limit.map { "stopped: \($0)" } ?? "exited \(outcome.status)"

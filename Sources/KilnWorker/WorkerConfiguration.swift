@@ -68,6 +68,9 @@ public struct WorkerConfiguration: Sendable {
     public var exportBaseImage: String?
     /// What builds may fetch (buildpacks), from where, within which limits.
     public var fetchPolicy = FetchPolicy()
+    /// The runtimes the built-in builders may use besides the stack's own
+    /// toolchains (`--runtimes`, `NAME/VERSION/` folders).
+    public var runtimesDirectory: URL
     /// A Dockerfile build whose context (the app's files) is bigger than this fails before buildah starts.
     public var imageContextLimit: Int64 = 500_000_000
 
@@ -78,6 +81,7 @@ public struct WorkerConfiguration: Sendable {
         self.name = name ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
         self.cacheRulesDirectory = buildersDirectory.deletingLastPathComponent().appendingPathComponent("cache")
         self.sharedCacheDirectory = KilnHome(home).sharedCache
+        self.runtimesDirectory = KilnHome(home).runtimes
     }
 
     var layout: KilnHome { KilnHome(home) }
