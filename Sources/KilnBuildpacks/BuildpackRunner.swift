@@ -67,13 +67,20 @@ public struct BuildpackRunner: Sendable {
 
     /// Runs `bin/detect`; returns the name it prints, or `nil` when it declines.
     public func detect(_ buildpack: Buildpack) async throws -> String? {
+        try await detection(buildpack).name
+    }
+
+    /// Runs `bin/detect`: the name it prints when it accepts the app, and
+    /// what it printed either way (a buildpack that declines often says
+    /// why: "no requirements.txt", "STACK heroku-22 is not supported").
+    public func detection(_ buildpack: Buildpack) async throws -> (name: String?, output: [String]) {
         let directory = try layout.inside(buildpack)
         let (outcome, output) = try await sandbox.capture(directory + "/bin/detect", [BuildLayout.appInside], environment: environment,
                                                           workingDirectory: BuildLayout.appInside, limit: 64 * 1024)
         if let limit = outcome.limit { throw BuildpackError("\(buildpack.reference): bin/detect stopped: \(limit)") }
-        guard outcome.succeeded else { return nil }
-        let name = output.split(separator: "\n").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-        return name.isEmpty ? buildpack.reference : name
+        let lines = output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard outcome.succeeded else { return (nil, lines) }
+        return (lines.first ?? buildpack.reference, lines)
     }
 
     /// Runs `bin/compile`, after sourcing the `export` files of the buildpacks
@@ -100,12 +107,18 @@ public struct BuildpackRunner: Sendable {
     }
 
     /// Runs `bin/release` when the buildpack has one, with `extra` over the
-    /// usual environment; returns what it declares.
-    public func release(_ buildpack: Buildpack, extra: [String: String] = [:]) async throws -> ReleaseDeclaration {
+    /// usual environment, after sourcing the `export` files of the
+    /// buildpacks before it and its own (as heroku-buildpack-multi and
+    /// Gigalixir's buildpacks expect: gigalixir-buildpack-mix's web command
+    /// comes from what its compile exported); returns what it declares.
+    public func release(_ buildpack: Buildpack, after previous: [Buildpack] = [], extra: [String: String] = [:]) async throws -> ReleaseDeclaration {
         // The buildpack's directory is the build user's during compile: looked at beneath it, no link followed out.
         guard (try? ConfinedDirectory(buildpack.directory, label: "the buildpack").status(of: "bin/release", followingLast: true))??.isExecutableFile == true else { return ReleaseDeclaration() }
         let directory = try layout.inside(buildpack)
-        let (outcome, output) = try await sandbox.capture(directory + "/bin/release", [BuildLayout.appInside],
+        let exports = try (previous + [buildpack]).filter { exportFile(of: $0) != nil }.map { try layout.inside($0) + "/export" }
+        // Whatever an export file prints would land in the YAML: it goes nowhere.
+        let script = #"bp="$1"; shift; for f in "$@"; do . "$f" >/dev/null 2>&1; done; exec "$bp/bin/release" "$BUILD_DIR""#
+        let (outcome, output) = try await sandbox.capture("/bin/bash", ["-c", script, "release", directory] + exports,
                                                           environment: environment(for: buildpack).merging(extra) { $1 },
                                                           workingDirectory: BuildLayout.appInside)
         guard outcome.succeeded else {

@@ -124,4 +124,14 @@ final class LineCollector: Sendable {
         let error = await #expect(throws: BuildpackError.self) { try await scratch.runner().release(pack) }
         #expect(error?.message.hasPrefix("quoting: bin/release printed malformed YAML (line ") == true, "\(error?.message ?? "")")
     }
+
+    /// gigalixir-buildpack-mix's compile exports what its bin/release prints as the web command.
+    @Test func binReleaseSeesWhatTheExportFilesSet() async throws {
+        let scratch = try Scratch()
+        let mix = try scratch.buildpack("mix", compile: "#!/bin/sh\necho 'export RUN_ARGS=\"run --no-halt\"; echo noise' > \"$(dirname \"$0\")/../export\"\n",
+                                        release: "#!/bin/sh\nprintf -- '---\\ndefault_process_types:\\n  web: mix %s\\n' \"$RUN_ARGS\"\n")
+        let runner = try scratch.runner()
+        try await runner.compile(mix, after: [], log: LineCollector().sink)
+        #expect(try await runner.release(mix).processTypes.commands == ["web": "mix run --no-halt"])
+    }
 }

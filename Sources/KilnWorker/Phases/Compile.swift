@@ -33,7 +33,7 @@ struct Compile {
                     output = taken
                     await context.log("-----> \(buildpack.reference) left the release \(taken.release) \(taken.version) in CACHE_DIR/out: it becomes the slug, at /app, as on Gigalixir")
                 }
-                let released = try await runner.release(buildpack, extra: output.map { ["GIGALIXIR_APP_NAME": $0.release] } ?? [:])
+                let released = try await runner.release(buildpack, after: Array(buildpacks[..<index]), extra: output.map { ["GIGALIXIR_APP_NAME": $0.release] } ?? [:])
                 declaration.processTypes = declaration.processTypes.merging(released.processTypes)
                 declaration.addons += released.addons.filter { !declaration.addons.contains($0) }
                 declaration.configVars.merge(released.configVars) { _, new in new }
