@@ -63,6 +63,10 @@ import Testing
             let slug = try await farm.newestSlug(app: "pinned")
             try await sh("tar", ["--zstd", "-xf", slug.appendingPathComponent("slug.tar.zst").path, "-C", slug.path])
             #expect(try String(contentsOf: slug.appendingPathComponent("app/built-with"), encoding: .utf8) == "v24.19.0")
+            // And the slug carries it where Heroku puts it, on PATH for the dyno.
+            #expect(FileManager.default.isExecutableFile(atPath: slug.appendingPathComponent("app/.heroku/node/bin/node").path))
+            let profile = try String(contentsOf: slug.appendingPathComponent("app/.profile.d/nodejs.sh"), encoding: .utf8)
+            #expect(profile.contains("/app/.heroku/node/bin"), "\(profile)")
 
             // Back to the host's version: the dependency cache keys on the runtime the build uses.
             let hostMajor = hostNode.dropFirst().split(separator: ".")[0]
