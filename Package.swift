@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.4"),
         .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird", from: "2.1.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        // The YAML buildpacks' bin/release prints.
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // C libraries, each behind one thin system-library target.
@@ -84,7 +86,10 @@ let package = Package(
         .target(name: "KilnBuildpacks", dependencies: [
             "KilnProcess", "KilnSandbox", "KilnArchive", "KilnDownload", "KilnConfine",
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Yams", package: "Yams"),
         ], swiftSettings: swiftSettings),
+        // Runtime versions: what an app asks for (.python-version, engines.node, ...) and the toolchains a farm has.
+        .target(name: "KilnRuntimes", dependencies: ["KilnArchive", "KilnProcess"], swiftSettings: swiftSettings),
         // OCI images: Dockerfile builds with buildah, slugs exported as images, their signatures.
         .target(name: "KilnImage", dependencies: [
             "KilnArchive", "KilnBlobStore", "KilnSlug", "KilnProcess", "KilnSandbox", "KilnSigning", "KilnConfine", .product(name: "Crypto", package: "swift-crypto"),
@@ -94,7 +99,7 @@ let package = Package(
         ], swiftSettings: swiftSettings),
         .target(name: "KilnWorker", dependencies: [
             "KilnHome", "KilnDatabase", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnBlobStore", "KilnArchive",
-            "KilnBuildpacks", "KilnSlug", "KilnSigning", "KilnSandbox", "KilnCache", "KilnProcess", "KilnS3", "KilnImage", "KilnConfine", "KilnDownload",
+            "KilnBuildpacks", "KilnSlug", "KilnSigning", "KilnSandbox", "KilnCache", "KilnProcess", "KilnS3", "KilnImage", "KilnConfine", "KilnDownload", "KilnRuntimes",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
         ], swiftSettings: swiftSettings),
@@ -128,7 +133,7 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], swiftSettings: swiftSettings),
         .executableTarget(name: "kiln", dependencies: [
-            "KilnHome", "KilnServer", "KilnWorker", "KilnClient", "KilnAPI", "KilnDatabase", "KilnReceiver", "KilnSigning", "KilnSlug", "KilnBlobStore", "KilnCatalog", "KilnQueue", "KilnProcess", "KilnSandbox", "KilnCache", "KilnArchive", "KilnS3", "KilnImage", "KilnDownload",
+            "KilnHome", "KilnServer", "KilnWorker", "KilnClient", "KilnAPI", "KilnRuntimes", "KilnDatabase", "KilnReceiver", "KilnSigning", "KilnSlug", "KilnBlobStore", "KilnCatalog", "KilnQueue", "KilnProcess", "KilnSandbox", "KilnCache", "KilnArchive", "KilnS3", "KilnImage", "KilnDownload",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -157,11 +162,12 @@ let package = Package(
         .testTarget(name: "KilnDownloadTests", dependencies: ["KilnDownload"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnCacheTests", dependencies: ["KilnCache", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnSandboxTests", dependencies: ["KilnSandbox", "KilnTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KilnRuntimesTests", dependencies: ["KilnRuntimes", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnBuildpacksTests", dependencies: ["KilnBuildpacks", "KilnSandbox", "KilnDownload", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnQueueTests", dependencies: ["KilnQueue", "KilnCatalog", "KilnDatabase", "KilnBuildLog", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnFarmTests", dependencies: ["KilnTestSupport", "KilnQueue", "KilnCatalog", "KilnDatabase"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnWorkerTests", dependencies: [
-            "KilnWorker", "KilnTestSupport", "KilnQueue", "KilnCatalog", "KilnBlobStore", "KilnBuildpacks", "KilnSandbox", "KilnSigning", "KilnSlug",
+            "KilnWorker", "KilnTestSupport", "KilnQueue", "KilnCatalog", "KilnBlobStore", "KilnBuildpacks", "KilnSandbox", "KilnSigning", "KilnSlug", "KilnDownload",
         ], swiftSettings: swiftSettings),
         .testTarget(name: "KilnEndToEndTests", dependencies: ["KilnTestSupport", "KilnProcess", "KilnDatabase", "KilnCatalog", "KilnQueue", .product(name: "PostgresNIO", package: "postgres-nio")], swiftSettings: swiftSettings),
     ]

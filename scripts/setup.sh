@@ -11,7 +11,7 @@ packages=(
   unzip rsync
   buildah runc uidmap skopeo umoci docker-registry
   qemu-system-x86
-  python3 python3-venv erlang-base erlang-dev erlang-tools erlang-syntax-tools elixir
+  python3 python3-venv yarnpkg erlang-base erlang-dev erlang-tools erlang-syntax-tools elixir
 )
 missing=()
 for package in "${packages[@]}"; do

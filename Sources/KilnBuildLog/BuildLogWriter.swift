@@ -38,7 +38,7 @@ public actor BuildLogWriter {
     /// a line the database cannot take now is kept for the next write.
     public func append(_ text: String) async {
         guard !overBudget else { return }
-        let line = text.replacingOccurrences(of: "\0", with: "")
+        let line = text.storableText
         bytes += line.utf8.count + 1
         if bytes > maximumBytes {
             // One budget for the whole build, whatever its buildpacks print each.

@@ -24,6 +24,9 @@ public struct BuildpackRunner: Sendable {
     public var appName: String
     public var layout: BuildLayout
     public var sandbox: Sandbox
+    /// Variables one buildpack's compile and release get over the usual
+    /// ones, by its reference: the runtime selected for a built-in builder.
+    public var buildpackEnvironment: [String: [String: String]] = [:]
 
     public init(stack: String = "heroku-22", sourceVersion: String, appName: String = "", layout: BuildLayout,
                 network: Bool = false, user: SandboxUser?, limits: SandboxLimits = SandboxLimits()) {
@@ -34,9 +37,12 @@ public struct BuildpackRunner: Sendable {
         self.sandbox = Sandbox(mounts: layout.mounts, network: network, user: user, limits: limits)
     }
 
+    /// The PATH builds start with: the stack's own directories only.
+    public static let searchPath = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
+
     var environment: [String: String] {
         var environment = [
-            "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin",
+            "PATH": Self.searchPath,
             "LANG": "C.UTF-8",
             "HOME": BuildLayout.appInside,
             "STACK": stack,
@@ -54,15 +60,27 @@ public struct BuildpackRunner: Sendable {
         return environment
     }
 
+    /// The environment of `buildpack`'s scripts: the usual one, with its own variables over it.
+    func environment(for buildpack: Buildpack) -> [String: String] {
+        environment.merging(buildpackEnvironment[buildpack.reference] ?? [:]) { $1 }
+    }
+
     /// Runs `bin/detect`; returns the name it prints, or `nil` when it declines.
     public func detect(_ buildpack: Buildpack) async throws -> String? {
+        try await detection(buildpack).name
+    }
+
+    /// Runs `bin/detect`: the name it prints when it accepts the app, and
+    /// what it printed either way (a buildpack that declines often says
+    /// why: "no requirements.txt", "STACK heroku-22 is not supported").
+    public func detection(_ buildpack: Buildpack) async throws -> (name: String?, output: [String]) {
         let directory = try layout.inside(buildpack)
         let (outcome, output) = try await sandbox.capture(directory + "/bin/detect", [BuildLayout.appInside], environment: environment,
                                                           workingDirectory: BuildLayout.appInside, limit: 64 * 1024)
         if let limit = outcome.limit { throw BuildpackError("\(buildpack.reference): bin/detect stopped: \(limit)") }
-        guard outcome.succeeded else { return nil }
-        let name = output.split(separator: "\n").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-        return name.isEmpty ? buildpack.reference : name
+        let lines = output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard outcome.succeeded else { return (nil, lines) }
+        return (lines.first ?? buildpack.reference, lines)
     }
 
     /// Runs `bin/compile`, after sourcing the `export` files of the buildpacks
@@ -74,7 +92,7 @@ public struct BuildpackRunner: Sendable {
         let exports = try previous.filter { exportFile(of: $0) != nil }.map { try layout.inside($0) + "/export" }
         let script = #"bp="$1"; shift; for f in "$@"; do . "$f"; done; exec "$bp/bin/compile" "$BUILD_DIR" "$CACHE_DIR" "$ENV_DIR""#
         let tail = LastLines(count: 8)
-        let outcome = try await sandbox.run("/bin/bash", ["-c", script, "compile", directory] + exports, environment: environment,
+        let outcome = try await sandbox.run("/bin/bash", ["-c", script, "compile", directory] + exports, environment: environment(for: buildpack),
                                             workingDirectory: BuildLayout.appInside) { line in
             tail.append(line)
             try await log(line)
@@ -89,19 +107,25 @@ public struct BuildpackRunner: Sendable {
     }
 
     /// Runs `bin/release` when the buildpack has one, with `extra` over the
-    /// usual environment; returns what it declares.
-    public func release(_ buildpack: Buildpack, extra: [String: String] = [:]) async throws -> ReleaseDeclaration {
+    /// usual environment, after sourcing the `export` files of the
+    /// buildpacks before it and its own (as heroku-buildpack-multi and
+    /// Gigalixir's buildpacks expect: gigalixir-buildpack-mix's web command
+    /// comes from what its compile exported); returns what it declares.
+    public func release(_ buildpack: Buildpack, after previous: [Buildpack] = [], extra: [String: String] = [:]) async throws -> ReleaseDeclaration {
         // The buildpack's directory is the build user's during compile: looked at beneath it, no link followed out.
         guard (try? ConfinedDirectory(buildpack.directory, label: "the buildpack").status(of: "bin/release", followingLast: true))??.isExecutableFile == true else { return ReleaseDeclaration() }
         let directory = try layout.inside(buildpack)
-        let (outcome, output) = try await sandbox.capture(directory + "/bin/release", [BuildLayout.appInside],
-                                                          environment: environment.merging(extra) { $1 },
+        let exports = try (previous + [buildpack]).filter { exportFile(of: $0) != nil }.map { try layout.inside($0) + "/export" }
+        // Whatever an export file prints would land in the YAML: it goes nowhere.
+        let script = #"bp="$1"; shift; for f in "$@"; do . "$f" >/dev/null 2>&1; done; exec "$bp/bin/release" "$BUILD_DIR""#
+        let (outcome, output) = try await sandbox.capture("/bin/bash", ["-c", script, "release", directory] + exports,
+                                                          environment: environment(for: buildpack).merging(extra) { $1 },
                                                           workingDirectory: BuildLayout.appInside)
         guard outcome.succeeded else {
             let reason = outcome.limit.map { "stopped: \($0)" } ?? "exited \(outcome.status)"
             throw BuildpackError("\(buildpack.reference): bin/release \(reason): \(output.split(separator: "\n").last ?? "")")
         }
-        return ReleaseDeclaration.parse(output)
+        return try ReleaseDeclaration.parse(output, buildpack: buildpack.reference)
     }
 
     /// The `export` file a buildpack left for the ones after it, if any.

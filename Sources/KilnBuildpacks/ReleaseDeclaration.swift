@@ -1,4 +1,5 @@
 import Foundation
+import Yams
 
 /// What a buildpack's `bin/release` declares: default process types, the
 /// add-ons the app needs and default config vars. The process types go into
@@ -16,33 +17,41 @@ public struct ReleaseDeclaration: Sendable, Equatable {
         self.configVars = configVars
     }
 
-    /// Parses the small, regular YAML buildpacks print: top-level keys,
-    /// mappings as indented `key: value` lines or `{}`, lists as indented
-    /// `- item` lines or `[a, b]`.
-    public static func parse(_ yaml: String) -> ReleaseDeclaration {
-        var declaration = ReleaseDeclaration(processTypes: ProcessTypes.parseRelease(yaml))
-        var section = ""
-        for raw in yaml.split(separator: "\n", omittingEmptySubsequences: true) {
-            let line = String(raw)
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.hasPrefix("#") || trimmed == "---" { continue }
-            if line.first != " " && line.first != "\t" && line.first != "-" {
-                guard let colon = line.firstIndex(of: ":") else { continue }
-                section = String(line[..<colon])
-                let rest = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-                if section == "addons", rest.hasPrefix("["), rest.hasSuffix("]") {
-                    declaration.addons += rest.dropFirst().dropLast().split(separator: ",").map { unquote($0.trimmingCharacters(in: .whitespaces)) }.filter { !$0.isEmpty }
-                }
-                continue
-            }
-            switch section {
-            case "addons" where trimmed.hasPrefix("- "):
-                declaration.addons.append(unquote(String(trimmed.dropFirst(2)).trimmingCharacters(in: .whitespaces)))
+    /// Parses what `bin/release` printed, as YAML (any of it: flow or block
+    /// style, quoting, anchors, comments), the way Heroku reads it: a mapping
+    /// whose `default_process_types` and `config_vars` are mappings of
+    /// scalars and whose `addons` is a list of names; other keys are ignored,
+    /// and empty output declares nothing. Malformed YAML, or one of those
+    /// keys of another shape, throws an error naming `buildpack` and the line.
+    public static func parse(_ yaml: String, buildpack: String) throws -> ReleaseDeclaration {
+        let document: Node?
+        do {
+            document = try Yams.compose(yaml: yaml)
+        } catch let error as YamlError {
+            throw BuildpackError("\(buildpack): bin/release printed malformed YAML\(Self.describe(error))")
+        }
+        guard let document, !Self.isEmpty(document) else { return ReleaseDeclaration() }
+        guard let top = document.mapping else {
+            throw BuildpackError("\(buildpack): bin/release printed YAML that is not a mapping (line \(Self.line(of: document)))")
+        }
+        var declaration = ReleaseDeclaration()
+        for (key, value) in top {
+            switch key.string {
+            case "default_process_types":
+                declaration.processTypes = ProcessTypes(try scalars(value, key: "default_process_types", buildpack: buildpack))
             case "config_vars":
-                guard let colon = trimmed.firstIndex(of: ":") else { continue }
-                let name = String(trimmed[..<colon]).trimmingCharacters(in: .whitespaces)
-                let value = unquote(trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: .whitespaces))
-                if !name.isEmpty { declaration.configVars[name] = value }
+                declaration.configVars = try scalars(value, key: "config_vars", buildpack: buildpack)
+            case "addons":
+                if isEmpty(value) { continue }
+                guard let list = value.sequence else {
+                    throw BuildpackError("\(buildpack): bin/release's addons, line \(line(of: value)), must be a list of add-on names")
+                }
+                declaration.addons = try list.map { item in
+                    guard let name = item.scalar?.string, !name.isEmpty else {
+                        throw BuildpackError("\(buildpack): bin/release's addons, line \(line(of: item)), must be a list of add-on names")
+                    }
+                    return name
+                }
             default:
                 continue
             }
@@ -50,10 +59,44 @@ public struct ReleaseDeclaration: Sendable, Equatable {
         return declaration
     }
 
-    static func unquote(_ text: String) -> String {
-        if text.count >= 2, let first = text.first, first == "\"" || first == "'", text.last == first {
-            return String(text.dropFirst().dropLast())
+    /// A mapping of names to scalars (`web: bin/server`); `{}`, `~` or nothing is empty.
+    static func scalars(_ node: Node, key: String, buildpack: String) throws -> [String: String] {
+        if isEmpty(node) { return [:] }
+        guard let mapping = node.mapping else {
+            throw BuildpackError("\(buildpack): bin/release's \(key), line \(line(of: node)), must be a mapping of names to values")
         }
-        return text
+        var values: [String: String] = [:]
+        for (name, value) in mapping {
+            guard let name = name.scalar?.string, !name.isEmpty else {
+                throw BuildpackError("\(buildpack): bin/release's \(key), line \(line(of: value)), has a name that is not text")
+            }
+            if isEmpty(value) { continue }
+            guard let text = value.scalar?.string else {
+                throw BuildpackError("\(buildpack): bin/release's \(key).\(name), line \(line(of: value)), must be a single value, not a list or mapping")
+            }
+            values[name] = text
+        }
+        return values
+    }
+
+    /// A null scalar (`~`, `null`, nothing) or `{}`.
+    static func isEmpty(_ node: Node) -> Bool {
+        if let scalar = node.scalar { return scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string) }
+        if let mapping = node.mapping { return mapping.count == 0 }
+        return false
+    }
+
+    static func line(of node: Node) -> Int { node.mark?.line ?? 1 }
+
+    /// ", line N: problem" for what libyaml reports.
+    static func describe(_ error: YamlError) -> String {
+        switch error {
+        case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
+            return " (line \(mark.line)): \(problem)"
+        case let .reader(problem, _, _, _):
+            return ": \(problem)"
+        default:
+            return ""
+        }
     }
 }

@@ -53,6 +53,7 @@ public struct CacheKey: Codable, Sendable, Equatable {
         case "file": return "\(subject) changed"
         case "var": return "\(subject) changed (\(was ?? "unset") → \(now ?? "unset"))"
         case "toolchain": return "toolchain changed (\(was ?? "none") → \(now ?? "none"))"
+        case "runtime": return "\(subject) runtime changed (\(was ?? "none") → \(now ?? "none"))"
         case "epoch": return "cache purged"
         default: return "\(name) changed"
         }

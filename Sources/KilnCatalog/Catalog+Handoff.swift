@@ -95,7 +95,7 @@ extension Catalog {
                 try await BuildQueue.recordHandoffTime(buildSeq: found.release.buildSeq, releasedAt: found.release.createdAt, on: connection, logger: logger)
             case .failed(let status, let error, let delay):
                 try await connection.query("""
-                    UPDATE release_handoffs SET attempts = attempts + 1, last_status = \(status), last_error = \(error),
+                    UPDATE release_handoffs SET attempts = attempts + 1, last_status = \(status), last_error = \(error.storableText),
                         next_attempt_at = now() + make_interval(secs => \(delay))
                     WHERE app = \(app) AND version = \(version)
                     """, logger: logger)

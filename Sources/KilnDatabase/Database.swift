@@ -42,3 +42,13 @@ public struct Database: Sendable {
         }
     }
 }
+
+extension String {
+    /// This text as a PostgreSQL `text` value can hold it: NUL bytes, which
+    /// it refuses (22021), become U+FFFD. For what builds and remote servers
+    /// write (an error's last lines, a git server's message), so that a
+    /// stray or hostile NUL cannot make an outcome unrecordable.
+    public var storableText: String {
+        contains("\0") ? replacingOccurrences(of: "\0", with: "\u{FFFD}") : self
+    }
+}

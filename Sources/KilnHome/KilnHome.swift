@@ -34,6 +34,8 @@ public struct KilnHome: Sendable, Equatable {
     public var imageStore: URL { file("cache/images") }
     /// The bare repositories of `app`'s submodules, fetched by the push hook.
     public func submoduleCache(app: String) -> URL { file("cache/submodules/apps").appendingPathComponent(app) }
+    /// The runtimes the operator added (`kiln runtimes add`), `NAME/VERSION/`, when `--runtimes` names no other directory.
+    public var runtimes: URL { file("runtimes") }
     /// Each build attempt's workspace.
     public var work: URL { file("work") }
     /// Scratch files of the server (source archives being imported).

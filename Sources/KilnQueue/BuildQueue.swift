@@ -179,7 +179,7 @@ public struct BuildQueue: Sendable {
 
     private func finish(_ build: Build, worker: String, state: BuildState, reason: String?, timings: [String: Int64] = [:]) async throws {
         try await database.client.query("""
-            UPDATE builds SET state = \(state.rawValue), finished_at = now(), lease_expires_at = NULL, error = \(reason),
+            UPDATE builds SET state = \(state.rawValue), finished_at = now(), lease_expires_at = NULL, error = \(reason?.storableText),
                 timings = \(Build.encode(timings))::jsonb
             WHERE seq = \(build.seq) AND state = 'running' AND worker = \(worker) AND attempts = \(build.attempts)
             """, logger: logger)

@@ -11,6 +11,8 @@ enum HostileInput {
     static let listCap = 64 << 10
     /// A Dockerfile, read to find what it would fetch.
     static let dockerfileCap = 1 << 20
+    /// A file that names a runtime version, read whole: package.json and Pipfile.lock are the big ones.
+    static let versionFileCap = 32 << 20
     /// A hot upgrade record, a small JSON object.
     static let recordCap = 64 << 10
 

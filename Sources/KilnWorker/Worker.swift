@@ -59,7 +59,7 @@ public struct Worker: Service {
         let cache = DependencyCache(
             local: try CacheStore(root: configuration.localCacheDirectory), shared: try CacheStore(root: configuration.sharedCacheDirectory),
             rules: rules, buildersDirectory: configuration.buildersDirectory, scratchDirectory: configuration.cacheDirectory,
-            farmWide: configuration.cacheSharedBetweenApps,
+            farmWide: configuration.cacheSharedBetweenApps, probe: ToolchainProbe(user: configuration.buildUser, limits: configuration.buildLimits),
             recordUse: { [database, logger] use in
                 WorkerMetrics.record(use)
                 do {

@@ -54,9 +54,9 @@ public struct WorkerConfiguration: Sendable {
     public var cacheSharedBetweenApps = false
     /// How slugs are compressed: zstd, or gzip for consumers of Heroku's `.tgz` slugs.
     public var slugCompression: ArchiveCompression = .zstd
-    /// A slug bigger than this fails its build, with its biggest directories named.
-    public var slugSizeLimit: Int64 = 1_000_000_000
-    /// A slug bigger than this gets a warning in the build's log.
+    /// A slug bigger than this fails its build, with its biggest directories named (Heroku's hard limit).
+    public var slugSizeLimit: Int64 = 500_000_000
+    /// A slug bigger than this gets a warning in the build's log, with its biggest directories named (Heroku's soft limit).
     public var slugSizeWarning: Int64 = 300_000_000
     /// How often the cache tiers are collected under their budgets.
     public var cacheCollectInterval: Duration = .seconds(600)
@@ -68,6 +68,9 @@ public struct WorkerConfiguration: Sendable {
     public var exportBaseImage: String?
     /// What builds may fetch (buildpacks), from where, within which limits.
     public var fetchPolicy = FetchPolicy()
+    /// The runtimes the built-in builders may use besides the stack's own
+    /// toolchains (`--runtimes`, `NAME/VERSION/` folders).
+    public var runtimesDirectory: URL
     /// A Dockerfile build whose context (the app's files) is bigger than this fails before buildah starts.
     public var imageContextLimit: Int64 = 500_000_000
 
@@ -78,6 +81,7 @@ public struct WorkerConfiguration: Sendable {
         self.name = name ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
         self.cacheRulesDirectory = buildersDirectory.deletingLastPathComponent().appendingPathComponent("cache")
         self.sharedCacheDirectory = KilnHome(home).sharedCache
+        self.runtimesDirectory = KilnHome(home).runtimes
     }
 
     var layout: KilnHome { KilnHome(home) }

@@ -100,9 +100,13 @@ enum FuzzTarget: String, CaseIterable {
 
     static func release(_ data: Data) {
         let yaml = String(decoding: data, as: UTF8.self)
-        let declaration = ReleaseDeclaration.parse(yaml)
-        guard declaration.processTypes == ProcessTypes.parseRelease(yaml) else {
-            fatalError("ReleaseDeclaration.parse and ProcessTypes.parseRelease disagree on the process types")
+        // Any bytes: a declaration or an error naming the buildpack, never a crash.
+        do {
+            _ = try ReleaseDeclaration.parse(yaml, buildpack: "fuzz")
+        } catch let error as BuildpackError {
+            guard error.message.hasPrefix("fuzz: bin/release") else { fatalError("an error that does not name the buildpack: \(error.message)") }
+        } catch {
+            fatalError("ReleaseDeclaration.parse threw \(error), not a BuildpackError")
         }
     }
 

@@ -13,7 +13,7 @@ struct Kiln: AsyncParsableCommand {
         subcommands: [
             UpCommand.self, ServerCommand.self, WorkerCommand.self, MigrateCommand.self,
             AppsCommand.self, KeysCommand.self, BuildsCommand.self, LogsCommand.self,
-            ConfigCommand.self, CacheCommand.self, SlugCommand.self, ImagesCommand.self, ReleasesCommand.self, RollbackCommand.self, WorkersCommand.self, QueueCommand.self, HookCommand.self,
+            ConfigCommand.self, CacheCommand.self, SlugCommand.self, ImagesCommand.self, ReleasesCommand.self, RollbackCommand.self, RuntimesCommand.self, WorkersCommand.self, QueueCommand.self, HookCommand.self,
         ])
 }
 

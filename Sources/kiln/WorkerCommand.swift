@@ -36,6 +36,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @OptionGroup var blobs: BlobStoreOptions
     @OptionGroup var images: RegistryOptions
     @OptionGroup var fetching: FetchOptions
+    @OptionGroup var runtimes: RuntimeOptions
     @OptionGroup var logs: LogOptions
     @Option(help: "Serve /metrics, /health and /ready on this port (default: none).") var metricsPort: Int?
     @Option(help: "The address the metrics port listens on.") var metricsHost = "0.0.0.0"
@@ -68,6 +69,7 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.exportBaseImage = images.exportBaseImage
         configuration.imageContextLimit = images.imageContextLimit.bytes
         configuration.fetchPolicy = try fetching.policy()
+        configuration.runtimesDirectory = runtimes.url(home: home.homeURL)
         let worker = try Worker(configuration: configuration, database: database, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: database.client),

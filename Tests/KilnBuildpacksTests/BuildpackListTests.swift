@@ -46,7 +46,7 @@ import Testing
         #expect(error?.message.contains("Procfile line 2") == true)
     }
 
-    @Test func theYAMLOfBinReleaseGivesDefaultProcessTypes() {
+    @Test func theYAMLOfBinReleaseGivesDefaultProcessTypes() throws {
         let yaml = """
             ---
             addons:
@@ -58,7 +58,49 @@ import Testing
             config_vars:
               LANG: en_US.UTF-8
             """
-        #expect(ProcessTypes.parseRelease(yaml).commands == ["web": "mix phx.server", "console": "iex -S mix", "worker": "bin/worker --queue \"default\""])
-        #expect(ProcessTypes.parseRelease("---\ndefault_process_types: {}\n").commands.isEmpty)
+        let declaration = try ReleaseDeclaration.parse(yaml, buildpack: "bp")
+        #expect(declaration.processTypes.commands == ["web": "mix phx.server", "console": "iex -S mix", "worker": "bin/worker --queue \"default\""])
+        #expect(declaration.addons == ["heroku-postgresql"])
+        #expect(declaration.configVars == ["LANG": "en_US.UTF-8"])
+        #expect(try ReleaseDeclaration.parse("---\ndefault_process_types: {}\n", buildpack: "bp").processTypes.commands.isEmpty)
+        #expect(try ReleaseDeclaration.parse("", buildpack: "bp") == ReleaseDeclaration())
+    }
+
+    /// What public buildpacks print beyond the simple block style: flow
+    /// mappings and lists, block scalars, comments, a document end marker,
+    /// numbers as config values.
+    @Test func binReleaseYAMLInAnyStyleIsRead() throws {
+        let yaml = """
+            --- # printed by a buildpack
+            addons: [heroku-postgresql:hobby-dev, "heroku-redis"]
+            config_vars: {POOL_SIZE: 10, LANG: "en_US.UTF-8"}
+            default_process_types:
+              web: >-
+                bin/start
+                --port $PORT
+              worker: |-
+                bin/worker
+            ...
+            """
+        let declaration = try ReleaseDeclaration.parse(yaml, buildpack: "bp")
+        #expect(declaration.processTypes.commands == ["web": "bin/start --port $PORT", "worker": "bin/worker"])
+        #expect(declaration.addons == ["heroku-postgresql:hobby-dev", "heroku-redis"])
+        #expect(declaration.configVars == ["POOL_SIZE": "10", "LANG": "en_US.UTF-8"])
+    }
+
+    @Test func malformedBinReleaseYAMLNamesTheBuildpackAndTheLine() {
+        let broken = #expect(throws: BuildpackError.self) {
+            try ReleaseDeclaration.parse("---\ndefault_process_types:\n  web: \"bin/start\n  worker: x\n", buildpack: "https://example.com/bp.git")
+        }
+        #expect(broken?.message.hasPrefix("https://example.com/bp.git: bin/release printed malformed YAML (line ") == true)
+        let shape = #expect(throws: BuildpackError.self) {
+            try ReleaseDeclaration.parse("---\naddons: []\ndefault_process_types:\n  - web\n", buildpack: "bp")
+        }
+        #expect(shape?.message == "bp: bin/release's default_process_types, line 4, must be a mapping of names to values")
+        let nested = #expect(throws: BuildpackError.self) {
+            try ReleaseDeclaration.parse("default_process_types:\n  web:\n    cmd: x\n", buildpack: "bp")
+        }
+        #expect(nested?.message == "bp: bin/release's default_process_types.web, line 3, must be a single value, not a list or mapping")
+        #expect(throws: BuildpackError.self) { try ReleaseDeclaration.parse("just text", buildpack: "bp") }
     }
 }

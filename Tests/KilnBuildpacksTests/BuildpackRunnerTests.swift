@@ -109,4 +109,29 @@ final class LineCollector: Sendable {
         let pack = try scratch.buildpack("picky", compile: "#!/bin/sh\n", detect: "#!/bin/sh\n[ -f \"$1/mix.exs\" ] && echo Elixir\n")
         #expect(try await scratch.runner().detect(pack) == nil)
     }
+
+    @Test func aBuildpackWithoutBinReleaseDeclaresNothing() async throws {
+        let scratch = try Scratch()
+        let pack = try scratch.buildpack("no-release", compile: "#!/bin/sh\n")
+        #expect(try await scratch.runner().release(pack) == ReleaseDeclaration())
+    }
+
+    @Test func malformedYAMLFromBinReleaseFailsNamingTheBuildpackAndTheLine() async throws {
+        let scratch = try Scratch()
+        // An unclosed quote on line 3, as a hand-written printf easily leaves.
+        let pack = try scratch.buildpack("quoting", compile: "#!/bin/sh\n",
+                                         release: "#!/bin/sh\nprintf -- '---\\ndefault_process_types:\\n  web: \"bin/start\\n  worker: bin/work\\n'\n")
+        let error = await #expect(throws: BuildpackError.self) { try await scratch.runner().release(pack) }
+        #expect(error?.message.hasPrefix("quoting: bin/release printed malformed YAML (line ") == true, "\(error?.message ?? "")")
+    }
+
+    /// gigalixir-buildpack-mix's compile exports what its bin/release prints as the web command.
+    @Test func binReleaseSeesWhatTheExportFilesSet() async throws {
+        let scratch = try Scratch()
+        let mix = try scratch.buildpack("mix", compile: "#!/bin/sh\necho 'export RUN_ARGS=\"run --no-halt\"; echo noise' > \"$(dirname \"$0\")/../export\"\n",
+                                        release: "#!/bin/sh\nprintf -- '---\\ndefault_process_types:\\n  web: mix %s\\n' \"$RUN_ARGS\"\n")
+        let runner = try scratch.runner()
+        try await runner.compile(mix, after: [], log: LineCollector().sink)
+        #expect(try await runner.release(mix).processTypes.commands == ["web": "mix run --no-halt"])
+    }
 }

@@ -314,6 +314,20 @@ extension HostileBuildTests {
         }
     }
 
+    /// PostgreSQL's text refuses NUL: a failure whose last lines carry one
+    /// (a buildpack's, or a git server's message) once could not be
+    /// recorded, and the worker retried forever. It is recorded, and the push rejected.
+    @Test func aFailureWhoseLastLinesHoldANulByteIsRecordedAndThePushRejected() async throws {
+        try await KilnFarm.with(workers: 1) { farm in
+            let nul = try await Self.buildpack(compile: "printf 'fatal: remote said \\000 goodbye\\n'\nexit 7")
+            let outcome = try await Self.push(farm, "nul-failure", files: ["Procfile": "web: ./run\n", ".buildpacks": "file://\(nul.path)\n"])
+            #expect(!outcome.succeeded)
+            #expect(outcome.output.contains("bin/compile exited 7; its last lines:"), "\(outcome.output)")
+            let shown = try await farm.kiln("builds", "show", "b-1", "--json")
+            #expect(shown.output.contains(#""state" : "failed""#) && shown.output.contains("remote said \u{FFFD} goodbye"), "\(shown.output)")
+        }
+    }
+
     @Test func aBuildsLogHasOneBudgetAcrossItsBuildpacksAndADockerfileCannotFetchWithTheNetworkOff() async throws {
         let canary = try Canary()
         try await KilnFarm.with(options: ["--build-log-limit", "2"]) { farm in

@@ -52,6 +52,27 @@ import Testing
         #expect(scratch.log.text.contains("releases left the release myapp 1.0.0-rc.1 in CACHE_DIR/out: it becomes the slug"))
     }
 
+    /// Gigalixir's releases buildpack leaves the tarball and may print no
+    /// web process; its run container starts the release anyway.
+    @Test func aReleaseTarballWithNoWebProcessDeclaredStartsTheRelease() async throws {
+        let scratch = try PhaseScratch()
+        try writeFiles(["Procfile": "worker: /app/bin/myapp eval Worker.run\n"], in: scratch.workspace.app)
+        let buildpack = try scratch.buildpack("releases", [
+            "compile": """
+                #!/bin/sh
+                set -e
+                mkdir -p /tmp/rel/bin "$2/out"
+                echo '#!/bin/sh' > /tmp/rel/bin/myapp
+                tar -czf "$2/out/myapp-0.1.0.tar.gz" -C /tmp/rel .
+                """,
+            "release": "#!/bin/sh\nprintf -- '---\\ndefault_process_types: {}\\n'\n",
+        ])
+        try scratch.handOver()
+        let compiled = try await Compile(runner: scratch.runner()).run(try scratch.context(), buildpacks: [buildpack])
+        #expect(compiled.declaration.processTypes.commands == ["web": "/app/bin/myapp start", "worker": "/app/bin/myapp eval Worker.run"])
+        #expect(scratch.log.lines.contains("-----> No web process declared: web starts the release myapp (/app/bin/myapp start), as on Gigalixir"))
+    }
+
     @Test func aReleaseTarballThatIsALinkIsRefused() async throws {
         let scratch = try PhaseScratch()
         let buildpack = try scratch.buildpack("sneaky", [

@@ -1,5 +1,6 @@
 import Foundation
 import KilnBuildpacks
+import KilnDownload
 import KilnTestSupport
 import Testing
 @testable import KilnWorker
@@ -47,5 +48,16 @@ import Testing
         ], in: scratch)
         let message = await failure { try await detect(scratch) }
         #expect(message == "no builder detected this app; tried node (package.json), python (requirements.txt or pyproject.toml). Add one of those files, or a .buildpacks file naming your buildpacks")
+    }
+
+    /// A named buildpack that declines often says why (heroku-buildpack-static:
+    /// "Stack heroku-22 is not supported!"): the refusal keeps what it said.
+    @Test func aNamedBuildpackThatDeclinesIsRefusedWithWhatItsDetectSaid() async throws {
+        var scratch = try PhaseScratch()
+        let buildpack = try await makeGitRepository(["bin/detect*": "#!/bin/sh\necho 'Stack '$STACK' is not supported!' >&2\nexit 1\n", "bin/compile*": "#!/bin/sh\n"])
+        scratch.configuration.fetchPolicy = FetchPolicy(localDirectories: [buildpack.deletingLastPathComponent().path])
+        try writeFiles([".buildpacks": "file://\(buildpack.path)\n"], in: scratch.workspace.app)
+        let message = await failure { try await detect(scratch) }
+        #expect(message == "file://\(buildpack.path): bin/detect does not accept this app; it says:\nStack heroku-22 is not supported!")
     }
 }

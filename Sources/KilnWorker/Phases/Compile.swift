@@ -15,7 +15,8 @@ struct Compiled: Sendable {
 /// their `export` files, then collect what their `bin/release` declares,
 /// with the app's Procfile over the default process types. A release
 /// tarball a buildpack leaves in CACHE_DIR/out is taken out at once and
-/// handed forward in the result (``ReleaseOutput``).
+/// handed forward in the result (``ReleaseOutput``); when nothing declares
+/// a web process, web starts that release.
 struct Compile {
     let runner: BuildpackRunner
 
@@ -32,7 +33,7 @@ struct Compile {
                     output = taken
                     await context.log("-----> \(buildpack.reference) left the release \(taken.release) \(taken.version) in CACHE_DIR/out: it becomes the slug, at /app, as on Gigalixir")
                 }
-                let released = try await runner.release(buildpack, extra: output.map { ["GIGALIXIR_APP_NAME": $0.release] } ?? [:])
+                let released = try await runner.release(buildpack, after: Array(buildpacks[..<index]), extra: output.map { ["GIGALIXIR_APP_NAME": $0.release] } ?? [:])
                 declaration.processTypes = declaration.processTypes.merging(released.processTypes)
                 declaration.addons += released.addons.filter { !declaration.addons.contains($0) }
                 declaration.configVars.merge(released.configVars) { _, new in new }
@@ -47,6 +48,11 @@ struct Compile {
             } catch let error as BuildpackError {
                 throw BuildFailure(error.message)
             }
+        }
+        if declaration.processTypes.commands["web"] == nil, let output {
+            // What Gigalixir's run container does with a release slug and no web process: start the release.
+            declaration.processTypes.commands["web"] = "/app/bin/\(output.release) start"
+            await context.log("-----> No web process declared: web starts the release \(output.release) (/app/bin/\(output.release) start), as on Gigalixir")
         }
         let names = declaration.processTypes.commands.keys.sorted().joined(separator: ", ")
         await context.log("-----> Process types: \(names.isEmpty ? "(none)" : names)")

@@ -4,6 +4,7 @@ import KilnCache
 import KilnCatalog
 import KilnConfine
 import KilnProcess
+import KilnRuntimes
 
 /// The restore and save phases: the app's dependencies into CACHE_DIR
 /// before compile, and saved from the build after a successful compile.
@@ -28,16 +29,18 @@ struct DependencyCache: Sendable {
     let scratchDirectory: URL
     /// Whether an app may restore a tree another app saved under the same key.
     let farmWide: Bool
-    let probe = ToolchainProbe()
+    /// Toolchain versions where builds run, shared with the runtime phase.
+    let probe: ToolchainProbe
     /// Adds a build's use of the cache to the farm's figures (best effort).
     let recordUse: @Sendable (CacheUse) async -> Void
 
-    func restore(_ context: BuildContext, buildpacks: [Buildpack], stack: String) async throws -> [CachePlan] {
+    func restore(_ context: BuildContext, buildpacks: [Buildpack], stack: String, runtimes: RuntimeSelection = RuntimeSelection()) async throws -> [CachePlan] {
         try context.workspace.cacheDirectory.takeOver(scratch(of: context.build.app), clean: context.build.clean)
         var plans: [CachePlan] = []
         var use = CacheUse(app: context.build.app)
         for buildpack in buildpacks {
-            guard let rule = rule(for: buildpack), let plan = try await plan(rule, buildpack: buildpack, context, stack: stack) else { continue }
+            guard let rule = rule(for: buildpack),
+                  let plan = try await plan(rule, buildpack: buildpack, context, stack: stack, runtimes: runtimes.byBuilder[rule.builder] ?? []) else { continue }
             plans.append(await restore(plan, context, use: &use))
         }
         // Directories only: restored files are the store's, which the build may replace but not change.
@@ -75,7 +78,7 @@ struct DependencyCache: Sendable {
         return rules[buildpack.reference]
     }
 
-    func plan(_ rule: CacheRule, buildpack: Buildpack, _ context: BuildContext, stack: String) async throws -> CachePlan? {
+    func plan(_ rule: CacheRule, buildpack: Buildpack, _ context: BuildContext, stack: String, runtimes: [Runtime]) async throws -> CachePlan? {
         // The pushed tree: lockfiles are read beneath it, a link out of it refused.
         let app = try HostileInput.beneath(context.workspace.app, label: "the app") { $0 }
         guard rule.keys.contains(where: { app.exists($0) }) else {
@@ -85,7 +88,12 @@ struct DependencyCache: Sendable {
         let settings = context.settings
         let (directories, vars) = rule.resolvedDirectories(vars: settings.config.vars)
         var parts = [CacheKey.Part("stack", stack), CacheKey.Part("builder \(rule.builder)", await probe.version(ofBuilder: buildersDirectory.appendingPathComponent(rule.builder)))]
-        for command in rule.toolchain { parts.append(.init("toolchain \(command)", await probe.output(of: command))) }
+        if runtimes.isEmpty {
+            for command in rule.toolchain { parts.append(.init("toolchain \(command)", await probe.output(of: command))) }
+        } else {
+            // The runtime the build uses, not whatever the stack has: an app on an added Node 24 keys on 24.
+            for runtime in runtimes { parts.append(.init("runtime \(runtime.kind)", "\(runtime.version) \(runtime.directory == nil ? "(stack's own)" : "(added)")")) }
+        }
         for file in rule.keys + settings.app.cacheKeyFiles {
             do {
                 parts.append(.init("file \(file)", try CacheKey.fileDigest(file, in: app)))

@@ -42,8 +42,10 @@ struct Detect {
         }
         try await context.handOver(context.workspace.buildpacks)
         for (reference, buildpack) in zip(references, buildpacks) {
-            guard let name = try await runner.detect(buildpack) else {
-                throw BuildFailure("\(reference): bin/detect does not accept this app")
+            let (name, said) = try await runner.detection(buildpack)
+            guard let name else {
+                let why = said.suffix(8).joined(separator: "\n")
+                throw BuildFailure("\(reference): bin/detect does not accept this app" + (why.isEmpty ? "" : "; it says:\n\(why)"))
             }
             await context.log("-----> \(name) app detected by \(reference)")
         }

@@ -14,19 +14,20 @@ struct Pack {
         let app = try await Self.slugDirectory(context, releaseOutput: compiled.releaseOutput)
         let packed = try await onThread { try packer.pack(app, into: blobs.local) }
         await context.log("-----> Slug packed: \(packed.size) bytes, \(packed.entries) entries, \(packed.format), \(packed.digest)")
+        guard packed.size > configuration.slugSizeWarning || packed.size > configuration.slugSizeLimit else { return packed }
+        let biggest = try await onThread { Self.biggestDirectories(in: app) }.map { "\($0.path) \(Figures.bytes($0.bytes))" }.joined(separator: ", ")
         if packed.size > configuration.slugSizeLimit {
             // Not kept: no release may use it, and it is big.
             try? FileManager.default.removeItem(at: blobs.local.path(for: packed.digest)) // farm-owned: the blob store
-            let biggest = try await onThread { Self.biggestDirectories(in: app) }
-                .map { "\($0.path) \(Figures.bytes($0.bytes))" }.joined(separator: ", ")
             throw BuildFailure("""
                 the slug is \(Figures.bytes(packed.size)) compressed, over this farm's limit of \(Figures.bytes(configuration.slugSizeLimit)). \
                 Biggest directories (uncompressed): \(biggest.isEmpty ? "none" : biggest). Leave build-only files out of the app directory
                 """)
         }
-        if packed.size > configuration.slugSizeWarning {
-            await context.log(" !     Warning: the slug is \(Figures.bytes(packed.size)), over \(Figures.bytes(configuration.slugSizeWarning)): big slugs are slow to fetch and to start")
-        }
+        await context.log("""
+             !     Warning: the slug is \(Figures.bytes(packed.size)), over \(Figures.bytes(configuration.slugSizeWarning)): big slugs are slow to fetch and to start. \
+            Biggest directories (uncompressed): \(biggest.isEmpty ? "none" : biggest)
+            """)
         return packed
     }
 

@@ -4,7 +4,7 @@ import KilnQueue
 import KilnSigning
 
 /// A build with Heroku buildpacks, into a signed slug:
-/// fetch (a hot build's running slug) → detect → restore → compile (+ the
+/// fetch (a hot build's running slug) → detect (and the runtimes) → restore → compile (+ the
 /// hot upgrade's record) → save → pack → sign → upload → image (export-image apps).
 struct SlugPipeline: BuildPipeline {
     let configuration: WorkerConfiguration
@@ -26,10 +26,14 @@ struct SlugPipeline: BuildPipeline {
                                      network: context.settings.app.buildNetwork, user: configuration.buildUser, limits: configuration.buildLimits)
         await context.log("-----> Sandbox: user \(configuration.buildUser.map { "\($0.uid)" } ?? "\(getuid())"), network \(context.settings.app.buildNetwork ? "on" : "off"), \(configuration.buildLimits.summary)")
 
-        let buildpacks = try await timer.measure(.detect) { try await Detect(resolver: resolver, runner: runner).run(context) }
-        let plans = try await timer.measure(.restore) { try await cache.restore(context, buildpacks: buildpacks, stack: stack) }
+        let (buildpacks, runtimes) = try await timer.measure(.detect) {
+            let buildpacks = try await Detect(resolver: resolver, runner: runner).run(context)
+            let select = SelectRuntimes(buildersDirectory: configuration.buildersDirectory, runtimesDirectory: configuration.runtimesDirectory, probe: cache.probe)
+            return (buildpacks, try await select.run(context, buildpacks: buildpacks))
+        }
+        let plans = try await timer.measure(.restore) { try await cache.restore(context, buildpacks: buildpacks, stack: stack, runtimes: runtimes) }
         let (compiled, upgrade) = try await timer.measure(.compile) {
-            let compiled = try await Compile(runner: runner).run(context, buildpacks: buildpacks)
+            let compiled = try await Compile(runner: runtimes.applied(to: runner)).run(context, buildpacks: buildpacks)
             return (compiled, try await hot.collect(context, compiled: compiled, buildpacks: buildpacks))
         }
         try await timer.measure(.save) { try await cache.save(context, plans: plans) }

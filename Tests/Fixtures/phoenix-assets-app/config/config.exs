@@ -1,0 +1,2 @@
+import Config
+config :phoenix_assets, greeting: "hello"
