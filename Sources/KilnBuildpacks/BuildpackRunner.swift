@@ -16,8 +16,8 @@ import KilnSandbox
 /// buildpacks also read `GIGALIXIR_APP_NAME` and, on a hot push,
 /// `GIGALIXIR_SHOULD_HOT_UPGRADE` (docs/gigalixir.md).
 public struct BuildpackRunner: Sendable {
-    /// The stack name buildpacks see in `STACK`.
-    public var stack: String
+    /// The system the scripts run on; buildpacks see its Heroku name in `STACK`.
+    public var stack: Stack
     /// The commit being built, in `SOURCE_VERSION`.
     public var sourceVersion: String
     /// The app's name, in `GIGALIXIR_APP_NAME`.
@@ -25,13 +25,13 @@ public struct BuildpackRunner: Sendable {
     public var layout: BuildLayout
     public var sandbox: Sandbox
 
-    public init(stack: String = "heroku-22", sourceVersion: String, appName: String = "", layout: BuildLayout,
+    public init(stack: Stack = .host, sourceVersion: String, appName: String = "", layout: BuildLayout,
                 network: Bool = false, user: SandboxUser?, limits: SandboxLimits = SandboxLimits()) {
         self.stack = stack
         self.sourceVersion = sourceVersion
         self.appName = appName
         self.layout = layout
-        self.sandbox = Sandbox(mounts: layout.mounts, network: network, user: user, limits: limits)
+        self.sandbox = Sandbox(mounts: layout.mounts, network: network, user: user, limits: limits, stack: stack)
     }
 
     var environment: [String: String] {
@@ -39,7 +39,7 @@ public struct BuildpackRunner: Sendable {
             "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin",
             "LANG": "C.UTF-8",
             "HOME": BuildLayout.appInside,
-            "STACK": stack,
+            "STACK": stack.heroku,
             "SOURCE_VERSION": sourceVersion,
             "BUILD_DIR": BuildLayout.appInside,
             "CACHE_DIR": BuildLayout.cacheInside,

@@ -34,6 +34,8 @@ public struct KilnHome: Sendable, Equatable {
     public var imageStore: URL { file("cache/images") }
     /// The bare repositories of `app`'s submodules, fetched by the push hook.
     public func submoduleCache(app: String) -> URL { file("cache/submodules/apps").appendingPathComponent(app) }
+    /// The build stacks a worker has besides the host's own system: `NAME/stack.conf` and `NAME/root/` each (`scripts/stack` makes them).
+    public var stacks: URL { file("stacks") }
     /// Each build attempt's workspace.
     public var work: URL { file("work") }
     /// Scratch files of the server (source archives being imported).

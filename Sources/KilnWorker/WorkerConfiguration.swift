@@ -68,6 +68,8 @@ public struct WorkerConfiguration: Sendable {
     public var exportBaseImage: String?
     /// What builds may fetch (buildpacks), from where, within which limits.
     public var fetchPolicy = FetchPolicy()
+    /// The stacks buildpack builds may run on besides the host's own system (`HOME/stacks` unless `--stacks`).
+    public var stacks: StackDirectory
     /// A Dockerfile build whose context (the app's files) is bigger than this fails before buildah starts.
     public var imageContextLimit: Int64 = 500_000_000
 
@@ -78,6 +80,7 @@ public struct WorkerConfiguration: Sendable {
         self.name = name ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
         self.cacheRulesDirectory = buildersDirectory.deletingLastPathComponent().appendingPathComponent("cache")
         self.sharedCacheDirectory = KilnHome(home).sharedCache
+        self.stacks = StackDirectory(KilnHome(home).stacks)
     }
 
     var layout: KilnHome { KilnHome(home) }

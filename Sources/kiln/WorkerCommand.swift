@@ -37,6 +37,8 @@ struct WorkerCommand: AsyncParsableCommand {
     @OptionGroup var images: RegistryOptions
     @OptionGroup var fetching: FetchOptions
     @OptionGroup var logs: LogOptions
+    @Option(help: "The directory of build stacks, each NAME/ with stack.conf and root/ (default: HOME/stacks; docs/operations.md, \"Stacks\").")
+    var stacks: String?
     @Option(help: "Serve /metrics, /health and /ready on this port (default: none).") var metricsPort: Int?
     @Option(help: "The address the metrics port listens on.") var metricsHost = "0.0.0.0"
 
@@ -68,6 +70,7 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.exportBaseImage = images.exportBaseImage
         configuration.imageContextLimit = images.imageContextLimit.bytes
         configuration.fetchPolicy = try fetching.policy()
+        if let stacks { configuration.stacks = StackDirectory(URL(fileURLWithPath: stacks)) }
         let worker = try Worker(configuration: configuration, database: database, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: database.client),

@@ -1,26 +1,38 @@
 import Foundation
 import KilnCache
 import KilnProcess
+import KilnSandbox
 
-/// What a cache rule's toolchain commands print on this worker (`node
-/// --version`), and each builder's own version (a digest of its files).
+/// What a cache rule's toolchain commands print on a stack of this worker
+/// (`node --version`: the host's node, or the stack's, run in the sandbox
+/// on that stack's root), and each builder's own version (a digest of its files).
 /// Outputs are kept for a minute, so an upgraded toolchain shows within one;
 /// a builder's digest for the life of the process, which ships the builders.
 actor ToolchainProbe {
     private var outputs: [String: (value: String, at: ContinuousClock.Instant)] = [:]
     private var builders: [String: String] = [:]
 
-    func output(of command: String) async -> String {
-        if let known = outputs[command], ContinuousClock.now - known.at < .seconds(60) { return known.value }
+    func output(of command: String, on stack: Stack = .host, user: SandboxUser? = nil) async -> String {
+        let known = stack.name + "\u{0}" + command
+        if let known = outputs[known], ContinuousClock.now - known.at < .seconds(60) { return known.value }
         let value: String
         do {
-            let outcome = try await Command("/bin/sh", ["-c", command]).run(limit: 64 << 10)
-            let printed = outcome.output.trimmingCharacters(in: .whitespacesAndNewlines)
-            value = outcome.succeeded ? printed : "failed with status \(outcome.status)"
+            let succeeded: Bool, printed: String, status: Int32
+            if stack.root == nil {
+                let outcome = try await Command("/bin/sh", ["-c", command]).run(limit: 64 << 10)
+                (succeeded, printed, status) = (outcome.succeeded, outcome.output, outcome.status)
+            } else {
+                // The stack's toolchain is what its builds use; only the sandbox shows it (its root, no build's files).
+                let sandbox = Sandbox(mounts: [], user: user, limits: SandboxLimits(wallTime: .seconds(60), outputBytes: 64 << 10), stack: stack)
+                let (outcome, output) = try await sandbox.capture("/bin/sh", ["-c", command], environment: ["PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp"],
+                                                                  workingDirectory: "/tmp", limit: 64 << 10)
+                (succeeded, printed, status) = (outcome.succeeded, output, outcome.status)
+            }
+            value = succeeded ? printed.trimmingCharacters(in: .whitespacesAndNewlines) : "failed with status \(status)"
         } catch {
             value = "unavailable"
         }
-        outputs[command] = (value, .now)
+        outputs[known] = (value, .now)
         return value
     }
 

@@ -4,6 +4,7 @@ import KilnCache
 import KilnCatalog
 import KilnConfine
 import KilnProcess
+import KilnSandbox
 
 /// The restore and save phases: the app's dependencies into CACHE_DIR
 /// before compile, and saved from the build after a successful compile.
@@ -32,7 +33,7 @@ struct DependencyCache: Sendable {
     /// Adds a build's use of the cache to the farm's figures (best effort).
     let recordUse: @Sendable (CacheUse) async -> Void
 
-    func restore(_ context: BuildContext, buildpacks: [Buildpack], stack: String) async throws -> [CachePlan] {
+    func restore(_ context: BuildContext, buildpacks: [Buildpack], stack: Stack) async throws -> [CachePlan] {
         try context.workspace.cacheDirectory.takeOver(scratch(of: context.build.app), clean: context.build.clean)
         var plans: [CachePlan] = []
         var use = CacheUse(app: context.build.app)
@@ -75,7 +76,7 @@ struct DependencyCache: Sendable {
         return rules[buildpack.reference]
     }
 
-    func plan(_ rule: CacheRule, buildpack: Buildpack, _ context: BuildContext, stack: String) async throws -> CachePlan? {
+    func plan(_ rule: CacheRule, buildpack: Buildpack, _ context: BuildContext, stack: Stack) async throws -> CachePlan? {
         // The pushed tree: lockfiles are read beneath it, a link out of it refused.
         let app = try HostileInput.beneath(context.workspace.app, label: "the app") { $0 }
         guard rule.keys.contains(where: { app.exists($0) }) else {
@@ -84,8 +85,12 @@ struct DependencyCache: Sendable {
         }
         let settings = context.settings
         let (directories, vars) = rule.resolvedDirectories(vars: settings.config.vars)
-        var parts = [CacheKey.Part("stack", stack), CacheKey.Part("builder \(rule.builder)", await probe.version(ofBuilder: buildersDirectory.appendingPathComponent(rule.builder)))]
-        for command in rule.toolchain { parts.append(.init("toolchain \(command)", await probe.output(of: command))) }
+        // The host's part stays what it was before stacks (its Heroku name), so that existing entries still match.
+        let system = stack.root == nil ? stack.heroku : [stack.name, stack.made].compactMap { $0 }.joined(separator: " made ")
+        var parts = [CacheKey.Part("stack", system), CacheKey.Part("builder \(rule.builder)", await probe.version(ofBuilder: buildersDirectory.appendingPathComponent(rule.builder)))]
+        for command in rule.toolchain {
+            parts.append(.init("toolchain \(command)", await probe.output(of: command, on: stack, user: context.configuration.buildUser)))
+        }
         for file in rule.keys + settings.app.cacheKeyFiles {
             do {
                 parts.append(.init("file \(file)", try CacheKey.fileDigest(file, in: app)))
