@@ -13,7 +13,8 @@ actor ToolchainProbe {
     private var builders: [String: String] = [:]
 
     func output(of command: String, on stack: Stack = .host, user: SandboxUser? = nil) async -> String {
-        let known = stack.name + "\u{0}" + command
+        // Per stack, and per making of it: a stack made again may hold another toolchain.
+        let known = [stack.name, stack.made ?? "", command].joined(separator: "\u{0}")
         if let known = outputs[known], ContinuousClock.now - known.at < .seconds(60) { return known.value }
         let value: String
         do {
