@@ -16,8 +16,8 @@ import KilnSandbox
 /// buildpacks also read `GIGALIXIR_APP_NAME` and, on a hot push,
 /// `GIGALIXIR_SHOULD_HOT_UPGRADE` (docs/gigalixir.md).
 public struct BuildpackRunner: Sendable {
-    /// The stack name buildpacks see in `STACK`.
-    public var stack: String
+    /// The system the scripts run on; buildpacks see its Heroku name in `STACK`.
+    public var stack: Stack
     /// The commit being built, in `SOURCE_VERSION`.
     public var sourceVersion: String
     /// The app's name, in `GIGALIXIR_APP_NAME`.
@@ -28,13 +28,13 @@ public struct BuildpackRunner: Sendable {
     /// ones, by its reference: the runtime selected for a built-in builder.
     public var buildpackEnvironment: [String: [String: String]] = [:]
 
-    public init(stack: String = "heroku-22", sourceVersion: String, appName: String = "", layout: BuildLayout,
+    public init(stack: Stack = .host, sourceVersion: String, appName: String = "", layout: BuildLayout,
                 network: Bool = false, user: SandboxUser?, limits: SandboxLimits = SandboxLimits()) {
         self.stack = stack
         self.sourceVersion = sourceVersion
         self.appName = appName
         self.layout = layout
-        self.sandbox = Sandbox(mounts: layout.mounts, network: network, user: user, limits: limits)
+        self.sandbox = Sandbox(mounts: layout.mounts, network: network, user: user, limits: limits, stack: stack)
     }
 
     /// The PATH builds start with: the stack's own directories only.
@@ -45,7 +45,7 @@ public struct BuildpackRunner: Sendable {
             "PATH": Self.searchPath,
             "LANG": "C.UTF-8",
             "HOME": BuildLayout.appInside,
-            "STACK": stack,
+            "STACK": stack.heroku,
             "SOURCE_VERSION": sourceVersion,
             "BUILD_DIR": BuildLayout.appInside,
             "CACHE_DIR": BuildLayout.cacheInside,

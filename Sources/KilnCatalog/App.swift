@@ -21,9 +21,12 @@ public struct App: Codable, Sendable, Equatable {
     public var dockerBuildArgs: Bool
     /// Whether each buildpack build's slug is also exported as an OCI image.
     public var exportImage: Bool
+    /// The stack its buildpack builds run on, by name: `host` (the worker's own system) or one of the workers' stacks directory.
+    public var stack: String
 
     public init(name: String, deployBranch: String, createdAt: Date, buildNetwork: Bool = false, sourceDir: String? = nil,
-                cacheKeyFiles: [String] = [], cacheEpoch: Int = 0, releaseWebhook: String? = nil, dockerBuildArgs: Bool = false, exportImage: Bool = false) {
+                cacheKeyFiles: [String] = [], cacheEpoch: Int = 0, releaseWebhook: String? = nil, dockerBuildArgs: Bool = false, exportImage: Bool = false,
+                stack: String = "host") {
         self.name = name
         self.deployBranch = deployBranch
         self.createdAt = createdAt
@@ -34,6 +37,7 @@ public struct App: Codable, Sendable, Equatable {
         self.releaseWebhook = releaseWebhook
         self.dockerBuildArgs = dockerBuildArgs
         self.exportImage = exportImage
+        self.stack = stack
     }
 
     enum CodingKeys: String, CodingKey {
@@ -47,6 +51,7 @@ public struct App: Codable, Sendable, Equatable {
         case releaseWebhook = "release_webhook"
         case dockerBuildArgs = "docker_build_args"
         case exportImage = "export_image"
+        case stack
     }
 
     /// Whether `path` may name a subdirectory of a pushed tree: relative,
@@ -74,6 +79,15 @@ public struct App: Codable, Sendable, Equatable {
         let refused: Set<Character> = [" ", "~", "^", ":", "?", "*", "[", "\\"]
         return name.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7F } && !name.contains(where: refused.contains)
             && !name.split(separator: "/").contains { $0.hasPrefix(".") }
+    }
+
+    /// Whether `name` may name a stack: lowercase letters, digits, dots and
+    /// dashes, starting with a letter or digit, at most 63 characters (the
+    /// workers' `KilnSandbox.Stack.isValidName` says the same; the catalog
+    /// does not depend on the sandbox).
+    public static func isValidStack(_ name: String) -> Bool {
+        guard let first = name.utf8.first, name.utf8.count <= 63, first != 46, first != 45 else { return false }
+        return name.utf8.allSatisfy { (97...122).contains($0) || (48...57).contains($0) || $0 == 45 || $0 == 46 }
     }
 
     /// Whether `name` may name an app: lowercase letters, digits and dashes,

@@ -53,7 +53,7 @@ public struct Catalog: Sendable {
         return apps
     }
 
-    static let appColumns = "name, deploy_branch, created_at, build_network, source_dir, cache_key_files, cache_epoch, release_webhook, docker_build_args, export_image"
+    static let appColumns = "name, deploy_branch, created_at, build_network, source_dir, cache_key_files, cache_epoch, release_webhook, docker_build_args, export_image, stack"
     /// An app from a row of ``appColumns``, read by column name.
     static func app(_ row: PostgresRow) throws -> App {
         let r = row.makeRandomAccess()
@@ -61,13 +61,17 @@ public struct Catalog: Sendable {
                    createdAt: try r["created_at"].decode(Date.self), buildNetwork: try r["build_network"].decode(Bool.self),
                    sourceDir: try r["source_dir"].decode(String?.self), cacheKeyFiles: try r["cache_key_files"].decode([String].self),
                    cacheEpoch: try r["cache_epoch"].decode(Int.self), releaseWebhook: try r["release_webhook"].decode(String?.self),
-                   dockerBuildArgs: try r["docker_build_args"].decode(Bool.self), exportImage: try r["export_image"].decode(Bool.self))
+                   dockerBuildArgs: try r["docker_build_args"].decode(Bool.self), exportImage: try r["export_image"].decode(Bool.self),
+                   stack: try r["stack"].decode(String.self))
     }
 
     /// Changes an app's build settings; `nil` leaves one as it is, and an
     /// empty source directory means the whole tree again.
     public func updateApp(_ name: String, buildNetwork: Bool? = nil, sourceDir: String? = nil, cacheKeyFiles: [String]? = nil,
-                          dockerBuildArgs: Bool? = nil, exportImage: Bool? = nil) async throws -> App {
+                          dockerBuildArgs: Bool? = nil, exportImage: Bool? = nil, stack: String? = nil) async throws -> App {
+        if let stack, !App.isValidStack(stack) {
+            throw CatalogError(.invalid, "'\(stack.prefix(80))' is not a stack name: give host or a stack's name (lowercase letters, digits, dots and dashes, at most 63)")
+        }
         if let sourceDir, !sourceDir.isEmpty, !App.isValidSourceDir(sourceDir) {
             throw CatalogError(.invalid, "'\(sourceDir)' is not a valid source directory: give a relative path inside the repository, without . or .. components")
         }
@@ -82,7 +86,8 @@ public struct Catalog: Sendable {
             UPDATE apps SET build_network = coalesce(\(buildNetwork), build_network),
                 source_dir = CASE WHEN \(clearDir) THEN NULL ELSE coalesce(\(sourceDir), source_dir) END,
                 cache_key_files = coalesce(\(cacheKeyFiles), cache_key_files),
-                docker_build_args = coalesce(\(dockerBuildArgs), docker_build_args), export_image = coalesce(\(exportImage), export_image)
+                docker_build_args = coalesce(\(dockerBuildArgs), docker_build_args), export_image = coalesce(\(exportImage), export_image),
+                stack = coalesce(\(stack), stack)
             WHERE name = \(name) RETURNING \(unescaped: Self.appColumns)
             """, logger: logger)
         for try await row in rows { return try Self.app(row) }

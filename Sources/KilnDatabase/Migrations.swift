@@ -181,6 +181,10 @@ public enum Migrations {
             // Logs are pruned by the age of their last line, without reading builds (KilnBuildLog owns build_log).
             "CREATE INDEX build_log_at ON build_log (at)",
         ]),
+        Migration(version: 13, name: "stacks", statements: [
+            // The stack an app's buildpack builds run on, by name; 'host' is the worker host's own system, as before.
+            "ALTER TABLE apps ADD COLUMN stack text NOT NULL DEFAULT 'host'",
+        ]),
     ]
 
     /// The versions this binary knows that the database has not applied: empty when its schema is current.

@@ -36,6 +36,8 @@ public struct KilnHome: Sendable, Equatable {
     public func submoduleCache(app: String) -> URL { file("cache/submodules/apps").appendingPathComponent(app) }
     /// The runtimes the operator added (`kiln runtimes add`), `NAME/VERSION/`, when `--runtimes` names no other directory.
     public var runtimes: URL { file("runtimes") }
+    /// The build stacks a worker has besides the host's own system: `NAME/stack.conf` and `NAME/root/` each (`scripts/stack` makes them).
+    public var stacks: URL { file("stacks") }
     /// Each build attempt's workspace.
     public var work: URL { file("work") }
     /// Scratch files of the server (source archives being imported).

@@ -88,7 +88,9 @@ public struct RuntimeRequest: Sendable, Equatable {
     }
 
     /// `elixir_buildpack.config` (`elixir_version=1.15.7`, `erlang_version=26.2`,
-    /// as Gigalixir's and HashNuke's buildpacks read it), then asdf's `.tool-versions`.
+    /// as Gigalixir's and HashNuke's buildpacks read it), then asdf's
+    /// `.tool-versions`, then (Elixir only) the requirement mix.exs's
+    /// project declares, `elixir: "~> 1.15"`, which mix itself only warns about.
     static func elixir(_ runtime: String, _ read: Reader) throws -> RuntimeRequest? {
         if let text = try read("elixir_buildpack.config") {
             for raw in text.split(whereSeparator: \.isNewline) {
@@ -114,6 +116,13 @@ public struct RuntimeRequest: Sendable, Equatable {
                 }
                 return RuntimeRequest(runtime: runtime, requirement: requirement, file: ".tool-versions")
             }
+        }
+        if runtime == "elixir", let text = try read("mix.exs"),
+           let declared = text.firstMatch(of: /\belixir:\s*"([^"\n]{1,80})"/)?.1 {
+            guard let requirement = VersionRequirement.elixir(String(declared)) else {
+                throw RuntimeError("mix.exs's elixir: \(quoted(String(declared))) is not a version requirement such as ~> 1.15")
+            }
+            return RuntimeRequest(runtime: runtime, requirement: requirement, file: "mix.exs")
         }
         return nil
     }

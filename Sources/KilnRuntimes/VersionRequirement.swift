@@ -53,6 +53,36 @@ public struct VersionRequirement: Sendable, Equatable, CustomStringConvertible {
         return VersionRequirement(alternatives: [[Comparison(op: .prefix, version: version)]], text: text)
     }
 
+    /// An Elixir version requirement, as mix.exs's `elixir:` writes it:
+    /// `~> 1.15` (1.15 up to 2.0), `~> 1.15.2` (up to 1.16), `>= 1.14.0 and < 2.0.0`,
+    /// `== 1.15.7 or == 1.16.0`; `nil` when `text` is not one.
+    public static func elixir(_ text: String) -> VersionRequirement? {
+        var alternatives: [[Comparison]] = []
+        for alternative in text.components(separatedBy: " or ") {
+            var comparisons: [Comparison] = []
+            for clause in alternative.components(separatedBy: " and ") {
+                let words = clause.split(separator: " ").map(String.init)
+                guard words.count == 2 || words.count == 1, let version = RuntimeVersion(words.last!), words.last!.first?.isNumber == true else { return nil }
+                let op = words.count == 2 ? words[0] : "=="
+                let known = version.components
+                switch op {
+                case "~>":
+                    guard known.count >= 2 else { return nil }
+                    let upper = known.count == 2 ? [known[0] + 1] : [known[0], known[1] + 1]
+                    comparisons += [Comparison(op: .greaterOrEqual, version: version), Comparison(op: .less, version: RuntimeVersion(upper))]
+                case ">=": comparisons.append(Comparison(op: .greaterOrEqual, version: version))
+                case ">": comparisons.append(Comparison(op: .greater, version: version))
+                case "<=": comparisons.append(Comparison(op: .lessOrEqual, version: version))
+                case "<": comparisons.append(Comparison(op: .less, version: version))
+                case "==": comparisons.append(Comparison(op: .equal, version: version))
+                default: return nil
+                }
+            }
+            alternatives.append(comparisons)
+        }
+        return VersionRequirement(alternatives: alternatives, text: text)
+    }
+
     /// An npm semver range; `nil` when `text` is not one.
     public static func semver(_ text: String) -> VersionRequirement? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)

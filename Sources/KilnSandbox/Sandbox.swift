@@ -4,7 +4,8 @@ import Synchronization
 
 /// Runs untrusted build code (buildpack scripts and what they start) in
 /// bubblewrap: new user, pid, ipc, uts and, unless allowed, network
-/// namespaces; the system's toolchains read-only; a private `/tmp`; the
+/// namespaces; the ``stack``'s system (the host's own, or a stack's root)
+/// read-only; a private `/tmp`; the
 /// mounts it is given and nothing else of the host's files, so Kiln's home
 /// (signing key, database, other apps' sources and caches) does not exist in
 /// there. As root it first drops to ``user`` with setpriv, because bubblewrap
@@ -25,9 +26,13 @@ public struct Sandbox: Sendable {
     /// build, chroot for each RUN): it still runs as ``user``, under the
     /// same limits, and never as root.
     public var namespaces: Bool
+    /// The system the program sees as `/usr`, `/etc`, `/bin`, `/lib`: the host's own, or a stack's root.
+    public var stack: Stack
 
-    public init(mounts: [SandboxMount], network: Bool = false, user: SandboxUser?, limits: SandboxLimits = SandboxLimits(), namespaces: Bool = true) {
+    public init(mounts: [SandboxMount], network: Bool = false, user: SandboxUser?, limits: SandboxLimits = SandboxLimits(), namespaces: Bool = true,
+                stack: Stack = .host) {
         self.mounts = mounts
+        self.stack = stack
         self.network = network
         self.user = user
         self.limits = limits
@@ -140,17 +145,7 @@ public struct Sandbox: Sendable {
         line += ["/usr/bin/bwrap", "--unshare-all"]
         if network { line.append("--share-net") }
         line += ["--die-with-parent", "--new-session", "--hostname", "kiln-build"]
-        line += ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
-        for top in ["bin", "lib", "lib32", "lib64", "libx32", "sbin"] {
-            let path = "/" + top
-            if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: path) {
-                line += ["--symlink", target, path]
-            } else if FileManager.default.fileExists(atPath: path) {
-                line += ["--ro-bind", path, path]
-            }
-        }
-        // resolv.conf is often a link into /run; name resolution needs its target.
-        if network { line += ["--ro-bind-try", "/run/systemd/resolve", "/run/systemd/resolve"] }
+        line += stack.mountArguments(network: network)
         line += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp"]
         for mount in mounts {
             line += [mount.writable ? "--bind" : "--ro-bind", mount.host.path, mount.inside]

@@ -31,7 +31,7 @@ extension APIHandler {
         let app = try appName(input.path.app)
         guard case .json(let settings) = input.body else { throw HTTPError(.unsupportedMediaType) }
         var updated = try await catalog.updateApp(app, buildNetwork: settings.buildNetwork, sourceDir: settings.sourceDir, cacheKeyFiles: settings.cacheKeyFiles,
-                                                  dockerBuildArgs: settings.dockerBuildArgs, exportImage: settings.exportImage)
+                                                  dockerBuildArgs: settings.dockerBuildArgs, exportImage: settings.exportImage, stack: settings.stack)
         if settings.releaseWebhook != nil || settings.releaseWebhookSecret != nil {
             updated = try await catalog.setReleaseWebhook(app: app, url: settings.releaseWebhook ?? updated.releaseWebhook ?? "",
                                                           secret: settings.releaseWebhookSecret, vault: vault)

@@ -12,7 +12,7 @@ extension Components.Schemas.App {
     init(_ app: App) {
         self.init(name: app.name, deployBranch: app.deployBranch, createdAt: app.createdAt, buildNetwork: app.buildNetwork, sourceDir: app.sourceDir,
                   cacheKeyFiles: app.cacheKeyFiles, cacheEpoch: app.cacheEpoch, releaseWebhook: app.releaseWebhook,
-                  dockerBuildArgs: app.dockerBuildArgs, exportImage: app.exportImage)
+                  dockerBuildArgs: app.dockerBuildArgs, exportImage: app.exportImage, stack: app.stack)
     }
 }
 

@@ -15,7 +15,11 @@ public struct SlugManifest: Codable, Sendable, Equatable {
     public var format: String
     public var processTypes: [String: String]
     public var buildpacks: [String]
+    /// The stack the slug was built on, by its own name (`host` for the worker
+    /// host's system, else a stack of the workers' stacks directory); `oci` for an image.
     public var stack: String
+    /// The Heroku stack that stack stands in for, which buildpacks saw in `STACK` (`heroku-22`).
+    public var herokuStack: String?
     public var created: Date
     /// Add-ons the buildpacks' `bin/release` asked for (Heroku provisions them on first release).
     public var addons: [String]?
@@ -52,6 +56,7 @@ public struct SlugManifest: Codable, Sendable, Equatable {
         case configVars = "config_vars"
         case configVersion = "config_version"
         case keyID = "key_id"
+        case herokuStack = "heroku_stack"
     }
 
     public init(app: String, build: String, commit: String?, sha256: String, size: Int64, format: String,

@@ -109,6 +109,9 @@ public struct Worker: Service {
         busySlots.record(0)
         let limits = try await checkLimits()
         logger.info("worker started", metadata: ["capacity": "\(configuration.capacity)", "blob_store": "\(blobs.location)", "build_limits": "\(limits.text)"])
+        let stacks = configuration.stacks
+        logger.info("stacks", metadata: ["stacks": "\(stacks.available().joined(separator: ", "))", "directory": "\(stacks.directory.path)"])
+        for problem in stacks.problems() { logger.warning("not a usable stack", metadata: ["problem": "\(problem)"]) }
         let registry = WorkerRegistry(database: database)
         try await registry.register(name: configuration.name, host: ProcessInfo.processInfo.hostName, pid: Int(getpid()), capacity: configuration.capacity,
                                     limits: limits.text, unlimited: limits.unlimited)

@@ -71,6 +71,8 @@ public struct WorkerConfiguration: Sendable {
     /// The runtimes the built-in builders may use besides the stack's own
     /// toolchains (`--runtimes`, `NAME/VERSION/` folders).
     public var runtimesDirectory: URL
+    /// The stacks buildpack builds may run on besides the host's own system (`HOME/stacks` unless `--stacks`).
+    public var stacks: StackDirectory
     /// A Dockerfile build whose context (the app's files) is bigger than this fails before buildah starts.
     public var imageContextLimit: Int64 = 500_000_000
 
@@ -82,6 +84,7 @@ public struct WorkerConfiguration: Sendable {
         self.cacheRulesDirectory = buildersDirectory.deletingLastPathComponent().appendingPathComponent("cache")
         self.sharedCacheDirectory = KilnHome(home).sharedCache
         self.runtimesDirectory = KilnHome(home).runtimes
+        self.stacks = StackDirectory(KilnHome(home).stacks)
     }
 
     var layout: KilnHome { KilnHome(home) }

@@ -32,6 +32,8 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "MiB of log a build may print, all its buildpacks together.") var buildLogLimit: Int = 16
     @Option(help: "CPUs a build may use at once, e.g. 1.5 (default: no limit).") var buildCpus: Double?
     @Flag(help: "Let the workers run builds even where their limits cannot be enforced.") var unlimitedBuilds = false
+    @Option(help: "The directory of build stacks, each NAME/ with stack.conf and root/ (default: HOME/stacks; docs/operations.md, \"Stacks\").")
+    var stacks: String?
     @OptionGroup var logs: LogOptions
 
     func run() async throws {
@@ -88,7 +90,8 @@ struct UpCommand: AsyncParsableCommand {
                 group.addTask {
                     try await Self.runWorker(index: index, home: home, databaseURL: databaseURL, capacity: capacity, cacheBudget: cacheBudget, options: slugs.arguments + blobs.arguments + images.arguments + fetching.arguments + runtimes.arguments
                                              + ["--build-time-limit", "\(buildTimeLimit)", "--build-log-limit", "\(buildLogLimit)", "--log-format", logs.logFormat.rawValue]
-                                             + (buildCpus.map { ["--build-cpus", "\($0)"] } ?? []) + (unlimitedBuilds ? ["--unlimited-builds"] : []), logger: logger)
+                                             + (buildCpus.map { ["--build-cpus", "\($0)"] } ?? []) + (unlimitedBuilds ? ["--unlimited-builds"] : [])
+                                             + (stacks.map { ["--stacks", $0] } ?? []), logger: logger)
                 }
             }
             // The service group ends on SIGTERM/SIGINT; then the workers are stopped.

@@ -38,6 +38,8 @@ struct WorkerCommand: AsyncParsableCommand {
     @OptionGroup var fetching: FetchOptions
     @OptionGroup var runtimes: RuntimeOptions
     @OptionGroup var logs: LogOptions
+    @Option(help: "The directory of build stacks, each NAME/ with stack.conf and root/ (default: HOME/stacks; docs/operations.md, \"Stacks\").")
+    var stacks: String?
     @Option(help: "Serve /metrics, /health and /ready on this port (default: none).") var metricsPort: Int?
     @Option(help: "The address the metrics port listens on.") var metricsHost = "0.0.0.0"
 
@@ -70,6 +72,7 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.imageContextLimit = images.imageContextLimit.bytes
         configuration.fetchPolicy = try fetching.policy()
         configuration.runtimesDirectory = runtimes.url(home: home.homeURL)
+        if let stacks { configuration.stacks = StackDirectory(URL(fileURLWithPath: stacks)) }
         let worker = try Worker(configuration: configuration, database: database, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: database.client),

@@ -21,7 +21,7 @@ import Testing
             let unknown = try await sh("git", ["push", farm.remote("unknown", key: unknownKey), "main"], in: plain)
             #expect(!unknown.succeeded)
             #expect(unknown.output.contains(
-                "no builder detected this app; tried elixir (mix.exs), node (package.json), python (requirements.txt, Pipfile, poetry.lock, uv.lock, setup.py or pyproject.toml), procfile (Procfile), static (static.json or index.html)"),
+                "no builder detected this app; tried elixir (mix.exs), node (package.json), python (requirements.txt, Pipfile, poetry.lock, uv.lock, setup.py, pyproject.toml, .python-version or runtime.txt), procfile (Procfile), static (static.json or index.html)"),
                 "\(unknown.output)")
 
             // A bad line in .buildpacks is named, with its number.

@@ -8,8 +8,9 @@ import Testing
             let key = try await farm.createApp("racy")
             let buildpack = try await makeGitRepository([
                 "bin/detect*": "#!/bin/sh\necho Slow\n",
-                // The first push holds the app's one build slot long enough for the next two to queue, even on a loaded machine.
-                "bin/compile*": "#!/bin/sh\ngrep -q one \"$1/Procfile\" && sleep 20\necho compiled\n",
+                // The first push holds the app's one build slot until the test, once the next two are queued,
+                // leaves `go` in its CACHE_DIR (the workspace the worker made under the farm's home).
+                "bin/compile*": "#!/bin/sh\nif grep -q one \"$1/Procfile\"; then i=0; until [ -e \"$2/go\" ] || [ $i -ge 1200 ]; do sleep 0.1; i=$((i+1)); done; fi\necho compiled\n",
             ])
             func push(_ marker: String) async throws -> URL {
                 try await makeGitRepository(["Procfile": "web: ./run \(marker)\n", ".buildpacks": "file://\(buildpack.path)\n"])
@@ -20,6 +21,8 @@ import Testing
             async let two = sh("git", ["push", "--force", farm.remote("racy", key: key), "main"], in: second)
             try await waitFor(farm, build: "b-2", state: "queued")
             async let three = sh("git", ["push", "--force", farm.remote("racy", key: key), "main"], in: third)
+            try await waitFor(farm, build: "b-3", state: "queued")
+            try Data().write(to: farm.home.appendingPathComponent("work/b-1.1/cache/go"))
 
             let superseded = try await two
             #expect(!superseded.succeeded)

@@ -77,6 +77,20 @@ import Testing
         #expect(accepts(try request("erlang", [".tool-versions": "erlang 26.2.1\nelixir 1.15.7-otp-26\n"]), ["26.2.1", "26.2.5"]) == ["26.2.1"])
     }
 
+    @Test func mixExsDeclaresAnElixirRequirementWhenNothingPins() throws {
+        let mix = #"def project, do: [app: :demo, version: "0.1.0", elixir: "~> 1.15", deps: deps()]"#
+        let asked = try request("elixir", ["mix.exs": mix])
+        #expect(asked?.file == "mix.exs")
+        #expect(accepts(asked, ["1.14.0", "1.15.0", "1.18.4", "2.0.0"]) == ["1.15.0", "1.18.4"])
+        #expect(accepts(try request("elixir", ["mix.exs": #"elixir: "~> 1.15.2","#]), ["1.15.1", "1.15.7", "1.16.0"]) == ["1.15.7"])
+        #expect(accepts(try request("elixir", ["mix.exs": #"elixir: ">= 1.14.0 and < 1.16.0","#]), ["1.14.0", "1.15.7", "1.16.0"]) == ["1.14.0", "1.15.7"])
+        // A pin wins over the declaration, and Erlang is not in mix.exs.
+        #expect(try request("elixir", ["mix.exs": mix, ".tool-versions": "elixir 1.14.0\n"])?.file == ".tool-versions")
+        #expect(try request("erlang", ["mix.exs": mix]) == nil)
+        let error = #expect(throws: RuntimeError.self) { try request("elixir", ["mix.exs": #"elixir: "about 1.15","#]) }
+        #expect(error?.message == #"mix.exs's elixir: "about 1.15" is not a version requirement such as ~> 1.15"#)
+    }
+
     @Test func versionsCompareNumberByNumber() {
         #expect(RuntimeVersion("3.10.1")! > RuntimeVersion("3.9.18")!)
         #expect(RuntimeVersion("v20.20.2")!.description == "20.20.2")

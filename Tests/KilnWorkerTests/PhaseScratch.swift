@@ -70,7 +70,7 @@ struct PhaseScratch {
     func runner() -> BuildpackRunner {
         let layout = BuildLayout(app: workspace.app, cache: workspace.cache, env: workspace.env,
                                  buildpacks: workspace.buildpacks, builders: configuration.buildersDirectory)
-        return BuildpackRunner(stack: "heroku-22", sourceVersion: "abc", appName: "demo", layout: layout, user: user, limits: configuration.buildLimits)
+        return BuildpackRunner(stack: .host, sourceVersion: "abc", appName: "demo", layout: layout, user: user, limits: configuration.buildLimits)
     }
 
     /// A buildpack under the workspace's buildpacks (the sandbox's `/buildpacks`), its scripts as given.

@@ -1,5 +1,6 @@
 import Foundation
 import KilnBuildpacks
+import KilnSandbox
 import KilnSigning
 import KilnSlug
 import KilnTestSupport
@@ -19,7 +20,7 @@ import Testing
         let compiled = Compiled(declaration: declaration, releaseOutput: nil)
         let packed = try await Pack().run(context, compiled: compiled)
         let buildpack = Buildpack(reference: "static", directory: scratch.workspace.buildpacks)
-        let signed = try await Sign(key: key, stack: "heroku-22").run(context, packed: packed, compiled: compiled, buildpacks: [buildpack], upgrade: nil)
+        let signed = try await Sign(key: key, stack: .host).run(context, packed: packed, compiled: compiled, buildpacks: [buildpack], upgrade: nil)
 
         let blobs = scratch.blobs
         let manifest = try SignedSlug.verify(manifest: try blobs.data(for: signed.manifestDigest), signature: try blobs.data(for: signed.signatureDigest),

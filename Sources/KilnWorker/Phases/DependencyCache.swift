@@ -5,6 +5,7 @@ import KilnCatalog
 import KilnConfine
 import KilnProcess
 import KilnRuntimes
+import KilnSandbox
 
 /// The restore and save phases: the app's dependencies into CACHE_DIR
 /// before compile, and saved from the build after a successful compile.
@@ -34,7 +35,7 @@ struct DependencyCache: Sendable {
     /// Adds a build's use of the cache to the farm's figures (best effort).
     let recordUse: @Sendable (CacheUse) async -> Void
 
-    func restore(_ context: BuildContext, buildpacks: [Buildpack], stack: String, runtimes: RuntimeSelection = RuntimeSelection()) async throws -> [CachePlan] {
+    func restore(_ context: BuildContext, buildpacks: [Buildpack], stack: Stack, runtimes: RuntimeSelection = RuntimeSelection()) async throws -> [CachePlan] {
         try context.workspace.cacheDirectory.takeOver(scratch(of: context.build.app), clean: context.build.clean)
         var plans: [CachePlan] = []
         var use = CacheUse(app: context.build.app)
@@ -78,7 +79,7 @@ struct DependencyCache: Sendable {
         return rules[buildpack.reference]
     }
 
-    func plan(_ rule: CacheRule, buildpack: Buildpack, _ context: BuildContext, stack: String, runtimes: [Runtime]) async throws -> CachePlan? {
+    func plan(_ rule: CacheRule, buildpack: Buildpack, _ context: BuildContext, stack: Stack, runtimes: [Runtime]) async throws -> CachePlan? {
         // The pushed tree: lockfiles are read beneath it, a link out of it refused.
         let app = try HostileInput.beneath(context.workspace.app, label: "the app") { $0 }
         guard rule.keys.contains(where: { app.exists($0) }) else {
@@ -87,9 +88,11 @@ struct DependencyCache: Sendable {
         }
         let settings = context.settings
         let (directories, vars) = rule.resolvedDirectories(vars: settings.config.vars)
-        var parts = [CacheKey.Part("stack", stack), CacheKey.Part("builder \(rule.builder)", await probe.version(ofBuilder: buildersDirectory.appendingPathComponent(rule.builder)))]
+        // The host's part stays what it was before stacks (its Heroku name), so that existing entries still match.
+        let system = stack.root == nil ? stack.heroku : [stack.name, stack.made].compactMap { $0 }.joined(separator: " made ")
+        var parts = [CacheKey.Part("stack", system), CacheKey.Part("builder \(rule.builder)", await probe.version(ofBuilder: buildersDirectory.appendingPathComponent(rule.builder)))]
         if runtimes.isEmpty {
-            for command in rule.toolchain { parts.append(.init("toolchain \(command)", await probe.output(of: command))) }
+            for command in rule.toolchain { parts.append(.init("toolchain \(command)", await probe.output(of: command, on: stack))) }
         } else {
             // The runtime the build uses, not whatever the stack has: an app on an added Node 24 keys on 24.
             for runtime in runtimes { parts.append(.init("runtime \(runtime.kind)", "\(runtime.version) \(runtime.directory == nil ? "(stack's own)" : "(added)")")) }

@@ -44,7 +44,9 @@ struct Detect {
         for (reference, buildpack) in zip(references, buildpacks) {
             let (name, said) = try await runner.detection(buildpack)
             guard let name else {
-                let why = said.suffix(8).joined(separator: "\n")
+                // Buildpacks put the headline first and the details after (heroku-buildpack-python's
+                // 34 lines start with what is wrong): the first lines are kept, and the last few.
+                let why = (said.count <= 40 ? said : said.prefix(30) + ["…"] + said.suffix(8)).joined(separator: "\n")
                 throw BuildFailure("\(reference): bin/detect does not accept this app" + (why.isEmpty ? "" : "; it says:\n\(why)"))
             }
             await context.log("-----> \(name) app detected by \(reference)")

@@ -51,8 +51,11 @@ struct SelectRuntimes {
     let buildersDirectory: URL
     let runtimesDirectory: URL
     let probe: ToolchainProbe
-    /// What the stack's own toolchains are called in the log: `host` on a one-machine farm.
-    var system = "host"
+    /// The build's stack, whose own toolchains are runtimes too.
+    let stack: Stack
+
+    /// What the stack's own toolchains are called in the log: `host`, or `stack bookworm`.
+    var system: String { stack.root == nil ? "host" : "stack \(stack.name)" }
 
     func run(_ context: BuildContext, buildpacks: [Buildpack]) async throws -> RuntimeSelection {
         var selection = RuntimeSelection()
@@ -94,7 +97,7 @@ struct SelectRuntimes {
     /// `kind`'s runtimes: the stack's own toolchain, when it has one, and those added.
     func catalog(_ kind: RuntimeKind, added: [Runtime]) async -> RuntimeCatalog {
         var runtimes = added.filter { $0.kind == kind.name }
-        if let version = await probe.systemVersion(of: kind) { runtimes.append(Runtime(kind: kind.name, version: version, directory: nil)) }
+        if let version = await probe.systemVersion(of: kind, on: stack) { runtimes.append(Runtime(kind: kind.name, version: version, directory: nil)) }
         return RuntimeCatalog(runtimes: runtimes, system: system)
     }
 }

@@ -3,7 +3,7 @@ import KilnBuildpacks
 import KilnQueue
 import KilnSigning
 
-/// A build with Heroku buildpacks, into a signed slug:
+/// A build with Heroku buildpacks, into a signed slug, on the app's stack:
 /// fetch (a hot build's running slug) → detect (and the runtimes) → restore → compile (+ the
 /// hot upgrade's record) → save → pack → sign → upload → image (export-image apps).
 struct SlugPipeline: BuildPipeline {
@@ -12,10 +12,10 @@ struct SlugPipeline: BuildPipeline {
     /// The farm's public keys, current and retired: a hot build's running slug may predate a rotation.
     let keys: [FarmPublicKey]
     let cache: DependencyCache
-    let stack = "heroku-22"
 
     func run(_ context: BuildContext) async throws -> Built {
         let timer = context.timer, workspace = context.workspace
+        let stack = try await SelectStack(stacks: configuration.stacks).run(context)
         let hot = HotUpgrade(keys: keys)
         let running = try await timer.measure(.fetch) { try await hot.fetchRunning(context) }
         let resolver = BuildpackResolver(buildersDirectory: configuration.buildersDirectory, cacheDirectory: configuration.buildpackCacheDirectory,
@@ -28,7 +28,8 @@ struct SlugPipeline: BuildPipeline {
 
         let (buildpacks, runtimes) = try await timer.measure(.detect) {
             let buildpacks = try await Detect(resolver: resolver, runner: runner).run(context)
-            let select = SelectRuntimes(buildersDirectory: configuration.buildersDirectory, runtimesDirectory: configuration.runtimesDirectory, probe: cache.probe)
+            let select = SelectRuntimes(buildersDirectory: configuration.buildersDirectory, runtimesDirectory: configuration.runtimesDirectory,
+                                        probe: cache.probe, stack: stack)
             return (buildpacks, try await select.run(context, buildpacks: buildpacks))
         }
         let plans = try await timer.measure(.restore) { try await cache.restore(context, buildpacks: buildpacks, stack: stack, runtimes: runtimes) }
@@ -43,7 +44,7 @@ struct SlugPipeline: BuildPipeline {
         }
         try await timer.measure(.upload) { try await Upload().run(context, packed: packed, signed: signed) }
         Failpoint.hit(Failpoint.afterUpload)
-        let image = try await timer.measure(.image) { try await ExportImage(key: key).run(context, signed: signed) }
+        let image = try await timer.measure(.image) { try await ExportImage(key: key, stack: stack).run(context, signed: signed) }
         let result = BuildResult(slugDigest: packed.digest.hex, manifestDigest: signed.manifestDigest.hex,
                                  signatureDigest: signed.signatureDigest.hex, slugSize: packed.size,
                                  image: image?.reference.description, imagePorts: image?.config.ports)
