@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         // The YAML buildpacks' bin/release prints.
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        // Cloud Native Buildpacks' TOML (buildpack.toml, order.toml, plans).
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
     ],
     targets: [
         // C libraries, each behind one thin system-library target.
@@ -88,6 +90,8 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Yams", package: "Yams"),
         ], swiftSettings: swiftSettings),
+        // Cloud Native Buildpacks: descriptors, orders, build plans and the lifecycle's detection.
+        .target(name: "KilnCNB", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")], swiftSettings: swiftSettings),
         // Runtime versions: what an app asks for (.python-version, engines.node, ...) and the toolchains a farm has.
         .target(name: "KilnRuntimes", dependencies: ["KilnArchive", "KilnProcess"], swiftSettings: swiftSettings),
         // OCI images: Dockerfile builds with buildah, slugs exported as images, their signatures.
@@ -162,6 +166,7 @@ let package = Package(
         .testTarget(name: "KilnDownloadTests", dependencies: ["KilnDownload"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnCacheTests", dependencies: ["KilnCache", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnSandboxTests", dependencies: ["KilnSandbox", "KilnTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KilnCNBTests", dependencies: ["KilnCNB"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnRuntimesTests", dependencies: ["KilnRuntimes", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnBuildpacksTests", dependencies: ["KilnBuildpacks", "KilnSandbox", "KilnDownload", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnQueueTests", dependencies: ["KilnQueue", "KilnCatalog", "KilnDatabase", "KilnBuildLog", "KilnTestSupport"], swiftSettings: swiftSettings),
