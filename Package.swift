@@ -91,7 +91,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ], swiftSettings: swiftSettings),
         // Cloud Native Buildpacks: descriptors, orders, build plans and the lifecycle's detection.
-        .target(name: "KilnCNB", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")], swiftSettings: swiftSettings),
+        .target(name: "KilnCNB", dependencies: ["KilnConfine", .product(name: "TOMLKit", package: "TOMLKit")], swiftSettings: swiftSettings),
         // Runtime versions: what an app asks for (.python-version, engines.node, ...) and the toolchains a farm has.
         .target(name: "KilnRuntimes", dependencies: ["KilnArchive", "KilnProcess"], swiftSettings: swiftSettings),
         // OCI images: Dockerfile builds with buildah, slugs exported as images, their signatures.

@@ -1,4 +1,5 @@
 import Foundation
+import KilnConfine
 
 /// The files of one layer env directory (`env/`, `env.build/`,
 /// `env.launch/` or `env.launch/<process>/`), file name to contents, so the
@@ -50,30 +51,53 @@ extension CNBEnvDirectory {
     public static let maximumFileSize = 1 << 20
 
     /// Reads the regular files of `directory` (subdirectories are the
-    /// per-process ones, read separately). A link resolving outside `root`,
-    /// or a file over 1 MiB, is refused by name; a missing directory is empty.
+    /// per-process ones, read separately), beneath `root`, the layers
+    /// directory, which the build wrote: every file is opened beneath root's
+    /// descriptor (KilnConfine), so a link may lead to another file of the
+    /// layers but never out of them. A file over 1 MiB, or anything but a
+    /// regular file, is refused by name; a missing directory is empty.
     public static func load(_ directory: URL, root: URL, owner: String) throws -> CNBEnvDirectory {
-        let manager = FileManager.default
-        guard let names = try? manager.contentsOfDirectory(atPath: directory.path) else { return CNBEnvDirectory() }
-        let rootPath = root.resolvingSymlinksInPath().path
+        let layers = try ConfinedDirectory(root, label: "the layers directory")
+        let relative = try CNBLayerPath.relative(directory, to: root, owner: owner)
+        return try load(relative, in: layers, owner: owner)
+    }
+
+    static func load(_ relative: String, in layers: ConfinedDirectory, owner: String) throws -> CNBEnvDirectory {
+        let label = relative.split(separator: "/").dropFirst().joined(separator: "/")
+        guard let directory = try CNBLayerPath.confined(owner, label, { try layers.directory(relative, links: .none) }) else { return CNBEnvDirectory() }
         var files: [String: String] = [:]
-        for name in names {
-            let file = directory.appendingPathComponent(name)
-            let resolved = file.resolvingSymlinksInPath().path
-            guard resolved == rootPath || resolved.hasPrefix(rootPath + "/") else {
-                throw CNBError("\(owner): \(directory.lastPathComponent)/\(name) is a link out of the layers directory")
+        for entry in try CNBLayerPath.confined(owner, label, { try directory.entries() }) where entry.kind != .directory {
+            let name = "\(label)/\(entry.name)"
+            guard entry.kind == .regular || entry.kind == .symlink else { throw CNBError("\(owner): \(name) is \(entry.kind), not a file") }
+            if entry.kind == .regular, entry.size > maximumFileSize {
+                throw CNBError("\(owner): \(name) is \(entry.size) bytes; env files are limited to \(maximumFileSize >> 20) MiB")
             }
-            var isDirectory: ObjCBool = false
-            guard manager.fileExists(atPath: resolved, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
-            files[name] = try read(resolved, label: "\(owner): \(directory.lastPathComponent)/\(name)")
+            let data = try CNBLayerPath.confined(owner, name) { try layers.read("\(relative)/\(entry.name)", cap: maximumFileSize, links: .beneath) }
+            files[entry.name] = String(decoding: data ?? Data(), as: UTF8.self)
         }
         return CNBEnvDirectory(files)
     }
+}
 
-    static func read(_ path: String, label: String) throws -> String {
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        guard size <= maximumFileSize else { throw CNBError("\(label) is \(size) bytes; env files are limited to 1 MiB") }
-        guard let data = FileManager.default.contents(atPath: path) else { throw CNBError("\(label) cannot be read") }
-        return String(decoding: data, as: UTF8.self)
+/// Paths inside the layers directory, and KilnConfine's refusals said as CNB errors.
+enum CNBLayerPath {
+    /// `directory`'s path below `root`; an error when it is not below it.
+    static func relative(_ directory: URL, to root: URL, owner: String) throws -> String {
+        let base = root.standardizedFileURL.path, path = directory.standardizedFileURL.path
+        guard path.hasPrefix(base + "/") else { throw CNBError("\(owner): \(path) is not in the layers directory \(base)") }
+        return String(path.dropFirst(base.count + 1))
+    }
+
+    /// Runs `body`; a refusal of KilnConfine (a link out, a file too large) becomes a ``CNBError`` naming `name`.
+    static func confined<T>(_ owner: String, _ name: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as ConfinedPathError {
+            switch error.reason {
+            case .tooLarge(let cap): throw CNBError("\(owner): \(name) is larger than \(cap >> 20) MiB; env files are limited to \(cap >> 20) MiB")
+            case .isLink, .leaves, .throughLink: throw CNBError("\(owner): \(name) is a link out of the layers directory")
+            default: throw CNBError("\(owner): \(name): \(error)")
+            }
+        }
     }
 }

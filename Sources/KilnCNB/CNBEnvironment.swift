@@ -1,4 +1,5 @@
 import Foundation
+import KilnConfine
 
 /// What one layer contributes to the environment: where it is, its types,
 /// which of bin/, lib/, include/, pkgconfig/ it has, and its env directories.
@@ -28,25 +29,27 @@ public struct CNBLayerEnv: Sendable, Equatable {
         self.envLaunchProcess = envLaunchProcess
     }
 
-    /// Reads a layer directory beneath `root` (the layers directory); env files as ``CNBEnvDirectory/load(_:root:owner:)`` reads them.
+    /// Reads a layer directory beneath `root` (the layers directory, which
+    /// the build wrote), through root's descriptor: env files as
+    /// ``CNBEnvDirectory/load(_:root:owner:)`` reads them, and which of
+    /// `bin`, `lib`, `include`, `pkgconfig` are real directories of the layer.
     public static func load(_ directory: URL, root: URL, types: CNBLayerMetadata.Types, owner: String) throws -> CNBLayerEnv {
-        let manager = FileManager.default
+        let layers = try ConfinedDirectory(root, label: "the layers directory")
+        let relative = try CNBLayerPath.relative(directory, to: root, owner: owner)
         let name = directory.lastPathComponent
         let label = "\(owner) layer \(name)"
-        let present = Set(["bin", "lib", "include", "pkgconfig"].filter { manager.fileExists(atPath: directory.appendingPathComponent($0).path) })
-        let launch = directory.appendingPathComponent("env.launch")
+        let present = Set(["bin", "lib", "include", "pkgconfig"].filter { (try? layers.kind(of: "\(relative)/\($0)", links: .none)) == .directory })
         var processes: [String: CNBEnvDirectory] = [:]
-        for process in (try? manager.contentsOfDirectory(atPath: launch.path)) ?? [] {
-            var isDirectory: ObjCBool = false
-            let sub = launch.appendingPathComponent(process)
-            guard manager.fileExists(atPath: sub.path, isDirectory: &isDirectory), isDirectory.boolValue else { continue }
-            processes[process] = try CNBEnvDirectory.load(sub, root: root, owner: label)
+        let launch = try CNBLayerPath.confined(label, "env.launch") { try layers.directory("\(relative)/env.launch", links: .none) }
+        for entry in try CNBLayerPath.confined(label, "env.launch", { try launch?.entries() ?? [] }) where entry.kind == .directory {
+            processes[entry.name] = try CNBEnvDirectory.load("\(relative)/env.launch/\(entry.name)", in: layers, owner: label)
         }
         return CNBLayerEnv(name: name, path: directory.path, types: types, directories: present,
-                           env: try .load(directory.appendingPathComponent("env"), root: root, owner: label),
-                           envBuild: try .load(directory.appendingPathComponent("env.build"), root: root, owner: label),
-                           envLaunch: try .load(launch, root: root, owner: label), envLaunchProcess: processes)
+                           env: try CNBEnvDirectory.load("\(relative)/env", in: layers, owner: label),
+                           envBuild: try CNBEnvDirectory.load("\(relative)/env.build", in: layers, owner: label),
+                           envLaunch: try CNBEnvDirectory.load("\(relative)/env.launch", in: layers, owner: label), envLaunchProcess: processes)
     }
+
 }
 
 /// The environment a layer set makes, as the lifecycle builds it for later

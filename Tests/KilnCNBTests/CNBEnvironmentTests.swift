@@ -65,6 +65,17 @@ import Testing
             try CNBEnvDirectory.load(env, root: root, owner: "heroku/nodejs")
         }
         try FileManager.default.removeItem(at: env.appendingPathComponent("SECRET"))
+        // A link to another file of the layers is followed, beneath the layers directory.
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("shared"), withIntermediateDirectories: true)
+        try "from shared".write(to: root.appendingPathComponent("shared/value"), atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: env.appendingPathComponent("SHARED").path, withDestinationPath: "../../shared/value")
+        #expect(try CNBEnvDirectory.load(env, root: root, owner: "heroku/nodejs").files == ["SHARED": "from shared"])
+        try FileManager.default.removeItem(at: env.appendingPathComponent("SHARED"))
+        #expect(mkfifo(env.appendingPathComponent("PIPE").path, 0o644) == 0)
+        #expect(throws: CNBError("heroku/nodejs: env/PIPE is a fifo, not a file")) {
+            try CNBEnvDirectory.load(env, root: root, owner: "heroku/nodejs")
+        }
+        try FileManager.default.removeItem(at: env.appendingPathComponent("PIPE"))
         try Data(count: (1 << 20) + 1).write(to: env.appendingPathComponent("BIG"))
         #expect(throws: CNBError("heroku/nodejs: env/BIG is 1048577 bytes; env files are limited to 1 MiB")) {
             try CNBEnvDirectory.load(env, root: root, owner: "heroku/nodejs")
