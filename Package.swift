@@ -91,7 +91,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ], swiftSettings: swiftSettings),
         // Cloud Native Buildpacks: descriptors, orders, build plans and the lifecycle's detection.
-        .target(name: "KilnCNB", dependencies: ["KilnConfine", .product(name: "TOMLKit", package: "TOMLKit")], swiftSettings: swiftSettings),
+        .target(name: "KilnCNB", dependencies: ["KilnConfine", "KilnSandbox", .product(name: "TOMLKit", package: "TOMLKit")], swiftSettings: swiftSettings),
         // Runtime versions: what an app asks for (.python-version, engines.node, ...) and the toolchains a farm has.
         .target(name: "KilnRuntimes", dependencies: ["KilnArchive", "KilnProcess"], swiftSettings: swiftSettings),
         // OCI images: Dockerfile builds with buildah, slugs exported as images, their signatures.
@@ -166,7 +166,7 @@ let package = Package(
         .testTarget(name: "KilnDownloadTests", dependencies: ["KilnDownload"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnCacheTests", dependencies: ["KilnCache", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnSandboxTests", dependencies: ["KilnSandbox", "KilnTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "KilnCNBTests", dependencies: ["KilnCNB"], swiftSettings: swiftSettings),
+        .testTarget(name: "KilnCNBTests", dependencies: ["KilnCNB", "KilnConfine", "KilnSandbox", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnRuntimesTests", dependencies: ["KilnRuntimes", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnBuildpacksTests", dependencies: ["KilnBuildpacks", "KilnSandbox", "KilnDownload", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnQueueTests", dependencies: ["KilnQueue", "KilnCatalog", "KilnDatabase", "KilnBuildLog", "KilnTestSupport"], swiftSettings: swiftSettings),
