@@ -8,7 +8,7 @@ packages=(
   libgit2-dev libarchive-dev libzstd-dev libcurl4-openssl-dev
   postgresql postgresql-client
   bubblewrap busybox-static systemd
-  debootstrap dpkg-dev
+  debootstrap dpkg-dev gcc libc6-dev
   unzip rsync
   buildah runc uidmap skopeo umoci docker-registry
   qemu-system-x86

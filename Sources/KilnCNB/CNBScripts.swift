@@ -1,6 +1,7 @@
 import Foundation
 import KilnConfine
 import KilnSandbox
+import Synchronization
 
 /// Runs a component buildpack's scripts in the build's ``Sandbox`` as the
 /// Buildpack API (0.9–0.11) says: `bin/detect` with `CNB_BUILDPACK_DIR`,
@@ -55,4 +56,95 @@ public struct CNBScripts: Sendable {
         }
         return CNBDetectRun(status: 0, plan: try CNBBuildPlan.parse(text, file: "\(buildpack.reference)'s build plan"), output: lines)
     }
+}
+
+/// What one buildpack's bin/build left: its layers, and the environment
+/// its build layers give the buildpacks after it.
+public struct CNBBuilt: Sendable, Equatable {
+    public var buildpack: CNBBuildpackDescriptor
+    public var layers: CNBBuildpackLayers
+    /// Its build layers, with their paths as the sandbox sees them.
+    public var buildLayers: [CNBLayerEnv]
+}
+
+extension CNBScripts {
+    /// Runs `bin/build` with `CNB_LAYERS_DIR` (its own, under `/layers`),
+    /// `CNB_BP_PLAN_PATH` (the plan entries the group's detection gave it)
+    /// and the environment the earlier buildpacks' build layers make
+    /// (`earlier`, in order); every line it prints goes to `log`. Then reads
+    /// its layers directory. A non-zero exit fails, naming the buildpack and
+    /// quoting its last lines.
+    public func build(_ buildpack: CNBBuildpackDescriptor, plan: [CNBBuildPlan.Requirement], after earlier: [CNBBuilt],
+                      log: @escaping @Sendable (String) async throws -> Void) async throws -> CNBBuilt {
+        let escaped = CNBLayout.escaped(buildpack.id)
+        let planFile = "\(escaped)@\(buildpack.version).buildpack-plan.toml"
+        let plans = try ConfinedDirectory(layout.plans, label: "the build plans")
+        try? plans.remove(planFile)
+        let handle = try plans.createFile(planFile)
+        try handle.write(contentsOf: Data(Self.planTOML(plan).utf8))
+        try handle.close()
+
+        var environment = CNBEnvironment.build(after: earlier.map(\.buildLayers), starting: base)
+        environment["CNB_BUILDPACK_DIR"] = Self.inside(buildpack)
+        environment["CNB_LAYERS_DIR"] = "\(CNBLayout.layersInside)/\(escaped)"
+        environment["CNB_BP_PLAN_PATH"] = "\(CNBLayout.plansInside)/\(planFile)"
+        // The layers directory of a buildpack is made by the build user, who owns /layers.
+        let script = #"mkdir -p "$CNB_LAYERS_DIR" && exec "$CNB_BUILDPACK_DIR/bin/build""#
+        let tail = TailLines()
+        let outcome = try await sandbox.run("/bin/sh", ["-c", script], environment: environment, workingDirectory: CNBLayout.workspaceInside) { line in
+            tail.append(line)
+            try await log(line)
+        }
+        let last = tail.lines
+        if let limit = outcome.limit { throw CNBError("\(buildpack.reference): bin/build stopped: \(limit)") }
+        guard outcome.status == 0 else {
+            throw CNBError("\(buildpack.reference): bin/build exited \(outcome.status)" + (last.isEmpty ? "" : "; its last lines:\n" + last.joined(separator: "\n")))
+        }
+        let root = try ConfinedDirectory(layout.layers, label: "the layers directory")
+        let layers = try CNBBuildpackLayers.read(escaped, in: root, buildpack: buildpack.reference, plan: plan.map(\.name))
+        var buildLayers: [CNBLayerEnv] = []
+        for layer in layers.layers {
+            guard case .provided(let types) = layer.outcome, types.build else { continue }
+            var env = try CNBLayerEnv.load(layout.layers.appendingPathComponent(escaped).appendingPathComponent(layer.name), root: layout.layers,
+                                           types: types, owner: buildpack.reference)
+            env.path = "\(CNBLayout.layersInside)/\(escaped)/\(layer.name)"
+            buildLayers.append(env)
+        }
+        return CNBBuilt(buildpack: buildpack, layers: layers, buildLayers: buildLayers)
+    }
+
+    /// The buildpack plan bin/build reads: `[[entries]]` with name and metadata.
+    static func planTOML(_ entries: [CNBBuildPlan.Requirement]) -> String {
+        entries.map { entry in
+            var text = "[[entries]]\nname = \(quoted(entry.name))\n"
+            if !entry.metadata.isEmpty {
+                text += "[entries.metadata]\n" + entry.metadata.sorted { $0.key < $1.key }.map { "\(quoted($0.key)) = \(quoted($0.value))\n" }.joined()
+            }
+            return text
+        }.joined()
+    }
+
+    /// A TOML basic string: what a buildpack wrote comes back as it was, whatever its characters.
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7f { out += String(format: "\\u%04X", scalar.value) } else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// The last lines a script printed, for its failure's message.
+final class TailLines: Sendable {
+    private let kept = Mutex<[String]>([])
+    func append(_ line: String) { kept.withLock { $0.append(line); if $0.count > 8 { $0.removeFirst() } } }
+    var lines: [String] { kept.withLock { $0 } }
 }
