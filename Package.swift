@@ -166,7 +166,9 @@ let package = Package(
         .testTarget(name: "KilnDownloadTests", dependencies: ["KilnDownload"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnCacheTests", dependencies: ["KilnCache", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnSandboxTests", dependencies: ["KilnSandbox", "KilnTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "KilnCNBTests", dependencies: ["KilnCNB", "KilnConfine", "KilnSandbox", "KilnTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KilnCNBTests", dependencies: [
+            "KilnCNB", "KilnConfine", "KilnSandbox", "KilnTestSupport", .product(name: "TOMLKit", package: "TOMLKit"),
+        ], swiftSettings: swiftSettings),
         .testTarget(name: "KilnRuntimesTests", dependencies: ["KilnRuntimes", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnBuildpacksTests", dependencies: ["KilnBuildpacks", "KilnSandbox", "KilnDownload", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnQueueTests", dependencies: ["KilnQueue", "KilnCatalog", "KilnDatabase", "KilnBuildLog", "KilnTestSupport"], swiftSettings: swiftSettings),
