@@ -12,6 +12,10 @@ public struct Buildpack: Sendable, Equatable {
         self.directory = directory
     }
 
+    /// Whether it is one of the farm's built-in builders, which an app names
+    /// by its bare name (`python`), never by a URL or a path.
+    public var isBuiltIn: Bool { !reference.contains("/") && !reference.contains(":") }
+
     func script(_ name: String) -> String {
         directory.appendingPathComponent("bin").appendingPathComponent(name).path
     }

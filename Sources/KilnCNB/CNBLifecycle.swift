@@ -20,8 +20,8 @@ public struct CNBLifecycle: Sendable {
     public func run(_ order: CNBOrder, log: @escaping @Sendable (String) async throws -> Void) async throws -> (CNBDetected, [CNBBuilt]) {
         let detected = try await detector.run(order)
         let layers = try ConfinedDirectory(scripts.layout.layers, label: "the layers directory")
-        try Self.write(Self.groupTOML(detected), named: "group.toml", in: layers)
-        try Self.write(Self.planTOML(detected), named: "plan.toml", in: layers)
+        try CNBTOMLWriter.replace("group.toml", with: Self.groupTOML(detected), in: layers)
+        try CNBTOMLWriter.replace("plan.toml", with: Self.planTOML(detected), in: layers)
         var built: [CNBBuilt] = []
         var met: Set<String> = []
         for buildpack in detected.group {
@@ -35,16 +35,9 @@ public struct CNBLifecycle: Sendable {
         return (detected, built)
     }
 
-    static func write(_ text: String, named name: String, in directory: ConfinedDirectory) throws {
-        try? directory.remove(name)
-        let handle = try directory.createFile(name)
-        try handle.write(contentsOf: Data(text.utf8))
-        try handle.close()
-    }
-
     /// `group.toml`: the group's buildpacks in order, with their API.
     static func groupTOML(_ detected: CNBDetected) -> String {
-        detected.group.map { "[[group]]\nid = \(CNBScripts.quoted($0.id))\nversion = \(CNBScripts.quoted($0.version))\napi = \(CNBScripts.quoted($0.api))\n" }
+        detected.group.map { "[[group]]\nid = \(CNBTOMLWriter.quoted($0.id))\nversion = \(CNBTOMLWriter.quoted($0.version))\napi = \(CNBTOMLWriter.quoted($0.api))\n" }
             .joined(separator: "\n")
     }
 
@@ -54,13 +47,10 @@ public struct CNBLifecycle: Sendable {
             var text = "[[entries]]\n"
             for provider in entry.providers {
                 let parts = provider.split(separator: "@", maxSplits: 1).map(String.init)
-                text += "[[entries.providers]]\nid = \(CNBScripts.quoted(parts[0]))\nversion = \(CNBScripts.quoted(parts.count > 1 ? parts[1] : ""))\n"
+                text += "[[entries.providers]]\nid = \(CNBTOMLWriter.quoted(parts[0]))\nversion = \(CNBTOMLWriter.quoted(parts.count > 1 ? parts[1] : ""))\n"
             }
             for requirement in entry.requires.isEmpty ? [CNBBuildPlan.Requirement(name: entry.name)] : entry.requires {
-                text += "[[entries.requires]]\nname = \(CNBScripts.quoted(requirement.name))\n"
-                if !requirement.metadata.isEmpty {
-                    text += "[entries.requires.metadata]\n" + requirement.metadata.sorted { $0.key < $1.key }.map { "\(CNBScripts.quoted($0.key)) = \(CNBScripts.quoted($0.value))\n" }.joined()
-                }
+                text += CNBTOMLWriter.requirement(requirement, table: "entries.requires")
             }
             return text
         }.joined(separator: "\n")

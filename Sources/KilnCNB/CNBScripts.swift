@@ -1,7 +1,6 @@
 import Foundation
 import KilnConfine
 import KilnSandbox
-import Synchronization
 
 /// Runs a component buildpack's scripts in the build's ``Sandbox`` as the
 /// Buildpack API (0.9–0.11) says: `bin/detect` with `CNB_BUILDPACK_DIR`,
@@ -79,10 +78,7 @@ extension CNBScripts {
         let escaped = CNBLayout.escaped(buildpack.id)
         let planFile = "\(escaped)@\(buildpack.version).buildpack-plan.toml"
         let plans = try ConfinedDirectory(layout.plans, label: "the build plans")
-        try? plans.remove(planFile)
-        let handle = try plans.createFile(planFile)
-        try handle.write(contentsOf: Data(Self.planTOML(plan).utf8))
-        try handle.close()
+        try CNBTOMLWriter.replace(planFile, with: Self.planTOML(plan), in: plans)
 
         var environment = CNBEnvironment.build(after: earlier.map(\.buildLayers), starting: base)
         environment["CNB_BUILDPACK_DIR"] = Self.inside(buildpack)
@@ -90,7 +86,7 @@ extension CNBScripts {
         environment["CNB_BP_PLAN_PATH"] = "\(CNBLayout.plansInside)/\(planFile)"
         // The layers directory of a buildpack is made by the build user, who owns /layers.
         let script = #"mkdir -p "$CNB_LAYERS_DIR" && exec "$CNB_BUILDPACK_DIR/bin/build""#
-        let tail = TailLines()
+        let tail = LastLines(count: 8)
         let outcome = try await sandbox.run("/bin/sh", ["-c", script], environment: environment, workingDirectory: CNBLayout.workspaceInside) { line in
             tail.append(line)
             try await log(line)
@@ -115,36 +111,7 @@ extension CNBScripts {
 
     /// The buildpack plan bin/build reads: `[[entries]]` with name and metadata.
     static func planTOML(_ entries: [CNBBuildPlan.Requirement]) -> String {
-        entries.map { entry in
-            var text = "[[entries]]\nname = \(quoted(entry.name))\n"
-            if !entry.metadata.isEmpty {
-                text += "[entries.metadata]\n" + entry.metadata.sorted { $0.key < $1.key }.map { "\(quoted($0.key)) = \(quoted($0.value))\n" }.joined()
-            }
-            return text
-        }.joined()
-    }
-
-    /// A TOML basic string: what a buildpack wrote comes back as it was, whatever its characters.
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7f { out += String(format: "\\u%04X", scalar.value) } else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out + "\""
+        entries.map { CNBTOMLWriter.requirement($0, table: "entries") }.joined()
     }
 }
 
-/// The last lines a script printed, for its failure's message.
-final class TailLines: Sendable {
-    private let kept = Mutex<[String]>([])
-    func append(_ line: String) { kept.withLock { $0.append(line); if $0.count > 8 { $0.removeFirst() } } }
-    var lines: [String] { kept.withLock { $0 } }
-}

@@ -1,4 +1,5 @@
 import Foundation
+import KilnConfine
 import TOMLKit
 
 /// TOML as the CNB files are read: parsed by TOMLKit, and turned at once
@@ -44,5 +45,44 @@ enum CNBTOML {
         var values: [String: String] = [:]
         for key in table.keys { values[key] = table[key]?.string ?? table[key].map { "\($0)" } }
         return values
+    }
+}
+
+/// The TOML Kiln writes for buildpacks to read (plans, `group.toml`):
+/// small enough to write by hand, with every string quoted so that what a
+/// buildpack wrote comes back as it was, whatever its characters.
+enum CNBTOMLWriter {
+    /// A TOML basic string.
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7f { out += String(format: "\\u%04X", scalar.value) } else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out + "\""
+    }
+
+    /// `[[TABLE]]` with the requirement's name, and its metadata as `[TABLE.metadata]`.
+    static func requirement(_ requirement: CNBBuildPlan.Requirement, table: String) -> String {
+        var text = "[[\(table)]]\nname = \(quoted(requirement.name))\n"
+        if !requirement.metadata.isEmpty {
+            text += "[\(table).metadata]\n" + requirement.metadata.sorted { $0.key < $1.key }.map { "\(quoted($0.key)) = \(quoted($0.value))\n" }.joined()
+        }
+        return text
+    }
+
+    /// Writes `text` as `name` in `directory`, replacing what was there (beneath its descriptor).
+    static func replace(_ name: String, with text: String, in directory: ConfinedDirectory) throws {
+        try? directory.remove(name)
+        let handle = try directory.createFile(name)
+        try handle.write(contentsOf: Data(text.utf8))
+        try handle.close()
     }
 }

@@ -36,7 +36,7 @@ public struct RuntimeRequest: Sendable, Equatable {
     /// then `runtime.txt` (`python-3.12.1`), then Pipfile.lock's `requires`.
     static func python(_ read: Reader) throws -> RuntimeRequest? {
         if let text = try read(".python-version") {
-            let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
+            let lines = meaningfulLines(text)
             guard let line = lines.first else { throw RuntimeError(".python-version names no version: write one, e.g. 3.12") }
             guard lines.count == 1, let requirement = VersionRequirement.prefix(line), line.first?.isNumber == true else {
                 throw RuntimeError(".python-version must hold one version such as 3.12 or 3.12.4; it reads \(quoted(lines.joined(separator: " ")))")
@@ -78,7 +78,7 @@ public struct RuntimeRequest: Sendable, Equatable {
             return RuntimeRequest(runtime: "node", requirement: requirement, file: "package.json engines.node")
         }
         if let text = try read(".nvmrc") {
-            let line = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.first { !$0.isEmpty && !$0.hasPrefix("#") } ?? ""
+            let line = meaningfulLines(text).first ?? ""
             guard let requirement = VersionRequirement.semver(line) else {
                 throw RuntimeError(".nvmrc must name a Node.js version such as 20 or v20.11.0; it reads \(quoted(line))")
             }
@@ -125,6 +125,11 @@ public struct RuntimeRequest: Sendable, Equatable {
             return RuntimeRequest(runtime: runtime, requirement: requirement, file: "mix.exs")
         }
         return nil
+    }
+
+    /// A version file's lines without blanks and `#` comments, trimmed.
+    static func meaningfulLines(_ text: String) -> [String] {
+        text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
     }
 
     /// An app's text, quoted and cut short for an error line.

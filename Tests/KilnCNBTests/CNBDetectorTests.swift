@@ -15,23 +15,16 @@ import Testing
             answers[id] = CNBDetectRun(status: status, plan: try CNBBuildPlan.parse(plan, file: "\(id) plan"), output: ["\(id) says \(status)"])
         }
 
-        func detector(counting runs: Runs? = nil) -> CNBDetector {
+        func detector(counting runs: TestLines? = nil) -> CNBDetector {
             let buildpacks = buildpacks, answers = answers
             return CNBDetector(resolve: { entry in
                 guard let found = buildpacks[entry.id] else { throw CNBError("no buildpack \(entry.id)") }
                 return found
             }, detect: { buildpack in
-                runs?.add(buildpack.id)
+                runs?.append(buildpack.id)
                 return answers[buildpack.id]!
             })
         }
-    }
-
-    final class Runs: @unchecked Sendable {
-        private let lock = NSLock()
-        private var ids: [String] = []
-        func add(_ id: String) { lock.lock(); ids.append(id); lock.unlock() }
-        var all: [String] { lock.lock(); defer { lock.unlock() }; return ids }
     }
 
     func order(_ text: String) throws -> CNBOrder { try CNBOrder.parse(text, file: "order.toml") }
@@ -42,7 +35,7 @@ import Testing
         try farm.component("python")
         try farm.component("procfile")
         try farm.component("extras", status: 100)
-        let runs = Runs()
+        let runs = TestLines()
         let detected = try await farm.detector(counting: runs).run(try order("""
             [[order]]
             [[order.group]]
@@ -60,7 +53,7 @@ import Testing
             """))
         #expect(detected.group.map(\.id) == ["python", "procfile"])
         // procfile's bin/detect ran once, though two groups name it.
-        #expect(runs.all.sorted() == ["extras", "node", "procfile", "python"])
+        #expect(runs.lines.sorted() == ["extras", "node", "procfile", "python"])
     }
 
     @Test func aCompositesOrderExpandsInPlaceAndItsOptionalMembersMayBeDropped() async throws {

@@ -10,13 +10,8 @@ import TOMLKit
 /// provider leaves unmet going on to the next.
 @Suite struct CNBLifecycleTests {
     @Test func anUnmetEntryGoesOnToTheNextProviderAndTheGroupAndPlanAreWritten() async throws {
-        let root = try TestEnvironment.temporaryDirectory("cnb-lifecycle")
-        let layout = CNBLayout(workspace: root.appendingPathComponent("workspace"), platform: root.appendingPathComponent("platform"),
-                               buildpacks: root.appendingPathComponent("buildpacks"), layers: root.appendingPathComponent("layers"),
-                               plans: root.appendingPathComponent("plans"))
-        for directory in [layout.workspace, layout.platform, layout.layers, layout.plans] {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        }
+        let scratch = try CNBScratch("cnb-lifecycle")
+        let layout = scratch.layout
         func buildpack(_ id: String, detect: String, build: String) -> [String: String] {
             let folder = "\(CNBLayout.escaped(id))/1.0.0"
             return ["\(folder)/buildpack.toml": "api = \"0.10\"\n[buildpack]\nid = \"\(id)\"\nversion = \"1.0.0\"\n",
@@ -28,10 +23,8 @@ import TOMLKit
         files.merge(buildpack("samples/app", detect: "printf '[[requires]]\\nname = \"node\"\\n[requires.metadata]\\nversion = \"20\"\\n' > \"$CNB_BUILD_PLAN_PATH\"",
                               build: "echo \"app gets $(grep -c '^name = \"node\"' \"$CNB_BP_PLAN_PATH\" || true)\"")) { $1 }
         try writeFiles(files, in: layout.buildpacks)
-        let user = getuid() == 0 ? try SandboxUser.named("kiln-build") : nil
-        if let user { for directory in [layout.workspace, layout.layers, layout.plans] { try user.own(directory) } }
-        let scripts = CNBScripts(layout: layout, sandbox: Sandbox(mounts: [], user: user))
-        let farm = CNBBuildpackDirectory(layout.buildpacks)
+        let scripts = try scratch.scripts()
+        let farm = scratch.farm
         let lifecycle = CNBLifecycle(detector: CNBDetector(resolve: { try farm.resolve($0) }, detect: { try await scripts.detect($0) }), scripts: scripts)
         let lines = TestLines()
         let (detected, built) = try await lifecycle.run(try CNBOrder.parse("""

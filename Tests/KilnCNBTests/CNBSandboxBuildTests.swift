@@ -2,7 +2,6 @@ import Foundation
 import KilnCNB
 import KilnSandbox
 import KilnTestSupport
-import Synchronization
 import Testing
 
 /// bin/build with real shell buildpacks in the sandbox: the plan it gets,
@@ -15,13 +14,8 @@ import Testing
     }
 
     @Test func aLaterBuildpackSeesAnEarlierOnesBuildLayerAndItsLayersAreRead() async throws {
-        let root = try TestEnvironment.temporaryDirectory("cnb-build")
-        let layout = CNBLayout(workspace: root.appendingPathComponent("workspace"), platform: root.appendingPathComponent("platform"),
-                               buildpacks: root.appendingPathComponent("buildpacks"), layers: root.appendingPathComponent("layers"),
-                               plans: root.appendingPathComponent("plans"))
-        for directory in [layout.workspace, layout.platform, layout.layers, layout.plans] {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        }
+        let scratch = try CNBScratch("cnb-build")
+        let layout = scratch.layout
         let toml = { (id: String) in "api = \"0.10\"\n[buildpack]\nid = \"\(id)\"\nversion = \"1.0.0\"\n" }
         try writeFiles([
             "samples_node/1.0.0/buildpack.toml": toml("samples/node"),
@@ -49,10 +43,8 @@ import Testing
             "samples_fails/1.0.0/bin/detect*": "#!/bin/sh\n",
             "samples_fails/1.0.0/bin/build*": "#!/bin/sh\necho 'cannot find node'\nexit 3\n",
         ], in: layout.buildpacks)
-        let user = getuid() == 0 ? try SandboxUser.named("kiln-build") : nil
-        if let user { for directory in [layout.workspace, layout.layers, layout.plans] { try user.own(directory) } }
-        let scripts = CNBScripts(layout: layout, sandbox: Sandbox(mounts: [], user: user))
-        let farm = CNBBuildpackDirectory(layout.buildpacks)
+        let scripts = try scratch.scripts()
+        let farm = scratch.farm
         let log = Log()
 
         let node = try await scripts.build(try farm.resolve(CNBGroupEntry(id: "samples/node")), plan: [.init(name: "node", metadata: ["version": "20.x \"lts\""])],
@@ -72,11 +64,4 @@ import Testing
         }
         #expect(error?.message == "samples/fails@1.0.0: bin/build exited 3; its last lines:\ncannot find node")
     }
-}
-
-/// Lines collected from concurrent callers.
-final class TestLines: Sendable {
-    private let kept = Mutex<[String]>([])
-    func append(_ line: String) { kept.withLock { $0.append(line) } }
-    var lines: [String] { kept.withLock { $0 } }
 }

@@ -14,13 +14,8 @@ import Testing
     }
 
     @Test func shellBuildpacksDetectInTheSandboxAndTheirPlansResolve() async throws {
-        let root = try TestEnvironment.temporaryDirectory("cnb-detect")
-        let layout = CNBLayout(workspace: root.appendingPathComponent("workspace"), platform: root.appendingPathComponent("platform"),
-                               buildpacks: root.appendingPathComponent("buildpacks"), layers: root.appendingPathComponent("layers"),
-                               plans: root.appendingPathComponent("plans"))
-        for directory in [layout.workspace, layout.platform.appendingPathComponent("env"), layout.layers, layout.plans] {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        }
+        let scratch = try CNBScratch("cnb-detect")
+        let layout = scratch.layout
         try writeFiles(["package.json": "{}\n"], in: layout.workspace)
         try writeFiles(["env/NODE_VERSION": "20"], in: layout.platform)
         try writeFiles(Self.buildpack("samples/node", detect: """
@@ -30,11 +25,8 @@ import Testing
             """).merging(Self.buildpack("samples/python", detect: "[ -f requirements.txt ] || { echo 'no requirements.txt'; exit 100; }")) { $1 }
             .merging(Self.buildpack("samples/npm", detect: "printf '[[requires]]\\nname = \"node\"\\n' > \"$CNB_BUILD_PLAN_PATH\"")) { $1 },
             in: layout.buildpacks)
-        let user = getuid() == 0 ? try SandboxUser.named("kiln-build") : nil
-        if let user { for directory in [layout.workspace, layout.layers, layout.plans] { try user.own(directory) } }
-
-        let scripts = CNBScripts(layout: layout, sandbox: Sandbox(mounts: [], user: user))
-        let farm = CNBBuildpackDirectory(layout.buildpacks)
+        let scripts = try scratch.scripts()
+        let farm = scratch.farm
         let detector = CNBDetector(resolve: { try farm.resolve($0) }, detect: { try await scripts.detect($0) })
         let order = try CNBOrder.parse("""
             [[order]]
@@ -59,19 +51,12 @@ import Testing
     }
 
     @Test func theBuildpackSeesTheCNBVariablesAndAPlanThatIsALinkIsRefused() async throws {
-        let root = try TestEnvironment.temporaryDirectory("cnb-detect")
-        let layout = CNBLayout(workspace: root.appendingPathComponent("workspace"), platform: root.appendingPathComponent("platform"),
-                               buildpacks: root.appendingPathComponent("buildpacks"), layers: root.appendingPathComponent("layers"),
-                               plans: root.appendingPathComponent("plans"))
-        for directory in [layout.workspace, layout.platform, layout.layers, layout.plans] {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        }
+        let scratch = try CNBScratch("cnb-detect")
+        let layout = scratch.layout
         try writeFiles(Self.buildpack("samples/env", detect: "echo \"$CNB_BUILDPACK_DIR|$CNB_PLATFORM_DIR|$CNB_BUILD_PLAN_PATH|$PWD\"")
             .merging(Self.buildpack("samples/sneaky", detect: "ln -sf /etc/shadow \"$CNB_BUILD_PLAN_PATH\"")) { $1 }, in: layout.buildpacks)
-        let user = getuid() == 0 ? try SandboxUser.named("kiln-build") : nil
-        if let user { for directory in [layout.workspace, layout.layers, layout.plans] { try user.own(directory) } }
-        let scripts = CNBScripts(layout: layout, sandbox: Sandbox(mounts: [], user: user))
-        let farm = CNBBuildpackDirectory(layout.buildpacks)
+        let scripts = try scratch.scripts()
+        let farm = scratch.farm
 
         let run = try await scripts.detect(try farm.resolve(CNBGroupEntry(id: "samples/env")))
         #expect(run.status == 0)

@@ -7,6 +7,18 @@ import Testing
 /// The compile phase: buildpacks compiled in the sandbox, their release
 /// declared, and a release tarball they leave handed forward as a value.
 @Suite struct CompileTests {
+    /// A bin/compile that leaves a release `myapp` (with its bin/myapp) as `CACHE_DIR/out/NAME.tar.gz`, as Gigalixir's releases buildpack does.
+    static func leavesRelease(_ name: String) -> String {
+        """
+        #!/bin/sh
+        set -e
+        mkdir -p /tmp/rel/bin "$2/out"
+        echo '#!/bin/sh' > /tmp/rel/bin/myapp
+        tar -czf "$2/out/\(name).tar.gz" -C /tmp/rel .
+
+        """
+    }
+
     @Test func compileDeclaresTheReleaseWithTheProcfileOverTheBuildpacksDefaults() async throws {
         let scratch = try PhaseScratch()
         try writeFiles(["Procfile": "web: bin/server --port $PORT\n"], in: scratch.workspace.app)
@@ -28,14 +40,7 @@ import Testing
     @Test func aReleaseTarballLeftInCacheDirOutIsTakenOutOfTheCacheIntoTheResult() async throws {
         let scratch = try PhaseScratch()
         let buildpack = try scratch.buildpack("releases", [
-            "compile": """
-                #!/bin/sh
-                set -e
-                mkdir -p /tmp/rel/bin "$2/out"
-                echo '#!/bin/sh' > /tmp/rel/bin/myapp
-                tar -czf "$2/out/myapp-1.0.0-rc.1.tar.gz" -C /tmp/rel .
-                echo kept > "$2/deps"
-                """,
+            "compile": Self.leavesRelease("myapp-1.0.0-rc.1") + "echo kept > \"$2/deps\"\n",
             // Gigalixir's bin/release reads the release's name.
             "release": "#!/bin/sh\nprintf -- '---\\ndefault_process_types:\\n  web: /app/bin/%s start\\n' \"$GIGALIXIR_APP_NAME\"\n",
         ])
@@ -58,13 +63,7 @@ import Testing
         let scratch = try PhaseScratch()
         try writeFiles(["Procfile": "worker: /app/bin/myapp eval Worker.run\n"], in: scratch.workspace.app)
         let buildpack = try scratch.buildpack("releases", [
-            "compile": """
-                #!/bin/sh
-                set -e
-                mkdir -p /tmp/rel/bin "$2/out"
-                echo '#!/bin/sh' > /tmp/rel/bin/myapp
-                tar -czf "$2/out/myapp-0.1.0.tar.gz" -C /tmp/rel .
-                """,
+            "compile": Self.leavesRelease("myapp-0.1.0"),
             "release": "#!/bin/sh\nprintf -- '---\\ndefault_process_types: {}\\n'\n",
         ])
         try scratch.handOver()

@@ -75,7 +75,7 @@ struct DependencyCache: Sendable {
 
     /// The rule of a built-in builder (named by its bare name, never a URL).
     func rule(for buildpack: Buildpack) -> CacheRule? {
-        guard !buildpack.reference.contains("/"), !buildpack.reference.contains(":") else { return nil }
+        guard buildpack.isBuiltIn else { return nil }
         return rules[buildpack.reference]
     }
 

@@ -61,8 +61,7 @@ struct SelectRuntimes {
         var selection = RuntimeSelection()
         var added: [Runtime]?
         for buildpack in buildpacks {
-            // A built-in builder is named by its bare name, never a URL.
-            guard !buildpack.reference.contains("/"), !buildpack.reference.contains(":") else { continue }
+            guard buildpack.isBuiltIn else { continue }
             let builder = BuiltInBuilder.load(name: buildpack.reference, directory: buildersDirectory.appendingPathComponent(buildpack.reference))
             var chosen: [Runtime] = []
             for name in builder.runtimes {
