@@ -24,9 +24,13 @@ import Testing
     }
 
     @Test func aBuildOverItsCPUShareIsThrottled() async throws {
+        // Eight busy loops that end by themselves, under a fifth of a CPU together: the group
+        // is throttled once its loops get more than 20 ms of a 100 ms period between them, which
+        // they do however loaded the host (one loop alone may get less than its share on a busy
+        // machine and never be throttled).
         let (sandbox, _) = try sandbox(SandboxLimits(wallTime: .seconds(60), cpus: 0.2))
-        // A busy loop that ends by itself; under a fifth of a CPU the scheduler holds it back.
-        let outcome = try await sandbox.capture("/bin/sh", ["-c", "timeout 3 sh -c 'while :; do :; done'; exit 0"],
+        let loops = "for i in 1 2 3 4 5 6 7 8; do timeout 3 sh -c 'while :; do :; done' & done; wait; exit 0"
+        let outcome = try await sandbox.capture("/bin/sh", ["-c", loops],
                                                 environment: ["PATH": "/usr/bin:/bin"], workingDirectory: "/app").0
         #expect(outcome.limit == nil)
         #expect(outcome.cpuThrottled)
