@@ -91,7 +91,9 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ], swiftSettings: swiftSettings),
         // Cloud Native Buildpacks: descriptors, orders, build plans and the lifecycle's detection.
-        .target(name: "KilnCNB", dependencies: ["KilnConfine", "KilnSandbox", .product(name: "TOMLKit", package: "TOMLKit")], swiftSettings: swiftSettings),
+        .target(name: "KilnCNB", dependencies: [
+            "KilnConfine", "KilnSandbox", .product(name: "TOMLKit", package: "TOMLKit"), .product(name: "Yams", package: "Yams"),
+        ], swiftSettings: swiftSettings),
         // Runtime versions: what an app asks for (.python-version, engines.node, ...) and the toolchains a farm has.
         .target(name: "KilnRuntimes", dependencies: ["KilnArchive", "KilnProcess"], swiftSettings: swiftSettings),
         // OCI images: Dockerfile builds with buildah, slugs exported as images, their signatures.
@@ -103,7 +105,7 @@ let package = Package(
         ], swiftSettings: swiftSettings),
         .target(name: "KilnWorker", dependencies: [
             "KilnHome", "KilnDatabase", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnBlobStore", "KilnArchive",
-            "KilnBuildpacks", "KilnSlug", "KilnSigning", "KilnSandbox", "KilnCache", "KilnProcess", "KilnS3", "KilnImage", "KilnConfine", "KilnDownload", "KilnRuntimes",
+            "KilnBuildpacks", "KilnSlug", "KilnSigning", "KilnSandbox", "KilnCache", "KilnProcess", "KilnS3", "KilnImage", "KilnConfine", "KilnDownload", "KilnRuntimes", "KilnCNB",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
         ], swiftSettings: swiftSettings),
@@ -169,6 +171,7 @@ let package = Package(
         .testTarget(name: "KilnCNBTests", dependencies: [
             "KilnCNB", "KilnConfine", "KilnSandbox", "KilnTestSupport", .product(name: "TOMLKit", package: "TOMLKit"),
         ], swiftSettings: swiftSettings),
+        .testTarget(name: "KilnImageTests", dependencies: ["KilnImage", "KilnConfine", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnRuntimesTests", dependencies: ["KilnRuntimes", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnBuildpacksTests", dependencies: ["KilnBuildpacks", "KilnSandbox", "KilnDownload", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnQueueTests", dependencies: ["KilnQueue", "KilnCatalog", "KilnDatabase", "KilnBuildLog", "KilnTestSupport"], swiftSettings: swiftSettings),

@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 bash scripts/lint-hostile-paths.sh
 
 swift build --build-tests
+# The entrypoint of CNB app images, beside the kiln binary where workers look for it.
+bash scripts/build-launcher.sh "$(swift build --show-bin-path)/kiln-launcher"
 
 pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 scratch=$(mktemp -d /tmp/kiln-test.XXXXXX)

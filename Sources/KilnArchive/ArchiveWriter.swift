@@ -3,7 +3,8 @@ import Foundation
 
 /// Writes a tar stream, compressed or not, to a sink in chunks.
 ///
-/// Every entry gets owner 0:0, no user or group names and a fixed mtime, so
+/// Every entry gets the numeric owner it names (0:0 unless it says otherwise),
+/// no user or group names and a fixed mtime, so
 /// that the same entries in the same order always give the same bytes: the
 /// property slugs and source archives rely on to be content-addressed.
 /// The writer blocks on I/O; call it from a thread that may block.
@@ -100,8 +101,8 @@ public final class ArchiveWriter {
             archive_entry_set_size(e, 0)
         }
         archive_entry_set_perm(e, entry.permissions & 0o7777)
-        archive_entry_set_uid(e, 0)
-        archive_entry_set_gid(e, 0)
+        archive_entry_set_uid(e, Int64(entry.uid))
+        archive_entry_set_gid(e, Int64(entry.gid))
         archive_entry_set_mtime(e, mtime, 0)
         try check(archive_write_header(handle, e), "cannot write the header of \(entry.path)")
     }

@@ -80,6 +80,13 @@ public struct CNBBuildpackDescriptor: Sendable, Equatable {
         guard let buildpack = table["buildpack"]?.table else { throw CNBError("\(file) has no [buildpack] table") }
         guard let id = try CNBTOML.string(buildpack, "id", in: file), !id.isEmpty else { throw CNBError("\(file): [buildpack] has no id") }
         guard let version = try CNBTOML.string(buildpack, "version", in: file), !version.isEmpty else { throw CNBError("\(file): [buildpack] \(id) has no version") }
+        // Both become directory names where a builder keeps buildpacks: no `..`, no control characters.
+        for (what, value) in [("id", id), ("version", version)] {
+            let allowed = value.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-/+".contains($0)) }
+            guard allowed, !value.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else {
+                throw CNBError("\(file): [buildpack] \(what) \"\(value)\" is not one Kiln accepts: letters, digits, '.', '_', '-', '+' and '/' between names")
+            }
+        }
         guard CNBBuildpackAPI.supported.contains(api) else {
             throw CNBError("\(id)@\(version) is written to Buildpack API \(api); Kiln implements \(CNBBuildpackAPI.supported.joined(separator: ", "))")
         }

@@ -30,10 +30,12 @@ public struct CNBLayout: Sendable {
     }
 
     /// The sandbox's mounts: the build writes the app, its layers and its plans; it only reads the rest.
+    /// Buildpacks are mounted one at a time, each where a builder has it
+    /// (``CNBScripts``): they come from the farm's directory, from the app
+    /// or from a download, and a script sees only its own.
     public var mounts: [SandboxMount] {
         [SandboxMount(host: workspace, inside: Self.workspaceInside, writable: true),
          SandboxMount(host: platform, inside: Self.platformInside, writable: false),
-         SandboxMount(host: buildpacks, inside: Self.buildpacksInside, writable: false),
          SandboxMount(host: layers, inside: Self.layersInside, writable: true),
          SandboxMount(host: plans, inside: Self.plansInside, writable: true)]
     }

@@ -18,21 +18,33 @@ public struct CNBLifecycle: Sendable {
     }
 
     public func run(_ order: CNBOrder, log: @escaping @Sendable (String) async throws -> Void) async throws -> (CNBDetected, [CNBBuilt]) {
+        let detected = try await detect(order)
+        return (detected, try await build(detected, log: log))
+    }
+
+    /// The detect phase alone: the order resolved, `group.toml` and `plan.toml` written.
+    public func detect(_ order: CNBOrder) async throws -> CNBDetected {
         let detected = try await detector.run(order)
         let layers = try ConfinedDirectory(scripts.layout.layers, label: "the layers directory")
         try CNBTOMLWriter.replace("group.toml", with: Self.groupTOML(detected), in: layers)
         try CNBTOMLWriter.replace("plan.toml", with: Self.planTOML(detected), in: layers)
+        return detected
+    }
+
+    /// The build phase alone: each buildpack of the detected group's bin/build in turn.
+    public func build(_ detected: CNBDetected, log: @escaping @Sendable (String) async throws -> Void) async throws -> [CNBBuilt] {
         var built: [CNBBuilt] = []
         var met: Set<String> = []
         for buildpack in detected.group {
             let mine = detected.plan.filter { $0.providers.contains(buildpack.reference) && !met.contains($0.name) }
             let plan = mine.flatMap { entry in entry.requires.isEmpty ? [CNBBuildPlan.Requirement(name: entry.name)] : entry.requires }
+            try await log("-----> \(buildpack.reference): bin/build")
             let result = try await scripts.build(buildpack, plan: plan, after: built, log: log)
             let unmet = Set(result.layers.build?.unmet ?? [])
             met.formUnion(mine.map(\.name).filter { !unmet.contains($0) })
             built.append(result)
         }
-        return (detected, built)
+        return built
     }
 
     /// `group.toml`: the group's buildpacks in order, with their API.

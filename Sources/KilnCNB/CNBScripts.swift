@@ -33,6 +33,17 @@ public struct CNBScripts: Sendable {
         "\(CNBLayout.buildpacksInside)/\(CNBLayout.escaped(buildpack.id))/\(buildpack.version)"
     }
 
+    /// The sandbox for one of `buildpack`'s scripts: the build's mounts and
+    /// the buildpack's own directory, read-only, where a builder has it.
+    func sandbox(for buildpack: CNBBuildpackDescriptor) throws -> Sandbox {
+        guard let directory = buildpack.directory else {
+            throw CNBError("\(buildpack.reference) has no directory of its own to run scripts from")
+        }
+        var sandbox = self.sandbox
+        sandbox.mounts.append(SandboxMount(host: directory, inside: Self.inside(buildpack), writable: false))
+        return sandbox
+    }
+
     /// Runs `bin/detect`; its status, its plan (read beneath the plans
     /// directory, at most 1 MiB) and its last lines.
     public func detect(_ buildpack: CNBBuildpackDescriptor) async throws -> CNBDetectRun {
@@ -42,7 +53,7 @@ public struct CNBScripts: Sendable {
         environment["CNB_BUILD_PLAN_PATH"] = "\(CNBLayout.plansInside)/\(plan)"
         // The build user owns the plans directory and writes the plan there; the worker reads it beneath it.
         let plans = try ConfinedDirectory(layout.plans, label: "the build plans")
-        let (outcome, output) = try await sandbox.capture(Self.inside(buildpack) + "/bin/detect", [], environment: environment,
+        let (outcome, output) = try await sandbox(for: buildpack).capture(Self.inside(buildpack) + "/bin/detect", [], environment: environment,
                                                           workingDirectory: CNBLayout.workspaceInside, limit: 64 << 10)
         if let limit = outcome.limit { throw CNBError("\(buildpack.reference): bin/detect stopped: \(limit)") }
         let lines = output.split(separator: "\n").map(String.init)
@@ -87,7 +98,7 @@ extension CNBScripts {
         // The layers directory of a buildpack is made by the build user, who owns /layers.
         let script = #"mkdir -p "$CNB_LAYERS_DIR" && exec "$CNB_BUILDPACK_DIR/bin/build""#
         let tail = LastLines(count: 8)
-        let outcome = try await sandbox.run("/bin/sh", ["-c", script], environment: environment, workingDirectory: CNBLayout.workspaceInside) { line in
+        let outcome = try await sandbox(for: buildpack).run("/bin/sh", ["-c", script], environment: environment, workingDirectory: CNBLayout.workspaceInside) { line in
             tail.append(line)
             try await log(line)
         }

@@ -52,7 +52,7 @@ public struct CacheStore: Sendable {
 
     /// Stores the subtrees `paths` of `directory` (e.g. `deps` and
     /// `_build/prod/lib`) as one tree, with their parent directories; paths
-    /// that do not exist are left out.
+    /// that do not exist are left out, and a path that is a file is stored alone.
     ///
     /// The build made `directory`: it is walked beneath its descriptor, and
     /// a path with a link on the way (`_build` made a link to a host
@@ -83,12 +83,22 @@ public struct CacheStore: Sendable {
                 try top.walk(relative: "", visit)
                 continue
             }
-            guard let subtree = try top.directory(path, links: .none) else { continue }
+            let file = try top.kind(of: path, links: .none) == .regular
+            let isDirectory = file ? false : try top.directory(path, links: .none) != nil
+            guard file || isDirectory else { continue }
             var parent = ""
             for component in path.split(separator: "/").dropLast() {
                 parent += (parent.isEmpty ? "" : "/") + component
                 if parents.insert(parent).inserted { entries.append(.init(path: parent, kind: .directory, mode: 0o755, size: 0)) }
             }
+            if file {
+                // A single file (a CNB layer's toml beside its directory), with the directories above it.
+                let holder: ConfinedDirectory? = parent.isEmpty ? top : try top.directory(parent, links: .none)
+                guard let holder, let status = try holder.status(of: String(path.split(separator: "/").last ?? ""), links: .none) else { continue }
+                try visit(path, status, holder)
+                continue
+            }
+            guard let subtree = try top.directory(path, links: .none) else { continue }
             entries.append(.init(path: path, kind: .directory, mode: 0o755, size: 0))
             try subtree.walk(relative: path, visit)
         }
@@ -115,6 +125,13 @@ public struct CacheStore: Sendable {
     /// shares its uid with the build, which could write an object through a
     /// link, so it restores copies.
     public func restore(_ manifestDigest: String, into destination: ConfinedDirectory) throws -> Restored {
+        try restore(manifestDigest, into: destination, copies: false)
+    }
+
+    /// The same; with `copies`, every file is a copy of its own, which the
+    /// build may then be given and change in place (a CNB buildpack
+    /// rewrites files of the cache layer it finds restored).
+    public func restore(_ manifestDigest: String, into destination: ConfinedDirectory, copies: Bool) throws -> Restored {
         let manifest = try self.manifest(manifestDigest)
         var directories: [String: ConfinedDirectory] = ["": destination]
         func directory(_ path: String) throws -> ConfinedDirectory {
@@ -141,7 +158,7 @@ public struct CacheStore: Sendable {
                 files.append((try directory(parentPath), String(last), entry))
             }
         }
-        let pending = files, linking = getuid() == 0
+        let pending = files, linking = getuid() == 0 && !copies
         try Self.inParallel(pending.count) { index in
             let (parent, name, entry) = pending[index]
             try place(entry, as: name, in: parent, manifest: manifestDigest, linking: linking)

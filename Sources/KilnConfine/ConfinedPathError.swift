@@ -22,6 +22,8 @@ public struct ConfinedPathError: Error, Sendable, Equatable, CustomStringConvert
         case tooLarge(Int)
         /// Not UTF-8 text.
         case notText
+        /// A tree with more entries than the bound.
+        case tooManyEntries(Int)
         /// Any other failure, with its errno.
         case system(Int32)
     }
@@ -55,6 +57,7 @@ public struct ConfinedPathError: Error, Sendable, Equatable, CustomStringConvert
         case .notDirectory(let kind): return "\(name) in \(label) is \(kind), not a directory: refused"
         case .tooLarge(let cap): return "\(name) in \(label) is larger than \(cap) bytes: refused"
         case .notText: return "\(name) in \(label) is not UTF-8 text: refused"
+        case .tooManyEntries(let bound): return "\(name) in \(label) takes the tree over \(bound) entries: refused"
         case .system(let code): return "\(name) in \(label): \(String(cString: strerror(code)))"
         }
     }

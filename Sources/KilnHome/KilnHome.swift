@@ -38,6 +38,8 @@ public struct KilnHome: Sendable, Equatable {
     public var runtimes: URL { file("runtimes") }
     /// The build stacks a worker has besides the host's own system: `NAME/stack.conf` and `NAME/root/` each (`scripts/stack` makes them).
     public var stacks: URL { file("stacks") }
+    /// The farm's Cloud Native Buildpacks, `ID_ESCAPED/VERSION/` (`--cnb-buildpacks` overrides).
+    public var cnbBuildpacks: URL { file("cnb/buildpacks") }
     /// Each build attempt's workspace.
     public var work: URL { file("work") }
     /// Scratch files of the server (source archives being imported).

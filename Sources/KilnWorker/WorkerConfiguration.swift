@@ -73,6 +73,16 @@ public struct WorkerConfiguration: Sendable {
     public var runtimesDirectory: URL
     /// The stacks buildpack builds may run on besides the host's own system (`HOME/stacks` unless `--stacks`).
     public var stacks: StackDirectory
+    /// The farm's CNB buildpacks, a builder's `/cnb/buildpacks` layout (`HOME/cnb/buildpacks` unless `--cnb-buildpacks`).
+    public var cnbBuildpacksDirectory: URL
+    /// The order apps with no CNB file of their own are detected against first (`--cnb-order`); `nil`: none.
+    public var cnbOrder: URL?
+    /// Builders `paastech/buildpacks.yaml` may name: an order.toml each, over the farm's buildpacks.
+    public var cnbBuilders: [String: URL] = [:]
+    /// The run image of CNB app images (`--cnb-run-image`); else the stack's run image, else the export base image.
+    public var cnbRunImage: String?
+    /// The launcher CNB app images start with (`scripts/build-launcher.sh` makes it; `--cnb-launcher`).
+    public var cnbLauncher: URL
     /// A Dockerfile build whose context (the app's files) is bigger than this fails before buildah starts.
     public var imageContextLimit: Int64 = 500_000_000
 
@@ -85,6 +95,9 @@ public struct WorkerConfiguration: Sendable {
         self.sharedCacheDirectory = KilnHome(home).sharedCache
         self.runtimesDirectory = KilnHome(home).runtimes
         self.stacks = StackDirectory(KilnHome(home).stacks)
+        self.cnbBuildpacksDirectory = KilnHome(home).cnbBuildpacks
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0] // farm-owned: this very executable, beside which the launcher is built
+        self.cnbLauncher = URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("kiln-launcher")
     }
 
     var layout: KilnHome { KilnHome(home) }

@@ -28,6 +28,7 @@ struct UpCommand: AsyncParsableCommand {
     @OptionGroup var images: RegistryOptions
     @OptionGroup var fetching: FetchOptions
     @OptionGroup var runtimes: RuntimeOptions
+    @OptionGroup var cnb: CNBOptions
     @Option(help: "Seconds each buildpack script or image build may run.") var buildTimeLimit: Int = 900
     @Option(help: "MiB of log a build may print, all its buildpacks together.") var buildLogLimit: Int = 16
     @Option(help: "CPUs a build may use at once, e.g. 1.5 (default: no limit).") var buildCpus: Double?
@@ -88,7 +89,7 @@ struct UpCommand: AsyncParsableCommand {
             group.addTask { try await services.run() }
             for index in 0..<workers {
                 group.addTask {
-                    try await Self.runWorker(index: index, home: home, databaseURL: databaseURL, capacity: capacity, cacheBudget: cacheBudget, options: slugs.arguments + blobs.arguments + images.arguments + fetching.arguments + runtimes.arguments
+                    try await Self.runWorker(index: index, home: home, databaseURL: databaseURL, capacity: capacity, cacheBudget: cacheBudget, options: slugs.arguments + blobs.arguments + images.arguments + fetching.arguments + runtimes.arguments + cnb.arguments
                                              + ["--build-time-limit", "\(buildTimeLimit)", "--build-log-limit", "\(buildLogLimit)", "--log-format", logs.logFormat.rawValue]
                                              + (buildCpus.map { ["--build-cpus", "\($0)"] } ?? []) + (unlimitedBuilds ? ["--unlimited-builds"] : [])
                                              + (stacks.map { ["--stacks", $0] } ?? []), logger: logger)

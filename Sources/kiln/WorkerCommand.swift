@@ -37,6 +37,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @OptionGroup var images: RegistryOptions
     @OptionGroup var fetching: FetchOptions
     @OptionGroup var runtimes: RuntimeOptions
+    @OptionGroup var cnb: CNBOptions
     @OptionGroup var logs: LogOptions
     @Option(help: "The directory of build stacks, each NAME/ with stack.conf and root/ (default: HOME/stacks; docs/operations.md, \"Stacks\").")
     var stacks: String?
@@ -73,6 +74,7 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.fetchPolicy = try fetching.policy()
         configuration.runtimesDirectory = runtimes.url(home: home.homeURL)
         if let stacks { configuration.stacks = StackDirectory(URL(fileURLWithPath: stacks)) }
+        try cnb.apply(to: &configuration, home: home.homeURL)
         let worker = try Worker(configuration: configuration, database: database, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: database.client),

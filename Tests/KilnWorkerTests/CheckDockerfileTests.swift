@@ -8,9 +8,9 @@ import Testing
 @Suite struct CheckDockerfileTests {
     @Test func aRootDockerfileMakesAnImageBuildEvenAsALink() throws {
         let scratch = try PhaseScratch()
-        #expect(BuildKind.of(scratch.workspace) == .slug)
+        #expect(try BuildKind.of(scratch.workspace, settings: try scratch.context().settings, configuration: scratch.configuration) == .slug)
         try FileManager.default.createSymbolicLink(atPath: scratch.workspace.app.appendingPathComponent("Dockerfile").path, withDestinationPath: "/etc/passwd")
-        #expect(BuildKind.of(scratch.workspace) == .image)
+        #expect(try BuildKind.of(scratch.workspace, settings: try scratch.context().settings, configuration: scratch.configuration) == .image)
     }
 
     @Test func aDockerfileThatIsALinkIsRefused() async throws {

@@ -14,15 +14,24 @@ struct BuildLifecycle: Sendable {
         let kind = try await context.timer.measure(.fetch) { () async throws -> BuildKind in
             try await FetchSource().run(context)
             try await WriteConfig().run(context)
-            return BuildKind.of(context.workspace)
+            return try BuildKind.of(context.workspace, settings: context.settings, configuration: configuration)
         }
-        return try await pipeline(for: kind).run(context)
+        do {
+            return try await pipeline(for: kind).run(context)
+        } catch let fallBack as FallBackToSlug {
+            await context.log("-----> The farm's CNB order passed no group; building with the classic buildpacks. The detection said:")
+            for line in fallBack.why.split(separator: "\n").prefix(20) { await context.log("       \(line)") }
+            return try await pipeline(for: .slug).run(context)
+        }
     }
 
     func pipeline(for kind: BuildKind) -> any BuildPipeline {
         switch kind {
         case .slug: SlugPipeline(configuration: configuration, key: key, keys: keys, cache: cache)
         case .image: ImagePipeline(key: key)
+        case .cnb(let request):
+            CNBPipeline(configuration: configuration, key: key, request: request,
+                        cache: CNBLayerCache(store: cache.local, directory: configuration.cacheDirectory)) { [self] in pipeline(for: .slug) }
         }
     }
 }

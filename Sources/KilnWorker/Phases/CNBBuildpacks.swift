@@ -1,0 +1,145 @@
+import Foundation
+import KilnBuildpacks
+import KilnCNB
+import KilnConfine
+import KilnProcess
+
+/// The detect phase's first half for a CNB build: the order the app is
+/// detected against, and where each buildpack in it comes from. The farm's
+/// buildpacks (`--cnb-buildpacks`, by id and version) serve every entry
+/// that names no `uri`; a `uri` names a directory of the app (copied out of
+/// it beneath its descriptor, so no link the push made is followed), a
+/// tarball or a git repository (fetched as classic buildpacks are, under
+/// the farm's fetch policy). A composite's members resolve the same way.
+struct CNBBuildpacks: Sendable {
+    let configuration: WorkerConfiguration
+    let resolver: BuildpackResolver
+
+    /// The most an app's own buildpack directory may hold.
+    static let appBuildpackBounds = ConfinedDirectory.CopyBounds(entries: 10_000, bytes: 256 << 20)
+
+    /// What the order is made of and how its entries resolve.
+    struct Resolved: Sendable {
+        let order: CNBOrder
+        /// Buildpacks the app brought (from its directory, a tarball or git), by id.
+        let staged: [String: [CNBBuildpackDescriptor]]
+        let farm: CNBBuildpackDirectory
+        /// The app's directory within the fetched tree that is built (paastech `path`), "" for all of it.
+        let path: String
+        /// Build-time variables the app's file sets (project.toml build env, paastech env), before config vars.
+        let env: [(String, String)]
+
+        /// A group entry as a buildpack: one the app brought, else the farm's.
+        func resolve(_ entry: CNBGroupEntry) throws -> CNBBuildpackDescriptor {
+            if let candidates = staged[entry.id] {
+                if let version = entry.version, let match = candidates.first(where: { $0.version == version }) { return match }
+                if entry.version == nil, let only = candidates.first { return only }
+            }
+            return try farm.resolve(entry)
+        }
+    }
+
+    func resolve(_ request: CNBRequest, _ context: BuildContext) async throws -> Resolved {
+        let farm = CNBBuildpackDirectory(configuration.cnbBuildpacksDirectory)
+        switch request.origin {
+        case .farmOrder:
+            guard let file = configuration.cnbOrder else { throw BuildFailure("the farm has no CNB order (--cnb-order)") }
+            return Resolved(order: try Self.order(file, label: "the farm's CNB order \(file.path)"), staged: [:], farm: farm, path: "", env: [])
+        case .paastech(let config):
+            let order: CNBOrder
+            if let buildpack = config.buildpack, let entry = config.buildpackEntry {
+                order = CNBOrder(groups: [[entry]])
+                await context.log("-----> paastech/buildpacks.yaml: buildpack \(buildpack)" + (config.builder.map { " (builder \($0) named too: the buildpack alone builds)" } ?? ""))
+            } else if let builder = config.builder {
+                guard let file = configuration.cnbBuilders[builder] else {
+                    let known = configuration.cnbBuilders.keys.sorted()
+                    throw BuildFailure("paastech/buildpacks.yaml names the builder \(builder), which this farm does not have"
+                                       + (known.isEmpty ? " (it has none: start the workers with --cnb-builder NAME=ORDER_FILE)" : "; it has \(known.joined(separator: ", "))")
+                                       + ", or name a buildpack with `buildpack:`")
+                }
+                order = try Self.order(file, label: "the builder \(builder)'s order \(file.path)")
+                await context.log("-----> paastech/buildpacks.yaml: builder \(builder), \(order.groups.count) group(s)")
+            } else {
+                throw BuildFailure("paastech/buildpacks.yaml names neither a builder nor a buildpack")
+            }
+            return Resolved(order: order, staged: [:], farm: farm, path: config.path == "." ? "" : config.path,
+                            env: config.env.map { ($0.name, $0.value) })
+        case .project(let project):
+            var staged: [String: [CNBBuildpackDescriptor]] = [:]
+            var group: [CNBGroupEntry] = []
+            for (index, buildpack) in project.buildpacks.enumerated() {
+                let source: CNBBuildpackSource
+                do { source = try buildpack.source } catch let error as CNBError { throw BuildFailure(error.message) }
+                switch source {
+                case .farm(let id, let version):
+                    group.append(CNBGroupEntry(id: id, version: version))
+                case .app(let path):
+                    let descriptor = try await stageFromApp(path, index: index, context)
+                    staged[descriptor.id, default: []].append(descriptor)
+                    group.append(CNBGroupEntry(id: descriptor.id, version: descriptor.version))
+                    await context.log("-----> project.toml: \(descriptor.reference) from the app's \(path)")
+                case .tarball(let url):
+                    let descriptor = try await fetch(BuildpackReference(.tarball(url: url.absoluteString), origin: "project.toml"), context)
+                    staged[descriptor.id, default: []].append(descriptor)
+                    group.append(CNBGroupEntry(id: descriptor.id, version: descriptor.version))
+                case .git(let url, let ref):
+                    let descriptor = try await fetch(BuildpackReference(.git(url: url.absoluteString, ref: ref), origin: "project.toml"), context)
+                    staged[descriptor.id, default: []].append(descriptor)
+                    group.append(CNBGroupEntry(id: descriptor.id, version: descriptor.version))
+                case .registry(let reference):
+                    throw BuildFailure("project.toml names the buildpackage \(reference) in a registry, which Kiln does not pull yet: put the buildpack in the farm's buildpacks directory (--cnb-buildpacks) and name it by id and version")
+                }
+            }
+            return Resolved(order: CNBOrder(groups: [group]), staged: staged, farm: farm, path: "", env: project.env.map { ($0.name, $0.value) })
+        }
+    }
+
+    static func order(_ file: URL, label: String) throws -> CNBOrder {
+        guard let text = try? String(contentsOf: file, encoding: .utf8) else { // farm-owned: the operator's order file
+            throw BuildFailure("\(label) cannot be read")
+        }
+        do { return try CNBOrder.parse(text, file: label) } catch let error as CNBError { throw BuildFailure(error.message) }
+    }
+
+    /// Copies the app's buildpack directory `path` out of the app, beneath
+    /// its descriptor, and reads its buildpack.toml there.
+    func stageFromApp(_ path: String, index: Int, _ context: BuildContext) async throws -> CNBBuildpackDescriptor {
+        let destination = context.workspace.root.appendingPathComponent("cnb-buildpacks/app-\(index)")
+        let workspace = context.workspace
+        return try await onThread {
+            do {
+                let app = try ConfinedDirectory(workspace.app, label: "the app")
+                guard let source = try app.directory(path, links: .none) else {
+                    throw BuildFailure("project.toml names the buildpack directory \(path), which the app does not have")
+                }
+                try FileManager.default.createDirectory(at: destination, withIntermediateDirectories: true) // farm-owned: the build's staged buildpacks
+                try source.copyTree(into: ConfinedDirectory(destination, label: "the staged buildpack"), bounds: Self.appBuildpackBounds)
+            } catch let error as ConfinedPathError {
+                throw BuildFailure("the buildpack at \(path) in the app cannot be used: \(error)")
+            }
+            return try Self.descriptor(in: destination, label: "the app's \(path)")
+        }
+    }
+
+    /// Fetches a buildpack as a classic one is fetched, then reads its buildpack.toml.
+    func fetch(_ reference: BuildpackReference, _ context: BuildContext) async throws -> CNBBuildpackDescriptor {
+        let fetched = try await resolver.resolve(reference, workspace: context.workspace.root.appendingPathComponent("cnb-buildpacks"), log: context.logLine)
+        let descriptor = try await onThread { try Self.descriptor(in: fetched.directory, label: "\(reference)") }
+        await context.log("-----> project.toml: \(descriptor.reference) from \(reference)")
+        return descriptor
+    }
+
+    /// A downloaded or copied buildpack's buildpack.toml, read beneath its directory.
+    static func descriptor(in directory: URL, label: String) throws -> CNBBuildpackDescriptor {
+        do {
+            guard let text = try ConfinedDirectory(directory, label: label).readText("buildpack.toml", cap: 1 << 20, links: .none) else {
+                throw BuildFailure("\(label) has no buildpack.toml: it is not a Cloud Native Buildpack")
+            }
+            return try CNBBuildpackDescriptor.parse(text, file: "\(label)/buildpack.toml", directory: directory)
+        } catch let error as CNBError {
+            throw BuildFailure(error.message)
+        } catch let error as ConfinedPathError {
+            throw BuildFailure("\(label): \(error)")
+        }
+    }
+}

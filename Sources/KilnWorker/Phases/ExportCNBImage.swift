@@ -1,0 +1,126 @@
+import Foundation
+import KilnCNB
+import KilnConfine
+import KilnImage
+import KilnSandbox
+
+/// The export phase of a CNB build (platform.md's exporter): an OCI image
+/// in the farm's registry on the run image, one layer per launch layer at
+/// `/layers/<buildpack>/<layer>`, the app at `/workspace`, and a layer
+/// with the launcher (`/cnb/lifecycle/launcher`, `/cnb/process/<type>`
+/// links to it, the launch file `/cnb/kiln-launch`). The config carries the
+/// lifecycle's labels, the buildpacks' labels and process types, the
+/// launcher as entrypoint and `/workspace` as working directory. Every
+/// layer is written deterministically (``KilnImage/LayeredImage``), so an
+/// unchanged layer has the digest it had and the registry keeps the blob it
+/// has; a layer a buildpack kept without contents (`launch = true`, no
+/// directory) is the previous image's, by the digest recorded for it.
+///
+/// The run image: the stack's own run image, else `--cnb-run-image`, else
+/// the farm's export base image (`--export-base-image`), the one slugs are
+/// exported onto: one name, one meaning, with the CNB option overriding it
+/// for CNB apps only.
+struct CNBExport {
+    let configuration: WorkerConfiguration
+    let stack: Stack
+
+    /// The owner of the app and layer files in the image: the CNB user of
+    /// builder and run images (1000:1000), not the worker's build user,
+    /// whose uid means nothing in the image.
+    static let owner = (uid: 1000, gid: 1000)
+
+    struct Exported: Sendable {
+        let reference: ImageReference
+        let config: ImageConfig
+        let processTypes: [String: String]
+        let size: Int64
+        /// `ESCAPED/LAYER` to its digest in the image.
+        let layerDigests: [String: String]
+        let pushedLayers: Int
+        let reusedLayers: Int
+    }
+
+    var runImage: String? { stack.runImage ?? configuration.cnbRunImage ?? configuration.stackImage }
+
+    func run(_ context: BuildContext, detected: CNBDetected, built: [CNBBuilt], directories: CNBWorkspace,
+             previous: CNBLayerCache.Previous?) async throws -> Exported {
+        guard let registry = configuration.registry, let base = runImage else {
+            throw BuildFailure("\(context.build.app) is a Cloud Native Buildpacks app, which builds into an image, and this farm has no registry: start the workers with --registry HOST[:PORT]/PREFIX")
+        }
+        let launcher: Data
+        do {
+            launcher = try Data(contentsOf: configuration.cnbLauncher) // farm-owned: the operator's launcher binary
+        } catch {
+            throw BuildFailure("the CNB launcher \(configuration.cnbLauncher.path) cannot be read: make it with `scripts/build-launcher.sh \(configuration.cnbLauncher.path)`, or point --cnb-launcher at it")
+        }
+        let image = LayeredImage(registry: registry, base: base)
+        let plan: CNBExportPlan
+        do {
+            let environment = try await image.baseEnvironment()
+            plan = try CNBExportPlan.make(built, layersDirectory: directories.layers, baseEnvironment: environment)
+        } catch let error as ImageError {
+            throw BuildFailure(error.description)
+        } catch let error as CNBError {
+            throw BuildFailure(error.message)
+        }
+        guard !plan.processes.isEmpty else {
+            throw BuildFailure("the buildpacks \(detected.group.map(\.reference).joined(separator: ", ")) declared no process in launch.toml: the image would have nothing to start")
+        }
+
+        let layers = try ConfinedDirectory(directories.layers, label: "the layers directory")
+        var sources: [ImageLayerSource] = []
+        var keys: [String] = []
+        for layer in plan.layers {
+            let key = "\(layer.escaped)/\(layer.name)"
+            if layer.reused {
+                guard let digest = previous?.layers[key] else {
+                    throw BuildFailure("\(layer.buildpack)@\(layer.buildpackVersion) kept its launch layer \(layer.name) from the previous image, which has none (a first or clean build): the buildpack must write the layer's directory")
+                }
+                sources.append(.reused(digest, comment: "\(layer.buildpack):\(layer.name) (kept)"))
+            } else {
+                // Opened beneath the layers directory, no link on the way: the build made every directory there.
+                guard let directory = try layers.directory(key, links: .none) else {
+                    throw BuildFailure("\(layer.buildpack)@\(layer.buildpackVersion)'s launch layer \(layer.name) vanished before the export")
+                }
+                sources.append(ImageLayerSource(content: .confined(directory), path: layer.inside, uid: Self.owner.uid, gid: Self.owner.gid,
+                                                comment: "\(layer.buildpack):\(layer.name)"))
+            }
+            keys.append(key)
+        }
+        let app = try ConfinedDirectory(context.workspace.app, label: "the app")
+        guard let appDirectory = directories.path.isEmpty ? app : try app.directory(directories.path, links: .none) else {
+            throw BuildFailure("the app's directory \(directories.path) vanished before the export")
+        }
+        sources.append(ImageLayerSource(content: .confined(appDirectory), path: CNBLayout.workspaceInside, uid: Self.owner.uid, gid: Self.owner.gid, comment: "app"))
+        var launcherFiles: [ImageLayerFile] = [
+            .file(CNBExportPlan.launcherInside, launcher, executable: true),
+            .file(CNBExportPlan.launchFileInside, Data(plan.launchFile.utf8)),
+        ]
+        for process in plan.processes { launcherFiles.append(.link("/cnb/process/\(process.type)", to: "../lifecycle/launcher")) }
+        sources.append(.files(launcherFiles, comment: "launcher"))
+
+        var labels = plan.labels
+        for (type, command) in plan.processTypes { labels["dev.kiln.process.\(type)"] = command }
+        labels["io.buildpacks.build.metadata"] = plan.buildMetadataLabel(group: detected.group)
+        labels["io.buildpacks.lifecycle.metadata"] = plan.lifecycleMetadataLabel(group: detected.group)
+        labels["io.buildpacks.stack.id"] = stack.heroku
+        let config = LayeredImage.Config(
+            env: ["CNB_LAYERS_DIR": CNBLayout.layersInside, "CNB_APP_DIR": CNBLayout.workspaceInside, "CNB_LAUNCH_FILE": CNBExportPlan.launchFileInside],
+            entrypoint: [CNBExportPlan.launcherInside], cmd: [], workingDir: CNBLayout.workspaceInside, labels: labels)
+        let previousImage = previous.flatMap { try? ImageReference(parsing: $0.image) }
+        let exported: LayeredImage.Exported
+        do {
+            exported = try await image.export(sources, config: config, app: context.build.app, tag: context.build.id, previous: previousImage,
+                                              scratch: context.workspace.root.appendingPathComponent("cnb-export"), log: { line in await context.log(line) })
+        } catch let error as ImageError {
+            throw BuildFailure(error.description)
+        }
+        var digests: [String: String] = [:]
+        for (key, layer) in zip(keys, exported.layers) { digests[key] = layer.digest }
+        let size = exported.layers.reduce(Int64(0)) { $0 + $1.size }
+        let pushed = exported.layers.filter { !$0.reused }.count
+        await context.log("-----> Image pushed: \(exported.reference) (\(exported.layers.count) layers on \(base): \(pushed) new, \(exported.layers.count - pushed) reused)")
+        return Exported(reference: exported.reference, config: exported.config, processTypes: plan.processTypes, size: size,
+                        layerDigests: digests, pushedLayers: pushed, reusedLayers: exported.layers.count - pushed)
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import KilnBuildpacks
+import KilnCNB
+import KilnImage
+import KilnQueue
+import KilnSigning
+
+/// A build with Cloud Native Buildpacks, into a signed OCI image, on the
+/// app's stack, as platform.md's lifecycle runs one: detect (the order the
+/// app's file or the farm names, resolved in the sandbox) → restore (the
+/// app's cached layers) → compile (each buildpack's bin/build) → save (the
+/// cache layers) → image (the export: run image, launch layers, app,
+/// launcher) → sign → upload. A build the farm's default order could not
+/// detect goes on as a slug (``FallBackToSlug``).
+struct CNBPipeline: BuildPipeline {
+    let configuration: WorkerConfiguration
+    let key: FarmKey
+    let request: CNBRequest
+    let cache: CNBLayerCache
+    let slug: @Sendable () -> any BuildPipeline
+
+    func run(_ context: BuildContext) async throws -> Built {
+        let timer = context.timer
+        await context.log("-----> \(request.reason)")
+        let stack = try await SelectStack(stacks: configuration.stacks).run(context)
+        let resolver = BuildpackResolver(buildersDirectory: configuration.buildersDirectory, cacheDirectory: configuration.buildpackCacheDirectory,
+                                         policy: configuration.fetchPolicy)
+        let phase = CNBBuild(configuration: configuration, stack: stack)
+        await context.log("-----> Sandbox: user \(configuration.buildUser.map { "\($0.uid)" } ?? "\(getuid())"), network \(context.settings.app.buildNetwork ? "on" : "off"), \(configuration.buildLimits.summary)")
+        let (resolved, directories, lifecycle, detected) = try await timer.measure(.detect) {
+            let resolved = try await CNBBuildpacks(configuration: configuration, resolver: resolver).resolve(request, context)
+            let directories = try await phase.prepare(context, resolved: resolved)
+            let lifecycle = phase.lifecycle(context, resolved: resolved, directories: directories)
+            do {
+                return (resolved, directories, lifecycle, try await phase.detect(context, lifecycle: lifecycle, order: resolved.order))
+            } catch let failure as BuildFailure where request.origin == .farmOrder {
+                throw FallBackToSlug(why: failure.message)
+            }
+        }
+        _ = resolved
+        let previous = try await timer.measure(.restore) { try await cache.restore(context, into: directories, stack: stack.name) }
+        let built = try await timer.measure(.compile) { try await phase.build(context, lifecycle: lifecycle, detected: detected) }
+        await timer.measure(.save) { await cache.save(context, built: built, directories: directories, stack: stack.name) }
+        let image = try await timer.measure(.image) {
+            try await CNBExport(configuration: configuration, stack: stack).run(context, detected: detected, built: built, directories: directories, previous: previous)
+        }
+        cache.record(image, app: context.build.app)
+        guard let registry = configuration.registry else { throw BuildFailure("no registry") }
+        let signed = try await timer.measure(.sign) {
+            try await SignImage(key: key).sign(context, reference: image.reference, size: image.size, ports: image.config.ports, processTypes: image.processTypes,
+                                               buildpacks: detected.group.map { "cnb:\($0.reference)" }, stack: stack.name, registry: registry)
+        }
+        try await timer.measure(.upload) { try await Upload().publish(context, [signed.manifestDigest, signed.signatureDigest]) }
+        let result = BuildResult(slugDigest: nil, manifestDigest: signed.manifestDigest.hex, signatureDigest: signed.signatureDigest.hex, slugSize: nil,
+                                 image: image.reference.description, imagePorts: image.config.ports)
+        return Built(result: result, signed: signed)
+    }
+}
+
+/// The farm's default CNB order passed no group for an app that names no
+/// buildpack: it builds with the classic buildpacks instead.
+struct FallBackToSlug: Error {
+    let why: String
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import KilnWorker
+
+/// Cloud Native Buildpacks on a worker: where the farm's buildpacks are,
+/// the orders it knows as builders, and the run image CNB apps get.
+/// `kiln worker` and `kiln up` take the same options (docs/cnb.md).
+struct CNBOptions: ParsableArguments {
+    @Option(help: "The farm's CNB buildpacks, laid out as a builder's /cnb/buildpacks: ID (with / written _)/VERSION/buildpack.toml (default: HOME/cnb/buildpacks).")
+    var cnbBuildpacks: String?
+    @Option(help: "The order.toml apps without project.toml or paastech/buildpacks.yaml are detected against before the classic buildpacks (default: none).")
+    var cnbOrder: String?
+    @Option(parsing: .singleValue, help: "A builder paastech/buildpacks.yaml may name, as NAME=ORDER_FILE (an order.toml over --cnb-buildpacks); repeatable.")
+    var cnbBuilder: [String] = []
+    @Option(help: "The launcher CNB app images start with, as scripts/build-launcher.sh makes it (default: kiln-launcher beside the kiln binary).")
+    var cnbLauncher: String?
+    @Option(help: "The run image CNB app images are built on, in the farm's registry (default: the stack's run image, else --export-base-image).")
+    var cnbRunImage: String?
+
+    /// Sets the CNB part of `configuration`; a builder that is not NAME=FILE, or a file that is missing, is refused by name.
+    func apply(to configuration: inout WorkerConfiguration, home: URL) throws {
+        if let cnbBuildpacks { configuration.cnbBuildpacksDirectory = URL(fileURLWithPath: cnbBuildpacks).standardizedFileURL }
+        if let cnbOrder {
+            guard FileManager.default.isReadableFile(atPath: cnbOrder) else { throw ValidationError("--cnb-order \(cnbOrder) cannot be read") }
+            configuration.cnbOrder = URL(fileURLWithPath: cnbOrder).standardizedFileURL
+        }
+        for builder in cnbBuilder {
+            let parts = builder.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw ValidationError("--cnb-builder \(builder) is not NAME=ORDER_FILE, e.g. paketobuildpacks/builder:full=/etc/kiln/cnb/full.toml")
+            }
+            guard FileManager.default.isReadableFile(atPath: parts[1]) else { throw ValidationError("--cnb-builder \(parts[0]): \(parts[1]) cannot be read") }
+            configuration.cnbBuilders[parts[0]] = URL(fileURLWithPath: parts[1]).standardizedFileURL
+        }
+        configuration.cnbRunImage = cnbRunImage
+        if let cnbLauncher { configuration.cnbLauncher = URL(fileURLWithPath: cnbLauncher).standardizedFileURL }
+    }
+
+    /// The same options, for a `kiln worker` started by `kiln up`.
+    var arguments: [String] {
+        (cnbBuildpacks.map { ["--cnb-buildpacks", $0] } ?? []) + (cnbOrder.map { ["--cnb-order", $0] } ?? [])
+            + cnbBuilder.flatMap { ["--cnb-builder", $0] } + (cnbRunImage.map { ["--cnb-run-image", $0] } ?? [])
+            + (cnbLauncher.map { ["--cnb-launcher", $0] } ?? [])
+    }
+}

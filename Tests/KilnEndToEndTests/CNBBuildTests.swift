@@ -1,0 +1,185 @@
+import Foundation
+import KilnTestSupport
+import Testing
+
+/// Cloud Native Buildpacks apps pushed to a farm with a registry: shell
+/// buildpacks written here, as the spec's samples are, in the farm's
+/// buildpacks directory (`--cnb-buildpacks`) and in the app itself; each
+/// image pulled with skopeo, unpacked with umoci and run, answering on $PORT.
+@Suite(.serialized) struct CNBBuildTests {
+    /// A buildpack.toml for API 0.10.
+    static func descriptor(_ id: String, _ version: String = "1.0.0", api: String = "0.10", extra: String = "") -> String {
+        "api = \"\(api)\"\n\n[buildpack]\nid = \"\(id)\"\nversion = \"\(version)\"\n\(extra)"
+    }
+
+    /// `kiln-test/runtime`: provides `runtime`; one launch + build + cache
+    /// layer with `bin/serve`, env for later buildpacks and for launch, and an
+    /// exec.d program; it counts its builds in a cache-only layer.
+    static let runtime: [String: String] = [
+        "kiln-test_runtime/1.0.0/buildpack.toml": descriptor("kiln-test/runtime"),
+        "kiln-test_runtime/1.0.0/bin/detect*": """
+            #!/bin/sh
+            printf '[[provides]]\\nname = "runtime"\\n' > "$CNB_BUILD_PLAN_PATH"
+            """,
+        "kiln-test_runtime/1.0.0/bin/build*": """
+            #!/bin/sh
+            set -e
+            echo "runtime: its plan has $(grep -c '^name' "$CNB_BP_PLAN_PATH") entry"
+            # The build count lives in a cache-only layer, so the launch layer stays the same from build to build.
+            counter="$CNB_LAYERS_DIR/counter"
+            if [ -f "$counter.toml" ] && [ -f "$counter/builds" ]; then
+              n=$(cat "$counter/builds"); echo "runtime: cache layer reused after $n build(s)"
+            else
+              n=0; rm -rf "$counter"; mkdir -p "$counter"; echo "runtime: cache layer made"
+            fi
+            echo $((n + 1)) > "$counter/builds"
+            printf '[types]\ncache = true\n' > "$counter.toml"
+            layer="$CNB_LAYERS_DIR/runtime"
+            mkdir -p "$layer/bin" "$layer/env" "$layer/env.launch" "$layer/exec.d"
+            cat > "$layer/bin/serve" <<'EOF'
+            #!/bin/sh
+            mkdir -p /tmp/www && cp /workspace/www/* /tmp/www/
+            echo "$GREETING from $RUNTIME_HOME, exec.d $EXECD, args $*" > /tmp/www/env.txt
+            exec httpd -f -p "$PORT" -h /tmp/www
+            EOF
+            chmod +x "$layer/bin/serve"
+            printf 'hello' > "$layer/env/GREETING.default"
+            printf '%s' "/layers/kiln-test_runtime/runtime" > "$layer/env.launch/RUNTIME_HOME.override"
+            printf '#!/bin/sh\\necho EXECD = \\\\"ran\\\\" >&3\\n' > "$layer/exec.d/mark"
+            chmod +x "$layer/exec.d/mark"
+            printf '[types]\\nlaunch = true\\nbuild = true\\ncache = true\\n\\n[metadata]\\nversion = "1"\\n' > "$layer.toml"
+            """,
+    ]
+
+    /// An app's own buildpack (`uri = "bp/"`): requires `runtime`, sees the
+    /// runtime's build layer, declares the web process and a second one.
+    static let appBuildpack: [String: String] = [
+        "bp/buildpack.toml": descriptor("kiln-test/app"),
+        "bp/bin/detect*": """
+            #!/bin/sh
+            [ -d www ] || exit 100
+            printf '[[requires]]\\nname = "runtime"\\n' > "$CNB_BUILD_PLAN_PATH"
+            """,
+        "bp/bin/build*": """
+            #!/bin/sh
+            set -e
+            command -v serve >/dev/null || { echo "serve is not on PATH: $PATH"; exit 1; }
+            echo "app: GREETING=$GREETING for the build"
+            cat > "$CNB_LAYERS_DIR/launch.toml" <<'EOF'
+            [[processes]]
+            type = "web"
+            command = ["serve"]
+            args = ["default-arg"]
+            default = true
+
+            [[processes]]
+            type = "hello"
+            command = ["sh", "-c", "echo $GREETING"]
+
+            [[labels]]
+            key = "org.example.app"
+            value = "kiln-test"
+            EOF
+            """,
+    ]
+
+    static let projectTOML = """
+        [_]
+        schema-version = "0.2"
+
+        [[io.buildpacks.group]]
+        id = "kiln-test/runtime"
+
+        [[io.buildpacks.group]]
+        uri = "bp/"
+
+        [[io.buildpacks.build.env]]
+        name = "FROM_PROJECT"
+        value = "yes"
+        """
+
+    static func options(_ registry: ImageRegistry, base: String, buildpacks: URL, extra: [String] = []) -> [String] {
+        ["--registry", "\(registry.host)/kiln", "--registry-insecure", "--cnb-run-image", base, "--cnb-buildpacks", buildpacks.path] + extra
+    }
+
+    static func build(_ farm: KilnFarm, _ id: String) async throws -> [String: Any] {
+        let shown = try await farm.kiln("builds", "show", id, "--json")
+        return try #require(try JSONSerialization.jsonObject(with: Data(shown.output.utf8)) as? [String: Any], "\(shown.output)")
+    }
+
+    static func layerDigests(_ registry: ImageRegistry, _ image: String) async throws -> [String] {
+        (try await registry.manifest(image)["layers"] as? [[String: Any]] ?? []).compactMap { $0["digest"] as? String }
+    }
+
+    @Test func aProjectTomlAppBecomesAnImageThatRunsItsProcessesAndReusesItsLayers() async throws {
+        try await ImageRegistry.with { registry in
+            let base = try await registry.pushBusyboxBase(as: "stacks/busybox:1")
+            let buildpacks = try TestEnvironment.temporaryDirectory("cnb-buildpacks")
+            try writeFiles(Self.runtime, in: buildpacks)
+            try await KilnFarm.with(workers: 1, options: Self.options(registry, base: base, buildpacks: buildpacks)) { farm in
+                let key = try await farm.createApp("cnb")
+                let remote = farm.remote("cnb", key: key)
+                let repo = try await makeGitRepository(Self.appBuildpack.merging(["project.toml": Self.projectTOML, "www/index.html": "first\n"]) { $1 })
+                let push = try await sh("git", ["push", remote, "main"], in: repo)
+                #expect(push.succeeded, "\(push.output)")
+                for line in ["project.toml names 2 buildpack(s): Cloud Native Buildpacks build", "project.toml: kiln-test/app@1.0.0 from the app's bp",
+                             "CNB group detected: kiln-test/runtime@1.0.0, kiln-test/app@1.0.0", "runtime: cache layer made",
+                             "app: GREETING=hello for the build", "runtime: its plan has 1 entry", "Build env from the app's file: FROM_PROJECT"] {
+                    #expect(push.output.contains(line), "no \"\(line)\" in:\n\(push.output)")
+                }
+                let first = try await Self.build(farm, "b-1")
+                #expect(first["state"] as? String == "succeeded", "\(first)")
+                let image = try #require(first["image"] as? String)
+                #expect(image.hasPrefix("\(registry.host)/kiln/cnb@sha256:"))
+
+                // The config: the launcher as entrypoint, /workspace, the labels and the process types.
+                let config = try await registry.inspect(image, config: true)["config"] as? [String: Any] ?? [:]
+                #expect(config["Entrypoint"] as? [String] == ["/cnb/lifecycle/launcher"])
+                #expect(config["WorkingDir"] as? String == "/workspace")
+                let labels = config["Labels"] as? [String: String] ?? [:]
+                #expect(labels["org.example.app"] == "kiln-test")
+                #expect(labels["dev.kiln.process.web"] == "serve default-arg")
+                #expect(labels["io.buildpacks.build.metadata"]?.contains("\"id\":\"kiln-test/runtime\"") == true, "\(labels)")
+                #expect(labels["io.buildpacks.lifecycle.metadata"]?.contains("\"runtime\"") == true, "\(labels)")
+                // Run image layers, the runtime's launch layer, the app, the launcher.
+                let baseLayers = try await Self.layerDigests(registry, base)
+                let layers = try await Self.layerDigests(registry, image)
+                #expect(layers.count == baseLayers.count + 3, "\(layers)")
+
+                // The default process with the launch env, the exec.d output and its default args.
+                let served = try await ImageRun.serving(image, path: "/env.txt") { $0.body }
+                #expect(served == "hello from /layers/kiln-test_runtime/runtime, exec.d ran, args default-arg\n")
+                // A named process, through its /cnb/process link; user args replace the default ones.
+                let named = try await ImageRun.serving(image, command: "/cnb/process/web given", path: "/env.txt") { $0.body }
+                #expect(named.hasSuffix("args given\n"), "\(named)")
+
+                // The release carries the image and its process types.
+                let releases = try await farm.kiln("releases", "--app", "cnb", "--json")
+                #expect(releases.output.contains(image), "\(releases.output)")
+
+                // Only the app changed: the runtime layer comes from the cache and keeps its digest; only the app layer is new.
+                try writeFiles(["www/index.html": "second\n"], in: repo)
+                try await sh("git", ["-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qam", "second"], in: repo)
+                let second = try await sh("git", ["push", remote, "main"], in: repo)
+                #expect(second.succeeded, "\(second.output)")
+                #expect(second.output.contains("runtime: cache layer reused after 1 build(s)"), "\(second.output)")
+                #expect(second.output.contains("Layers restored:"), "\(second.output)")
+                #expect(second.output.contains("layers on \(base): 1 new,"), "\(second.output)")
+                let rebuilt = try #require(try await Self.build(farm, "b-2")["image"] as? String)
+                let rebuiltLayers = try await Self.layerDigests(registry, rebuilt)
+                #expect(rebuiltLayers.count == layers.count)
+                #expect(Array(rebuiltLayers.prefix(baseLayers.count + 1)) == Array(layers.prefix(baseLayers.count + 1)), "the runtime layer changed")
+                #expect(rebuiltLayers[baseLayers.count + 1] != layers[baseLayers.count + 1], "the app layer did not change")
+                #expect(rebuiltLayers.last == layers.last, "the launcher layer changed")
+                #expect(try await ImageRun.serving(rebuilt) { $0.body } == "second\n")
+
+                // KILN-CLEAN: true starts cold.
+                try await sh("git", ["-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "--allow-empty", "-m", "clean"], in: repo)
+                let clean = try await sh("git", ["-c", "http.extraheader=KILN-CLEAN: true", "push", remote, "main"], in: repo)
+                #expect(clean.succeeded, "\(clean.output)")
+                #expect(clean.output.contains("runtime: cache layer made"), "\(clean.output)")
+                #expect(clean.output.contains("KILN-CLEAN: no layer restored"), "\(clean.output)")
+            }
+        }
+    }
+}
