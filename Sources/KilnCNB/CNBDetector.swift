@@ -82,7 +82,10 @@ public struct CNBDetector: Sendable {
                     }
                     switch run.status {
                     case 0: passing.append((member, run))
-                    case 100: if !member.optional { failed.append(key) }
+                    case 100:
+                        // What it said, its last three lines, so the failure tells the pusher why.
+                        let why = run.output.suffix(3).joined(separator: " / ")
+                        if !member.optional { failed.append(key + (why.isEmpty ? "" : " (it says: \(why))")) }
                     default:
                         let last = run.output.suffix(8).joined(separator: "\n")
                         throw CNBError("\(key): bin/detect exited \(run.status) (0 passes, 100 fails, anything else is an error)" + (last.isEmpty ? "" : "; it says:\n\(last)"))

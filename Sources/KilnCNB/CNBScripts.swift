@@ -53,7 +53,10 @@ public struct CNBScripts: Sendable {
         environment["CNB_BUILD_PLAN_PATH"] = "\(CNBLayout.plansInside)/\(plan)"
         // The build user owns the plans directory and writes the plan there; the worker reads it beneath it.
         let plans = try ConfinedDirectory(layout.plans, label: "the build plans")
-        let (outcome, output) = try await sandbox(for: buildpack).capture(Self.inside(buildpack) + "/bin/detect", [], environment: environment,
+        // The positional arguments too (deprecated since API 0.8, and still what the lifecycle passes):
+        // buildpacks/samples' API 0.11 buildpacks read them.
+        let (outcome, output) = try await sandbox(for: buildpack).capture(Self.inside(buildpack) + "/bin/detect",
+                                                                          [CNBLayout.platformInside, environment["CNB_BUILD_PLAN_PATH"] ?? ""], environment: environment,
                                                           workingDirectory: CNBLayout.workspaceInside, limit: 64 << 10)
         if let limit = outcome.limit { throw CNBError("\(buildpack.reference): bin/detect stopped: \(limit)") }
         let lines = output.split(separator: "\n").map(String.init)
@@ -96,7 +99,8 @@ extension CNBScripts {
         environment["CNB_LAYERS_DIR"] = "\(CNBLayout.layersInside)/\(escaped)"
         environment["CNB_BP_PLAN_PATH"] = "\(CNBLayout.plansInside)/\(planFile)"
         // The layers directory of a buildpack is made by the build user, who owns /layers.
-        let script = #"mkdir -p "$CNB_LAYERS_DIR" && exec "$CNB_BUILDPACK_DIR/bin/build""#
+        // The positional arguments as the lifecycle still passes them (layers, platform, plan).
+        let script = #"mkdir -p "$CNB_LAYERS_DIR" && exec "$CNB_BUILDPACK_DIR/bin/build" "$CNB_LAYERS_DIR" "$CNB_PLATFORM_DIR" "$CNB_BP_PLAN_PATH""#
         let tail = LastLines(count: 8)
         let outcome = try await sandbox(for: buildpack).run("/bin/sh", ["-c", script], environment: environment, workingDirectory: CNBLayout.workspaceInside) { line in
             tail.append(line)

@@ -124,7 +124,7 @@ import Testing
         }
         #expect(error?.message == """
             no group of the order passed detection:
-            group 1 (node@1.0.0): node@1.0.0 did not pass
+            group 1 (node@1.0.0): node@1.0.0 (it says: node says 100) did not pass
             group 2 (npm@1.0.0): no choice of their build plans has every requirement provided (by the same or an earlier buildpack) and every provision required (by the same or a later one)
             """)
     }

@@ -45,7 +45,7 @@ import Testing
 
         // What a group's buildpacks said when none passes.
         let none = await #expect(throws: CNBError.self) { try await detector.run(try CNBOrder.parse("[[order]]\n[[order.group]]\nid = \"samples/python\"\n", file: "order.toml")) }
-        #expect(none?.message == "no group of the order passed detection:\ngroup 1 (samples/python@0.1.0): samples/python@0.1.0 did not pass")
+        #expect(none?.message == "no group of the order passed detection:\ngroup 1 (samples/python@0.1.0): samples/python@0.1.0 (it says: no requirements.txt) did not pass")
         let missing = await #expect(throws: CNBError.self) { try await detector.run(try CNBOrder.parse("[[order]]\n[[order.group]]\nid = \"samples/ruby\"\n", file: "order.toml")) }
         #expect(missing?.message == "the farm has no buildpack samples/ruby in \(layout.buildpacks.path)")
     }

@@ -164,7 +164,7 @@ import Testing
                 #expect(second.succeeded, "\(second.output)")
                 #expect(second.output.contains("runtime: cache layer reused after 1 build(s)"), "\(second.output)")
                 #expect(second.output.contains("Layers restored:"), "\(second.output)")
-                #expect(second.output.contains("layers on \(base): 1 new,"), "\(second.output)")
+                #expect(second.output.contains("(3 layers on \(base), 2 reused)"), "\(second.output)")
                 let rebuilt = try #require(try await Self.build(farm, "b-2")["image"] as? String)
                 let rebuiltLayers = try await Self.layerDigests(registry, rebuilt)
                 #expect(rebuiltLayers.count == layers.count)
@@ -179,6 +179,161 @@ import Testing
                 #expect(clean.succeeded, "\(clean.output)")
                 #expect(clean.output.contains("runtime: cache layer made"), "\(clean.output)")
                 #expect(clean.output.contains("KILN-CLEAN: no layer restored"), "\(clean.output)")
+            }
+        }
+    }
+}
+
+extension CNBBuildTests {
+    /// A composite (`kiln-test/site`) of the runtime, an optional buildpack
+    /// that never passes, and one that keeps a launch layer without
+    /// rebuilding it: on the second build it writes only its toml, and the
+    /// image keeps the previous image's layer.
+    static let composite: [String: String] = runtime.merging([
+        "kiln-test_site/2.0.0/buildpack.toml": descriptor("kiln-test/site", "2.0.0", extra: """
+
+            [[order]]
+            [[order.group]]
+            id = "kiln-test/runtime"
+            version = "1.0.0"
+
+            [[order.group]]
+            id = "kiln-test/never"
+            optional = true
+
+            [[order.group]]
+            id = "kiln-test/keeper"
+            """),
+        "kiln-test_never/0.1.0/buildpack.toml": descriptor("kiln-test/never", "0.1.0"),
+        "kiln-test_never/0.1.0/bin/detect*": "#!/bin/sh\necho never passes\nexit 100\n",
+        "kiln-test_never/0.1.0/bin/build*": "#!/bin/sh\nexit 1\n",
+        "kiln-test_keeper/1.0.0/buildpack.toml": descriptor("kiln-test/keeper"),
+        "kiln-test_keeper/1.0.0/bin/detect*": """
+            #!/bin/sh
+            [ -d www ] || exit 100
+            printf '[[requires]]\\nname = "runtime"\\n' > "$CNB_BUILD_PLAN_PATH"
+            """,
+        "kiln-test_keeper/1.0.0/bin/build*": """
+            #!/bin/sh
+            set -e
+            site="$CNB_LAYERS_DIR/site"
+            if [ -f "$site.toml" ]; then
+              echo "keeper: the site layer is kept from the previous image"
+            else
+              mkdir -p "$site" && cp -r www/. "$site/"
+              printf '[types]\\nlaunch = true\\n' > "$site.toml"
+              echo "keeper: the site layer is made"
+            fi
+            printf '[[processes]]\\ntype = "web"\\ncommand = ["sh", "-c", "mkdir -p /tmp/www && cp /layers/kiln-test_keeper/site/* /tmp/www/ && exec httpd -f -p $PORT -h /tmp/www"]\\ndefault = true\\n' > "$CNB_LAYERS_DIR/launch.toml"
+            """,
+    ]) { $1 }
+
+    @Test func aPaaSTechBuilderWithACompositeKeepsALaunchLayerAndTheFarmOrderFallsBackToClassic() async throws {
+        try await ImageRegistry.with { registry in
+            let base = try await registry.pushBusyboxBase(as: "stacks/busybox:1")
+            let buildpacks = try TestEnvironment.temporaryDirectory("cnb-buildpacks")
+            try writeFiles(Self.composite, in: buildpacks)
+            let orders = try TestEnvironment.temporaryDirectory("cnb-orders")
+            // The farm's order asks for a file no classic app has: apps without it fall back to the built-in builders.
+            try writeFiles([
+                "site.toml": "[[order]]\n[[order.group]]\nid = \"kiln-test/site\"\n",
+                "farm.toml": "[[order]]\n[[order.group]]\nid = \"kiln-test/site\"\n",
+            ], in: orders)
+            let options = Self.options(registry, base: base, buildpacks: buildpacks, extra: [
+                "--cnb-builder", "example/site-builder:1=\(orders.appendingPathComponent("site.toml").path)",
+                "--cnb-order", orders.appendingPathComponent("farm.toml").path,
+            ])
+            try await KilnFarm.with(workers: 1, options: options) { farm in
+                let key = try await farm.createApp("paas")
+                let remote = farm.remote("paas", key: key)
+                let yaml = "buildpacks:\n  path: \"site\"\n  builder: \"example/site-builder:1\"\n  env:\n    - \"GREETING=bonjour\"\n"
+                let repo = try await makeGitRepository(["paastech/buildpacks.yaml": yaml, "site/www/index.html": "v1\n", "other/ignored.txt": "x\n"])
+                let push = try await sh("git", ["push", remote, "main"], in: repo)
+                #expect(push.succeeded, "\(push.output)")
+                for line in ["paastech/buildpacks.yaml asks for builder example/site-builder:1", "builder example/site-builder:1, 1 group(s)",
+                             "CNB group detected: kiln-test/runtime@1.0.0, kiln-test/keeper@1.0.0", "keeper: the site layer is made",
+                             "Build env from the app's file: GREETING"] {
+                    #expect(push.output.contains(line), "no \"\(line)\" in:\n\(push.output)")
+                }
+                let first = try #require(try await Self.build(farm, "b-1")["image"] as? String)
+                #expect(try await ImageRun.serving(first) { $0.body } == "v1\n")
+                // Only `path` is the app: the image's /workspace has site/'s files, not other/.
+                let listed = try await ImageRun.serving(first, command: "ls /workspace > /tmp/ls; mkdir -p /tmp/w && cp /tmp/ls /tmp/w/ls && exec httpd -f -p $PORT -h /tmp/w", path: "/ls") { $0.body }
+                #expect(listed == "www\n", "\(listed)")
+
+                // The keeper writes only its toml now: the site layer is the first image's, by digest.
+                try writeFiles(["site/www/index.html": "v2\n"], in: repo)
+                try await sh("git", ["-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qam", "v2"], in: repo)
+                let second = try await sh("git", ["push", remote, "main"], in: repo)
+                #expect(second.succeeded, "\(second.output)")
+                #expect(second.output.contains("keeper: the site layer is kept from the previous image"), "\(second.output)")
+                let rebuilt = try #require(try await Self.build(farm, "b-2")["image"] as? String)
+                let firstLayers = try await Self.layerDigests(registry, first), rebuiltLayers = try await Self.layerDigests(registry, rebuilt)
+                let baseCount = try await Self.layerDigests(registry, base).count
+                #expect(firstLayers.count == baseCount + 4 && rebuiltLayers.count == firstLayers.count, "\(firstLayers) \(rebuiltLayers)")
+                #expect(rebuiltLayers[baseCount + 1] == firstLayers[baseCount + 1], "the kept site layer is not the previous one")
+                #expect(try await ImageRun.serving(rebuilt) { $0.body } == "v1\n", "the kept layer serves what it held")
+
+                // No CNB file and no classic buildpack named: the farm's order first, then the built-in builders.
+                let classicKey = try await farm.createApp("classic")
+                let classic = try await makeGitRepository(["index.html": "static\n"])
+                let fallBack = try await sh("git", ["push", farm.remote("classic", key: classicKey), "main"], in: classic)
+                #expect(fallBack.succeeded, "\(fallBack.output)")
+                let fallBackLog = try await farm.kiln("logs", "b-3").output
+                #expect(fallBackLog.contains("the app names no buildpack: trying the farm's CNB order first"), "\(fallBackLog)")
+                #expect(fallBack.output.contains("the app names no buildpack: trying the farm's CNB order first"), "\(fallBack.output)")
+                #expect(fallBack.output.contains("The farm's CNB order passed no group; building with the classic buildpacks"), "\(fallBack.output)")
+                #expect(fallBack.output.contains("Static (index.html) app detected by the built-in static builder"), "\(fallBack.output)")
+            }
+        }
+    }
+
+    @Test func badCNBInputIsRefusedByName() async throws {
+        try await ImageRegistry.with { registry in
+            let base = try await registry.pushBusyboxBase(as: "stacks/busybox:1")
+            let buildpacks = try TestEnvironment.temporaryDirectory("cnb-buildpacks")
+            try writeFiles(Self.runtime.merging([
+                "kiln-test_old/1.0.0/buildpack.toml": Self.descriptor("kiln-test/old", api: "0.7"),
+                "kiln-test_old/1.0.0/bin/detect*": "#!/bin/sh\nexit 0\n",
+                "kiln-test_old/1.0.0/bin/build*": "#!/bin/sh\nexit 0\n",
+                "kiln-test_liar/1.0.0/buildpack.toml": Self.descriptor("kiln-test/liar"),
+                "kiln-test_liar/1.0.0/bin/detect*": "#!/bin/sh\nexit 0\n",
+                "kiln-test_liar/1.0.0/bin/build*": "#!/bin/sh\nmkdir -p \"$CNB_LAYERS_DIR/tool\"\nprintf '[types]\\nlaunch = \"yes\"\\n' > \"$CNB_LAYERS_DIR/tool.toml\"\n",
+                "kiln-test_picky/1.0.0/buildpack.toml": Self.descriptor("kiln-test/picky"),
+                "kiln-test_picky/1.0.0/bin/detect*": "#!/bin/sh\necho \"picky: no picky.txt here\"\nexit 100\n",
+                "kiln-test_picky/1.0.0/bin/build*": "#!/bin/sh\nexit 0\n",
+            ]) { $1 }, in: buildpacks)
+            try await KilnFarm.with(workers: 1, options: Self.options(registry, base: base, buildpacks: buildpacks)) { farm in
+                func refused(_ app: String, _ files: [String: String], links: [String: String] = [:]) async throws -> String {
+                    let key = try await farm.createApp(app)
+                    let repo = try await makeGitRepository(files, links: links)
+                    let push = try await sh("git", ["push", farm.remote(app, key: key), "main"], in: repo)
+                    #expect(!push.succeeded, "\(app) was built:\n\(push.output)")
+                    return push.output
+                }
+                func group(_ ids: String...) -> String {
+                    "[_]\nschema-version = \"0.2\"\n" + ids.map { "[[io.buildpacks.group]]\nid = \"\($0)\"\n" }.joined()
+                }
+                let malformed = try await refused("malformed", ["project.toml": "[_]\nschema-version = \"0.2\"\n[[io.buildpacks.group]\nid = 1\n"])
+                #expect(malformed.contains("project.toml") && malformed.contains("line 3"), "\(malformed)")
+                let old = try await refused("old", ["project.toml": group("kiln-test/old")])
+                #expect(old.contains("kiln-test/old@1.0.0 is written to Buildpack API 0.7; Kiln implements 0.9, 0.10, 0.11"), "\(old)")
+                let picky = try await refused("picky", ["project.toml": group("kiln-test/picky")])
+                #expect(picky.contains("group 1 (kiln-test/picky@1.0.0): kiln-test/picky@1.0.0 (it says: picky: no picky.txt here) did not pass"), "\(picky)")
+                let liar = try await refused("liar", ["project.toml": group("kiln-test/liar")])
+                #expect(liar.contains("kiln-test/liar@1.0.0: tool.toml: [types] launch must be true or false, not \"yes\""), "\(liar)")
+                let missing = try await refused("missing", ["project.toml": group("kiln-test/absent")])
+                #expect(missing.contains("the farm has no buildpack kiln-test/absent"), "\(missing)")
+                let outside = try await refused("outside", ["project.toml": "[_]\nschema-version = \"0.2\"\n[[io.buildpacks.group]]\nuri = \"../../etc\"\n"])
+                #expect(outside.contains("uri \"../../etc\""), "\(outside)")
+                // The app's buildpack directory is a link (out of the app: the fetch refuses it; within: the copy does).
+                let absolute = try await refused("absolute", ["project.toml": "[_]\nschema-version = \"0.2\"\n[[io.buildpacks.group]]\nuri = \"bp\"\n"], links: ["bp": "/etc"])
+                #expect(absolute.contains("bp is a symbolic link to the absolute path /etc"), "\(absolute)")
+                let key = try await farm.createApp("linked")
+                let repo = try await makeGitRepository(Self.appBuildpack.merging(["project.toml": "[_]\nschema-version = \"0.2\"\n[[io.buildpacks.group]]\nuri = \"link\"\n"]) { $1 },
+                                                       links: ["link": "bp"])
+                let linked = try await sh("git", ["push", farm.remote("linked", key: key), "main"], in: repo)
+                #expect(!linked.succeeded && linked.output.contains("the buildpack at link in the app cannot be used"), "\(linked.output)")
             }
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import KilnCNB
 import KilnConfine
+import KilnProcess
 import KilnSandbox
 
 /// The directories of a CNB build in the workspace: the layers, the
@@ -38,6 +39,11 @@ struct CNBBuild {
                 throw BuildFailure("paastech/buildpacks.yaml's path \(resolved.path) is not a directory of the app" + (kind.map { " (it is \($0))" } ?? ""))
             }
         }
+        if let filter = resolved.filter {
+            // After the app's own buildpacks were copied out: an excluded buildpack directory still builds.
+            let (kept, removed) = try await onThread { try Self.apply(filter, to: ConfinedDirectory(directories.app, label: "the app"), relative: "") }
+            await context.log("-----> project.toml \(filter.mode == .include ? "include" : "exclude"): \(removed) entries left out of the build, \(kept) kept")
+        }
         for directory in [directories.layers, directories.platform.appendingPathComponent("env"), directories.plans] {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) // farm-owned: the workspace, made by the worker
         }
@@ -57,6 +63,28 @@ struct CNBBuild {
             try await context.handOver(directory)
         }
         return directories
+    }
+
+    /// Removes what `filter` leaves out of the app, beneath its descriptor;
+    /// the number of top entries kept and of entries removed.
+    static func apply(_ filter: CNBSourceFilter, to directory: ConfinedDirectory, relative: String) throws -> (kept: Int, removed: Int) {
+        var kept = 0, removed = 0
+        for entry in try directory.entries() {
+            let path = relative.isEmpty ? entry.name : relative + "/" + entry.name
+            switch filter.verdict(path, isDirectory: entry.kind == .directory) {
+            case .keep:
+                kept += 1
+            case .remove:
+                try directory.remove(entry.name)
+                removed += 1
+            case .descend:
+                guard let child = try directory.directory(entry.name, links: .none) else { continue }
+                let inner = try apply(filter, to: child, relative: path)
+                removed += inner.removed
+                if inner.kept == 0 { try directory.remove(entry.name); removed += 1 } else { kept += 1 }
+            }
+        }
+        return (kept, removed)
     }
 
     /// The lifecycle of the build, its scripts in the sandbox on the stack.

@@ -28,6 +28,8 @@ struct CNBBuildpacks: Sendable {
         let path: String
         /// Build-time variables the app's file sets (project.toml build env, paastech env), before config vars.
         let env: [(String, String)]
+        /// project.toml's include or exclude, applied to the app before detection.
+        var filter: CNBSourceFilter? = nil
 
         /// A group entry as a buildpack: one the app brought, else the farm's.
         func resolve(_ entry: CNBGroupEntry) throws -> CNBBuildpackDescriptor {
@@ -90,7 +92,14 @@ struct CNBBuildpacks: Sendable {
                     throw BuildFailure("project.toml names the buildpackage \(reference) in a registry, which Kiln does not pull yet: put the buildpack in the farm's buildpacks directory (--cnb-buildpacks) and name it by id and version")
                 }
             }
-            return Resolved(order: CNBOrder(groups: [group]), staged: staged, farm: farm, path: "", env: project.env.map { ($0.name, $0.value) })
+            let filter: CNBSourceFilter?
+            do {
+                filter = !project.include.isEmpty ? try CNBSourceFilter(.include, patterns: project.include, file: "project.toml include")
+                    : !project.exclude.isEmpty ? try CNBSourceFilter(.exclude, patterns: project.exclude, file: "project.toml exclude") : nil
+            } catch let error as CNBError {
+                throw BuildFailure(error.message)
+            }
+            return Resolved(order: CNBOrder(groups: [group]), staged: staged, farm: farm, path: "", env: project.env.map { ($0.name, $0.value) }, filter: filter)
         }
     }
 

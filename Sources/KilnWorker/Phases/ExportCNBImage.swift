@@ -63,8 +63,10 @@ struct CNBExport {
         } catch let error as CNBError {
             throw BuildFailure(error.message)
         }
-        guard !plan.processes.isEmpty else {
-            throw BuildFailure("the buildpacks \(detected.group.map(\.reference).joined(separator: ", ")) declared no process in launch.toml: the image would have nothing to start")
+        if plan.processes.isEmpty {
+            // As the lifecycle does: an image without processes is still an image (a base for another,
+            // or one run with a command); the release simply has no process types.
+            await context.log("-----> Warning: the buildpacks \(detected.group.map(\.reference).joined(separator: ", ")) declared no process in launch.toml: the image has nothing to start by default")
         }
 
         let layers = try ConfinedDirectory(directories.layers, label: "the layers directory")
@@ -119,7 +121,6 @@ struct CNBExport {
         for (key, layer) in zip(keys, exported.layers) { digests[key] = layer.digest }
         let size = exported.layers.reduce(Int64(0)) { $0 + $1.size }
         let pushed = exported.layers.filter { !$0.reused }.count
-        await context.log("-----> Image pushed: \(exported.reference) (\(exported.layers.count) layers on \(base): \(pushed) new, \(exported.layers.count - pushed) reused)")
         return Exported(reference: exported.reference, config: exported.config, processTypes: plan.processTypes, size: size,
                         layerDigests: digests, pushedLayers: pushed, reusedLayers: exported.layers.count - pushed)
     }
