@@ -37,6 +37,13 @@
 
 static const char *launch_path;
 
+/* platform.md: a launcher that fails before the process starts exits 80-89
+ * ("launch-specific lifecycle errors"), never with a code the app could
+ * have returned. Kiln's: 80 the launch file, 81 choosing the process, 82
+ * exec.d, 83 starting the process. */
+enum { EXIT_LAUNCH_FILE = 80, EXIT_PROCESS_TYPE = 81, EXIT_EXECD = 82, EXIT_START = 83 };
+static int failure_code = EXIT_LAUNCH_FILE;
+
 static void die(const char *format, ...) __attribute__((noreturn, format(printf, 1, 2)));
 static void die(const char *format, ...) {
     va_list list;
@@ -45,7 +52,7 @@ static void die(const char *format, ...) {
     vfprintf(stderr, format, list);
     va_end(list);
     fputc('\n', stderr);
-    exit(1);
+    exit(failure_code);
 }
 
 /* A launch file error names the file and the line, so a bad export is found quickly. */
@@ -57,7 +64,7 @@ static void bad_line(long line, const char *format, ...) {
     vfprintf(stderr, format, list);
     va_end(list);
     fputc('\n', stderr);
-    exit(1);
+    exit(EXIT_LAUNCH_FILE);
 }
 
 static char *copy(const char *text) {
@@ -365,6 +372,7 @@ int main(int argc, char **argv) {
     app = copy(app && *app ? app : "/workspace");
     read_launch_file();
 
+    failure_code = EXIT_PROCESS_TYPE;
     /* The type: $0's name (a /cnb/process/<type> link), else argv[1], else $CNB_PROCESS_TYPE, else the default. */
     struct process *process = NULL;
     int user_args = 1;
@@ -388,6 +396,7 @@ int main(int argc, char **argv) {
         }
     }
 
+    failure_code = EXIT_START;
     /* The launcher's own settings are not the app's (platform spec, launch environment). */
     unsetenv("CNB_PROCESS_TYPE");
     unsetenv("CNB_APP_DIR");
@@ -402,7 +411,9 @@ int main(int argc, char **argv) {
     for (int pass = 0; pass < 2; pass++) {
         for (int i = 0; i < execd_count; i++) {
             if (pass == 0 ? execds[i].type != NULL : (execds[i].type == NULL || strcmp(execds[i].type, process->type) != 0)) continue;
+            failure_code = EXIT_EXECD;
             run_execd_directory(execds[i].directory, app);
+            failure_code = EXIT_START;
         }
     }
 

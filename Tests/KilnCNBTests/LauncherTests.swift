@@ -125,7 +125,7 @@ import Testing
 
         _ = try launcher.script("bad/exec.d/x", #"printf 'A = "ok"\nB = '"'"'literal'"'"'\n' >&3"#)
         let bad = try launcher.launch(Self.printing("web") + ["execd \(launcher.root.path)/bad/exec.d", "default web"])
-        #expect(bad.status == 1 && bad.stdout.isEmpty)
+        #expect(bad.status == 82 && bad.stdout.isEmpty)
         #expect(bad.stderr == "kiln-launcher: exec.d \(launcher.root.path)/bad/exec.d/x output line 2: the value must be a TOML basic string (\"...\")\n")
     }
 
@@ -134,10 +134,10 @@ import Testing
         defer { launcher.remove() }
         let lines = Self.printing("web") + Self.printing("worker") + ["default web"]
         let run = try launcher.launch(lines, ["wbe"])
-        #expect(run.status == 1 && run.stdout.isEmpty)
+        #expect(run.status == 81 && run.stdout.isEmpty)
         #expect(run.stderr == "kiln-launcher: no process type \"wbe\" (the first argument); the image has web, worker\n")
         let fromEnvironment = try launcher.launch(lines, environment: ["CNB_PROCESS_TYPE": "cron"])
-        #expect(fromEnvironment.status == 1 && fromEnvironment.stderr == "kiln-launcher: no process type \"cron\" (CNB_PROCESS_TYPE); the image has web, worker\n")
+        #expect(fromEnvironment.status == 81 && fromEnvironment.stderr == "kiln-launcher: no process type \"cron\" (CNB_PROCESS_TYPE); the image has web, worker\n")
     }
 
     @Test func aMalformedLaunchFileIsRefusedWithItsLine() throws {
@@ -158,7 +158,7 @@ import Testing
         ]
         for (lines, message) in cases {
             let run = try launcher.launch(lines, header: false)
-            #expect(run.status == 1 && run.stdout.isEmpty)
+            #expect(run.status == 80 && run.stdout.isEmpty)
             #expect(run.stderr == "kiln-launcher: \(path) \(message)\n")
         }
     }

@@ -80,3 +80,30 @@ import Testing
         #expect(made.path.hasSuffix("/a/b/c") && cache.exists("a/b/c", links: .none))
     }
 }
+
+/// A tree copied out of a directory a build or push wrote.
+@Suite struct ConfinedCopyTests {
+    @Test func aTreeIsCopiedWithLinksAsLinksAndAFifoOrAnOversizedTreeIsRefused() throws {
+        let source = try TestEnvironment.temporaryDirectory("copy-source")
+        try writeFiles(["bin/build*": "#!/bin/sh\n", "buildpack.toml": "api = \"0.10\"\n"], in: source)
+        try FileManager.default.createSymbolicLink(atPath: source.appendingPathComponent("shadow").path, withDestinationPath: "/etc/shadow")
+        let destination = try TestEnvironment.temporaryDirectory("copy-destination")
+        try ConfinedDirectory(source, label: "the app").copyTree(into: ConfinedDirectory(destination, label: "the copy"), bounds: .init(entries: 100, bytes: 1 << 20))
+        #expect(try String(contentsOf: destination.appendingPathComponent("buildpack.toml"), encoding: .utf8) == "api = \"0.10\"\n")
+        #expect(FileManager.default.isExecutableFile(atPath: destination.appendingPathComponent("bin/build").path))
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: destination.appendingPathComponent("shadow").path) == "/etc/shadow")
+
+        let small = try TestEnvironment.temporaryDirectory("copy-small")
+        let tooMany = #expect(throws: ConfinedPathError.self) {
+            try ConfinedDirectory(source, label: "the app").copyTree(into: ConfinedDirectory(small, label: "the copy"), bounds: .init(entries: 2, bytes: 1 << 20))
+        }
+        #expect(tooMany?.reason == .tooManyEntries(2))
+        let fifo = try TestEnvironment.temporaryDirectory("copy-fifo")
+        #expect(mkfifo(fifo.appendingPathComponent("pipe").path, 0o644) == 0)
+        let refused = #expect(throws: ConfinedPathError.self) {
+            try ConfinedDirectory(fifo, label: "the app").copyTree(into: ConfinedDirectory(try TestEnvironment.temporaryDirectory("copy-out"), label: "the copy"),
+                                                                     bounds: .init(entries: 10, bytes: 1 << 20))
+        }
+        #expect(refused?.description == "pipe in the app is a fifo, not a regular file: refused")
+    }
+}
