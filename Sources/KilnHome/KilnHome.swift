@@ -38,6 +38,8 @@ public struct KilnHome: Sendable, Equatable {
     public var runtimes: URL { file("runtimes") }
     /// The build stacks a worker has besides the host's own system: `NAME/stack.conf` and `NAME/root/` each (`scripts/stack` makes them).
     public var stacks: URL { file("stacks") }
+    /// A worker's compressed CNB image layers by diff_id, so an unchanged layer is not compressed again.
+    public var cnbLayerCache: URL { file("cache/layers") }
     /// The farm's Cloud Native Buildpacks, `ID_ESCAPED/VERSION/` (`--cnb-buildpacks` overrides).
     public var cnbBuildpacks: URL { file("cnb/buildpacks") }
     /// Each build attempt's workspace.

@@ -128,11 +128,24 @@ struct LayerTar {
     }
 
     /// Writes the layer of `source` into `layout`, staging it at `staged`.
-    static func write(_ source: ImageLayerSource, staged: URL, into layout: OCILayout) throws -> Written {
+    /// With `cache`, the tar's digest is worked out first, and a layer
+    /// exported before is linked from the cache instead of compressed again;
+    /// a new one is kept there. The second value says whether it was cached.
+    static func write(_ source: ImageLayerSource, staged: URL, into layout: OCILayout, cache: LayerBlobCache? = nil) throws -> (Written, cached: Bool) {
         let label = "the layer for \(source.path)"
         do {
             let (entries, root) = try plan(source, label: label)
-            return try write(entries, root: root, label: label, staged: staged, into: layout)
+            if let cache {
+                let diffID = try tarDigest(entries, root: root, label: label)
+                if let hit = cache.lookup(diffID: diffID) {
+                    try cache.place(hit, into: layout)
+                    return (Written(descriptor: hit.descriptor, diffID: hit.diffID), true)
+                }
+                let written = try write(entries, root: root, label: label, staged: staged, into: layout)
+                cache.store(written.descriptor, diffID: written.diffID, from: layout)
+                return (written, false)
+            }
+            return (try write(entries, root: root, label: label, staged: staged, into: layout), false)
         } catch let error as ConfinedPathError {
             throw ImageError("\(label) cannot be read: \(error)")
         } catch let error as ImageError {
@@ -246,6 +259,14 @@ struct LayerTar {
         return parts
     }
 
+    /// The digest of the layer's uncompressed tar (its diff_id), without compressing it.
+    static func tarDigest(_ entries: [Entry], root: ConfinedDirectory?, label: String) throws -> String {
+        var plain = SHA256()
+        let tar = try ArchiveWriter(compression: .none) { bytes in plain.update(bufferPointer: bytes) }
+        try writeTar(entries, root: root, label: label, into: tar)
+        return "sha256:" + OCIDigest.hex(plain.finalize())
+    }
+
     static func write(_ entries: [Entry], root: ConfinedDirectory?, label: String, staged: URL, into layout: OCILayout) throws -> Written {
         _ = FileManager.default.createFile(atPath: staged.path, contents: nil) // farm-owned: the layer staged in the worker's scratch
         let handle = try FileHandle(forWritingTo: staged) // farm-owned: the layer staged in the worker's scratch
@@ -263,6 +284,19 @@ struct LayerTar {
             plain.update(bufferPointer: bytes)
             try gzip.writeData(bytes)
         }
+        try writeTar(entries, root: root, label: label, into: tar)
+        try gzip.finish()
+        try handle.close()
+        let digest = "sha256:" + OCIDigest.hex(compressed.finalize())
+        let destination = layout.blob(digest)
+        try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true) // farm-owned: the export's OCI layout
+        try? FileManager.default.removeItem(at: destination) // farm-owned: the export's OCI layout (the same bytes, when there)
+        try FileManager.default.moveItem(at: staged, to: destination) // farm-owned: the layer staged in the worker's scratch
+        return Written(descriptor: .init(mediaType: OCILayout.gzipLayerType, digest: digest, size: size), diffID: "sha256:" + OCIDigest.hex(plain.finalize()))
+    }
+
+    /// The entries as a tar (its end included) into `tar`.
+    static func writeTar(_ entries: [Entry], root: ConfinedDirectory?, label: String, into tar: ArchiveWriter) throws {
         for entry in entries {
             switch entry.content {
             case .directory:
@@ -289,13 +323,5 @@ struct LayerTar {
             }
         }
         try tar.finish()
-        try gzip.finish()
-        try handle.close()
-        let digest = "sha256:" + OCIDigest.hex(compressed.finalize())
-        let destination = layout.blob(digest)
-        try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true) // farm-owned: the export's OCI layout
-        try? FileManager.default.removeItem(at: destination) // farm-owned: the export's OCI layout (the same bytes, when there)
-        try FileManager.default.moveItem(at: staged, to: destination) // farm-owned: the layer staged in the worker's scratch
-        return Written(descriptor: .init(mediaType: OCILayout.gzipLayerType, digest: digest, size: size), diffID: "sha256:" + OCIDigest.hex(plain.finalize()))
     }
 }

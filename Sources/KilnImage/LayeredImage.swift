@@ -16,6 +16,9 @@ public struct LayeredImage: Sendable {
     /// The image the layers go on, e.g. `registry.example.com/stacks/run:22`.
     public var base: String
 
+    /// The worker's compressed layers by diff_id (``LayerBlobCache``); `nil`: every layer is compressed.
+    public var blobCache: LayerBlobCache?
+
     public init(registry: RegistrySettings, base: String) {
         self.registry = registry
         self.base = base
@@ -115,9 +118,21 @@ public struct LayeredImage: Sendable {
         }
         var config = try OCILayout.object(Data(contentsOf: layout.blob(baseConfigDigest))) // farm-owned: the layout skopeo wrote in the worker's scratch
 
+        // The previous image's layers by digest: from its manifest alone (cheap), unless a layer to
+        // reuse is not in the layer cache, when the image itself is pulled for that layer's blob.
         var previousLayers: [String: PreviousLayer]?
+        var previousDigests: Set<String> = []
         if let previous {
-            previousLayers = await pull(previous, skopeo: skopeo, layout: layout, log: log)
+            let cache = blobCache
+            let missing = layers.contains { source in source.reuse.map { cache?.lookup(digest: $0) == nil } ?? false }
+            if missing {
+                previousLayers = await pull(previous, skopeo: skopeo, layout: layout, log: log)
+                previousDigests = Set(previousLayers?.keys.map { $0 } ?? [])
+            } else if let (data, _) = try? await skopeo.rawManifest(previous), let manifest = try? OCILayout.object(data) {
+                previousDigests = Set((manifest["layers"] as? [[String: Any]] ?? []).compactMap { $0["digest"] as? String })
+            } else {
+                await log("-----> The previous image \(previous) cannot be read: exporting every layer anew")
+            }
         }
 
         var added: [Exported.Layer] = []
@@ -129,20 +144,25 @@ public struct LayeredImage: Sendable {
                 guard ImageReference.isDigest(digest) else {
                     throw ImageError("the layer '\(source.comment)' is to be reused as '\(digest)', which is not a layer digest: give sha256: and 64 hexadecimal digits")
                 }
-                guard let previous, let previousLayers else {
+                guard let previous, previousLayers != nil || !previousDigests.isEmpty else {
                     throw ImageError("the layer '\(source.comment)' is to be reused from the previous image, but "
                                      + (previous.map { "\($0) could not be pulled" } ?? "no previous image was given")
                                      + ": export the layer from its contents")
                 }
-                guard let layer = previousLayers[digest] else {
+                if let layer = previousLayers?[digest] {
+                    (descriptor, diffID, reused) = (layer.descriptor, layer.diffID, true)
+                } else if previousDigests.contains(digest), let cache = blobCache, let hit = cache.lookup(digest: digest) {
+                    try cache.place(hit, into: layout)
+                    (descriptor, diffID, reused) = (hit.descriptor, hit.diffID, true)
+                } else {
                     throw ImageError("the previous image \(previous) has no layer \(digest) to reuse for '\(source.comment)': export the layer from its contents")
                 }
-                (descriptor, diffID, reused) = (layer.descriptor, layer.diffID, true)
             } else {
                 let staged = scratch.appendingPathComponent("layer-\(index).tar.gz")
-                let written = try await onThread { try LayerTar.write(source, staged: staged, into: layout) }
+                let cache = blobCache
+                let (written, _) = try await onThread { try LayerTar.write(source, staged: staged, into: layout, cache: cache) }
                 (descriptor, diffID) = (written.descriptor, written.diffID)
-                reused = previousLayers?[descriptor.digest] != nil
+                reused = previousDigests.contains(descriptor.digest)
             }
             added.append(.init(comment: source.comment, digest: descriptor.digest, diffID: diffID, size: descriptor.size, reused: reused))
             descriptors.append(descriptor.json)

@@ -2,6 +2,7 @@ import Foundation
 import KilnCNB
 import KilnConfine
 import KilnImage
+import KilnProcess
 import KilnSandbox
 
 /// The export phase of a CNB build (platform.md's exporter): an OCI image
@@ -53,7 +54,9 @@ struct CNBExport {
         } catch {
             throw BuildFailure("the CNB launcher \(configuration.cnbLauncher.path) cannot be read: make it with `scripts/build-launcher.sh \(configuration.cnbLauncher.path)`, or point --cnb-launcher at it")
         }
-        let image = LayeredImage(registry: registry, base: base)
+        var image = LayeredImage(registry: registry, base: base)
+        // The worker's compressed layers: an unchanged layer is linked, not compressed again.
+        image.blobCache = LayerBlobCache(configuration.layout.cnbLayerCache)
         let plan: CNBExportPlan
         do {
             let environment = try await image.baseEnvironment()
@@ -117,6 +120,8 @@ struct CNBExport {
         } catch let error as ImageError {
             throw BuildFailure(error.description)
         }
+        // Bounded like the dependency cache: its budget when the worker has one, else 10 GB.
+        try? await onThread { [image] in image.blobCache?.prune(budget: configuration.cacheBudget ?? 10_000_000_000) }
         var digests: [String: String] = [:]
         for (key, layer) in zip(keys, exported.layers) { digests[key] = layer.digest }
         let size = exported.layers.reduce(Int64(0)) { $0 + $1.size }
