@@ -139,7 +139,7 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], swiftSettings: swiftSettings),
         .executableTarget(name: "kiln", dependencies: [
-            "KilnHome", "KilnServer", "KilnWorker", "KilnClient", "KilnAPI", "KilnRuntimes", "KilnDatabase", "KilnReceiver", "KilnSigning", "KilnSlug", "KilnBlobStore", "KilnCatalog", "KilnQueue", "KilnProcess", "KilnSandbox", "KilnCache", "KilnArchive", "KilnS3", "KilnImage", "KilnDownload",
+            "KilnHome", "KilnServer", "KilnWorker", "KilnClient", "KilnAPI", "KilnRuntimes", "KilnCNB", "KilnDatabase", "KilnReceiver", "KilnSigning", "KilnSlug", "KilnBlobStore", "KilnCatalog", "KilnQueue", "KilnProcess", "KilnSandbox", "KilnCache", "KilnArchive", "KilnS3", "KilnImage", "KilnDownload",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),

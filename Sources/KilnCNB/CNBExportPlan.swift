@@ -92,7 +92,21 @@ public struct CNBExportPlan: Sendable, Equatable {
             guard !value.contains("\n"), !value.contains("\r"), !value.contains("\0") else {
                 throw CNBError("\(what()) holds a newline or NUL byte, which no process argument or variable can carry: remove it from launch.toml or the layer's env files")
             }
+            // The launcher's bounds (docs/cnb.md), checked here so that no image is signed that cannot start.
+            guard !value.isEmpty else {
+                throw CNBError("\(what()) is empty, which Kiln's launch file cannot carry: drop the empty element from launch.toml")
+            }
+            guard value.utf8.count <= 60_000 else {
+                throw CNBError("\(what()) is \(value.utf8.count) bytes, more than the 60,000 the launcher reads in one line: shorten it")
+            }
             lines.append("\(keyword) \(value)")
+        }
+        guard processes.count <= 256 else { throw CNBError("launch.toml declares \(processes.count) processes; the launcher takes at most 256") }
+        for process in processes where process.command.count + process.args.count > 1_024 {
+            throw CNBError("process \(process.type) has \(process.command.count + process.args.count) command elements and args; the launcher takes at most 1,024")
+        }
+        guard execd.count + processExecd.count <= 256 else {
+            throw CNBError("the launch layers have \(execd.count + processExecd.count) exec.d directories; the launcher takes at most 256")
         }
         for process in processes {
             try line("process", process.type, "process type \(process.type)")
@@ -100,6 +114,10 @@ public struct CNBExportPlan: Sendable, Equatable {
             for argument in process.args { try line("arg", argument, "an argument of process \(process.type)") }
             if let directory = process.workingDirectory { try line("directory", directory, "the working-dir of process \(process.type)") }
             let environment = CNBEnvironment.launch(launchEnv, process: process.type, starting: baseEnvironment)
+            let changed = environment.keys.filter { environment[$0] != baseEnvironment[$0] }
+            guard changed.count <= 1_024 else {
+                throw CNBError("the launch environment of process \(process.type) sets \(changed.count) variables; the launcher takes at most 1,024")
+            }
             for name in environment.keys.sorted() where environment[name] != baseEnvironment[name] {
                 guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }), !name.isEmpty else {
                     throw CNBError("the launch environment of process \(process.type) names a variable \"\(name)\": names are letters, digits and _")

@@ -54,8 +54,8 @@ public struct CNBLaunchMetadata: Sendable, Equatable {
 
     static func process(_ table: TOMLTable, file: String) throws -> Process {
         guard let type = try CNBTOML.string(table, "type", in: file), !type.isEmpty else { throw CNBError("\(file): a [[processes]] has no type") }
-        guard type.unicodeScalars.allSatisfy(isProcessTypeCharacter) else {
-            throw CNBError("\(file): process type \"\(type)\" may hold only letters, digits, '.', '-' and '_'")
+        guard type.unicodeScalars.allSatisfy(isProcessTypeCharacter), type != ".", type != ".." else {
+            throw CNBError("\(file): process type \"\(type)\" may hold only letters, digits, '.', '-' and '_', and is not . or ..")
         }
         if table["command"]?.string != nil {
             throw CNBError("\(file): process \(type): command must be an array of strings (Buildpack API 0.9 and later), not a string")

@@ -1,4 +1,5 @@
 import Foundation
+import KilnConfine
 import TOMLKit
 
 /// A layer's `<layer>.toml` as bin/build writes it: its `[types]` (launch,
@@ -81,5 +82,41 @@ public enum CNBLayerOutcome: Sendable, Equatable {
         if types.isIgnored { return .ignored }
         if hasDirectory { return .provided(types) }
         return types.launch ? .reusedFromPreviousImage : .noContents
+    }
+}
+
+extension CNBLayerMetadata {
+    /// A layer's toml as the restorer puts it back before a rebuild
+    /// (buildpack.md, "Layer Types"): its metadata, without the `[types]`
+    /// table, so a buildpack that does not declare the layer again does not
+    /// get it exported or cached on the strength of the last build's
+    /// declaration. `nil` for text that is not TOML.
+    public static func restorable(_ text: String) -> String? {
+        guard let table = try? TOMLTable(string: text) else { return nil }
+        table.remove(at: "types")
+        return table.convert(to: .toml)
+    }
+
+    /// Every layer toml of a restored layers directory (`BUILDPACK/LAYER.toml`)
+    /// as ``restorable(_:)`` makes it; read and rewritten beneath the
+    /// directory's descriptor, at most 1 MiB a toml.
+    public static func dropTypes(inLayers layers: ConfinedDirectory) throws {
+        for buildpack in try layers.entries() where buildpack.kind == .directory {
+            guard let directory = try layers.directory(buildpack.name, links: .none) else { continue }
+            for file in try directory.entries() where file.kind == .regular && file.name.hasSuffix(".toml") && file.name != "store.toml" {
+                guard let text = try directory.readText(file.name, cap: CNBBuildpackLayers.maximumTOMLSize, links: .none) else { continue }
+                try CNBTOMLWriter.replace(file.name, with: restorable(text) ?? "", in: directory)
+            }
+        }
+    }
+
+    /// Whether the restorer brings a layer of these types back: its toml
+    /// and contents when cached; its toml alone for a launch layer that is
+    /// neither cached nor a build layer (the buildpack may keep the
+    /// previous image's); nothing otherwise.
+    public static func restored(_ types: Types) -> (toml: Bool, contents: Bool) {
+        if types.cache { return (true, true) }
+        if types.launch && !types.build { return (true, false) }
+        return (false, false)
     }
 }

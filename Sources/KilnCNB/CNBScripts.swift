@@ -114,11 +114,11 @@ extension CNBScripts {
         let root = try ConfinedDirectory(layout.layers, label: "the layers directory")
         let layers = try CNBBuildpackLayers.read(escaped, in: root, buildpack: buildpack.reference, plan: plan.map(\.name))
         // buildpack.md: a layer of no type is renamed <layer>.ignore, so no later buildpack depends on it.
-        // The build's processes are gone: nothing can swap the directory between the check and the rename.
+        // Within the buildpack's directory, by its descriptor.
         if let own = try root.directory(escaped, links: .none) {
             for layer in layers.layers where layer.outcome == .ignored && (try? own.kind(of: layer.name, links: .none)) == .directory {
                 try own.remove(layer.name + ".ignore")
-                try own.move(layer.name, to: layout.layers.appendingPathComponent(escaped).appendingPathComponent(layer.name + ".ignore").path)
+                try own.renameEntry(layer.name, to: layer.name + ".ignore")
             }
         }
         var buildLayers: [CNBLayerEnv] = []

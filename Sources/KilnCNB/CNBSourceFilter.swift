@@ -47,20 +47,25 @@ public struct CNBSourceFilter: Sendable, Equatable {
         patterns.contains { pattern in
             if pattern.directoryOnly && !isDirectory { return false }
             let subject = pattern.anchored ? path : String(path.split(separator: "/").last ?? "")
-            let flags: Int32 = pattern.glob.contains("**") ? 0 : FNM_PATHNAME
-            return fnmatch(pattern.glob.replacingOccurrences(of: "**", with: "*"), subject, flags) == 0
+            guard pattern.glob.contains("**") else { return fnmatch(pattern.glob, subject, FNM_PATHNAME) == 0 }
+            // `**` spans directories, none included: `a/**/b` is `a/*/b` with `*` crossing `/`, or `a/b`.
+            let across = pattern.glob.replacingOccurrences(of: "**", with: "*")
+            let none = pattern.glob.replacingOccurrences(of: "**/", with: "").replacingOccurrences(of: "/**", with: "")
+            return fnmatch(across, subject, 0) == 0 || fnmatch(none, subject, 0) == 0
         }
     }
 
     /// What becomes of an entry: kept, removed (with everything under it),
-    /// or, for a directory under `include`, kept only for what it holds.
+    /// or, for a directory, looked into (under `include` it is kept only
+    /// for what it holds; under `exclude` it stays, less what is excluded).
     public enum Verdict: Sendable, Equatable { case keep, remove, descend }
 
     /// The verdict for the entry at `path`, whose parent was kept or descended into.
     public func verdict(_ path: String, isDirectory: Bool) -> Verdict {
         switch mode {
         case .exclude:
-            return matches(path, isDirectory: isDirectory) ? .remove : .keep
+            if matches(path, isDirectory: isDirectory) { return .remove }
+            return isDirectory ? .descend : .keep
         case .include:
             if matches(path, isDirectory: isDirectory) { return .keep }
             return isDirectory ? .descend : .remove

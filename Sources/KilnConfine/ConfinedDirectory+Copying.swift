@@ -31,6 +31,8 @@ extension ConfinedDirectory {
                 throw error(relative, .tooManyEntries(bounds.entries))
             }
             let parentPath = relative.split(separator: "/").dropLast().joined(separator: "/")
+            // Depth first: only the directories above this entry can be written to again, so only they stay open.
+            directories = directories.filter { key, _ in key.isEmpty || key == parentPath || parentPath.hasPrefix(key + "/") }
             guard let into = directories[parentPath] else { return }
             switch entry.kind {
             case .directory:

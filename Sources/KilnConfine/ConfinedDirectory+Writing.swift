@@ -24,6 +24,14 @@ extension ConfinedDirectory {
         throw error(name, .system(errno))
     }
 
+    /// Renames the entry `name` of this directory to `newName`, in this
+    /// directory (an entry already called so is replaced, as rename(2) does).
+    public func renameEntry(_ name: String, to newName: String) throws {
+        guard !name.contains("/"), !newName.contains("/"), renameat(descriptor, name, descriptor, newName) == 0 else {
+            throw error(name, .system(errno == 0 ? EINVAL : errno))
+        }
+    }
+
     /// Moves the entry `name` of this directory to `absolute`, a farm path
     /// (on the same file system). The entry itself moves, a link as a link.
     public func move(_ name: String, to absolute: String) throws {

@@ -137,8 +137,8 @@ struct LayerTar {
             let (entries, root) = try plan(source, label: label)
             if let cache {
                 let diffID = try tarDigest(entries, root: root, label: label)
-                if let hit = cache.lookup(diffID: diffID) {
-                    try cache.place(hit, into: layout)
+                // A blob pruned meanwhile (another build's export) is a miss: the layer is compressed again.
+                if let hit = cache.lookup(diffID: diffID), (try? cache.place(hit, into: layout)) != nil {
                     return (Written(descriptor: hit.descriptor, diffID: hit.diffID), true)
                 }
                 let written = try write(entries, root: root, label: label, staged: staged, into: layout)

@@ -151,8 +151,8 @@ public struct LayeredImage: Sendable {
                 }
                 if let layer = previousLayers?[digest] {
                     (descriptor, diffID, reused) = (layer.descriptor, layer.diffID, true)
-                } else if previousDigests.contains(digest), let cache = blobCache, let hit = cache.lookup(digest: digest) {
-                    try cache.place(hit, into: layout)
+                } else if previousDigests.contains(digest), let cache = blobCache, let hit = cache.lookup(digest: digest),
+                          (try? cache.place(hit, into: layout)) != nil {
                     (descriptor, diffID, reused) = (hit.descriptor, hit.diffID, true)
                 } else {
                     throw ImageError("the previous image \(previous) has no layer \(digest) to reuse for '\(source.comment)': export the layer from its contents")

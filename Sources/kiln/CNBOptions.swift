@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KilnCNB
 import KilnWorker
 
 /// Cloud Native Buildpacks on a worker: where the farm's buildpacks are,
@@ -21,7 +22,7 @@ struct CNBOptions: ParsableArguments {
     func apply(to configuration: inout WorkerConfiguration, home: URL) throws {
         if let cnbBuildpacks { configuration.cnbBuildpacksDirectory = URL(fileURLWithPath: cnbBuildpacks).standardizedFileURL }
         if let cnbOrder {
-            guard FileManager.default.isReadableFile(atPath: cnbOrder) else { throw ValidationError("--cnb-order \(cnbOrder) cannot be read") }
+            try Self.check(cnbOrder, option: "--cnb-order")
             configuration.cnbOrder = URL(fileURLWithPath: cnbOrder).standardizedFileURL
         }
         for builder in cnbBuilder {
@@ -29,11 +30,22 @@ struct CNBOptions: ParsableArguments {
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
                 throw ValidationError("--cnb-builder \(builder) is not NAME=ORDER_FILE, e.g. paketobuildpacks/builder:full=/etc/kiln/cnb/full.toml")
             }
-            guard FileManager.default.isReadableFile(atPath: parts[1]) else { throw ValidationError("--cnb-builder \(parts[0]): \(parts[1]) cannot be read") }
+            try Self.check(parts[1], option: "--cnb-builder \(parts[0])")
             configuration.cnbBuilders[parts[0]] = URL(fileURLWithPath: parts[1]).standardizedFileURL
         }
         configuration.cnbRunImage = cnbRunImage
         if let cnbLauncher { configuration.cnbLauncher = URL(fileURLWithPath: cnbLauncher).standardizedFileURL }
+    }
+
+    /// An order file, read and parsed when the worker starts: a bad one
+    /// stops it with the file's line, rather than fail every build.
+    static func check(_ path: String, option: String) throws {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("\(option) \(path) cannot be read") }
+        do {
+            _ = try CNBOrder.parse(text, file: path)
+        } catch let error as CNBError {
+            throw ValidationError("\(option): \(error.message)")
+        }
     }
 
     /// The same options, for a `kiln worker` started by `kiln up`.

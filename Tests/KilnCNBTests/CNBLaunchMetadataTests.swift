@@ -31,7 +31,7 @@ import Testing
     @Test func badLaunchTomlsAreRefusedByName() {
         for (text, message) in [
             ("[[processes]]\ntype = \"web\"\ncommand = \"node server.js\"\n", "heroku/nodejs: launch.toml: process web: command must be an array of strings (Buildpack API 0.9 and later), not a string"),
-            ("[[processes]]\ntype = \"web app\"\ncommand = [\"x\"]\n", "heroku/nodejs: launch.toml: process type \"web app\" may hold only letters, digits, '.', '-' and '_'"),
+            ("[[processes]]\ntype = \"web app\"\ncommand = [\"x\"]\n", "heroku/nodejs: launch.toml: process type \"web app\" may hold only letters, digits, '.', '-' and '_', and is not . or .."),
             ("[[processes]]\ntype = \"a\"\ncommand = [\"x\"]\ndefault = true\n[[processes]]\ntype = \"b\"\ncommand = [\"y\"]\ndefault = true\n", "heroku/nodejs: launch.toml: only one process may be default = true, not a and b"),
             ("[[processes]]\ntype = \"a\"\ncommand = [\"x\"]\n[[processes]]\ntype = \"a\"\ncommand = [\"y\"]\n", "heroku/nodejs: launch.toml: process type a is given twice"),
             ("[[processes]]\ntype = \"a\"\ncommand = []\n", "heroku/nodejs: launch.toml: process a has no command"),

@@ -65,8 +65,8 @@ struct CNBBuild {
         return directories
     }
 
-    /// Removes what `filter` leaves out of the app, beneath its descriptor;
-    /// the number of top entries kept and of entries removed.
+    /// Removes what `filter` leaves out of the app, beneath its descriptor,
+    /// at every depth; the number of top entries kept and of entries removed.
     static func apply(_ filter: CNBSourceFilter, to directory: ConfinedDirectory, relative: String) throws -> (kept: Int, removed: Int) {
         var kept = 0, removed = 0
         for entry in try directory.entries() {
@@ -81,7 +81,8 @@ struct CNBBuild {
                 guard let child = try directory.directory(entry.name, links: .none) else { continue }
                 let inner = try apply(filter, to: child, relative: path)
                 removed += inner.removed
-                if inner.kept == 0 { try directory.remove(entry.name); removed += 1 } else { kept += 1 }
+                // An included file's directories stay; under exclude a directory stays, emptied or not.
+                if filter.mode == .include && inner.kept == 0 { try directory.remove(entry.name); removed += 1 } else { kept += 1 }
             }
         }
         return (kept, removed)

@@ -50,8 +50,11 @@ struct CNBLayerCache: Sendable {
         }
         let started = ContinuousClock.now
         do {
-            let restored = try await onThread { [store] in
-                try store.restore(manifest, into: ConfinedDirectory(directories.layers, label: "the layers directory"), copies: true)
+            let restored = try await onThread { [store] () throws -> CacheStore.Restored in
+                let layers = try ConfinedDirectory(directories.layers, label: "the layers directory")
+                let restored = try store.restore(manifest, into: layers, copies: true)
+                try CNBLayerMetadata.dropTypes(inLayers: layers)
+                return restored
             }
             await context.log("-----> Layers restored: \(restored.files) files, \(restored.bytes) bytes in \(Self.elapsed(since: started))")
         } catch {
@@ -65,26 +68,31 @@ struct CNBLayerCache: Sendable {
         return previous
     }
 
-    /// Saves the layers the next build restores, after a successful build.
+    /// Saves what the next build restores, once the image is exported and
+    /// recorded: cached layers (toml and contents), the tomls of launch
+    /// layers that are neither cached nor build layers, and each
+    /// buildpack's store.toml. A build that keeps nothing replaces the last
+    /// entry with an empty tree, so nothing stale is restored.
     func save(_ context: BuildContext, built: [CNBBuilt], directories: CNBWorkspace, stack: String) async {
         var paths: [String] = []
         for result in built {
             let escaped = CNBLayout.escaped(result.buildpack.id)
             for layer in result.layers.layers {
                 guard let types = layer.metadata?.types else { continue }
-                if types.cache, case .provided = layer.outcome { paths += ["\(escaped)/\(layer.name).toml", "\(escaped)/\(layer.name)"] }
-                else if types.launch { paths.append("\(escaped)/\(layer.name).toml") }
+                let restored = CNBLayerMetadata.restored(types)
+                if restored.contents, case .provided = layer.outcome { paths += ["\(escaped)/\(layer.name).toml", "\(escaped)/\(layer.name)"] }
+                else if restored.toml, !restored.contents { paths.append("\(escaped)/\(layer.name).toml") }
             }
+            if result.layers.store != nil { paths.append("\(escaped)/store.toml") }
         }
         let app = context.build.app
         do {
             let saved = try await onThread { [store, paths] () throws -> CacheStore.Saved? in
-                guard !paths.isEmpty else { return nil }
                 let saved = try store.save(directories.layers, paths: paths)
                 try store.setEntry(Self.key(app: app, stack: stack), manifest: saved.manifest, app: app)
                 return saved
             }
-            if let saved {
+            if let saved, !paths.isEmpty {
                 await context.log("-----> Layers cached: \(saved.files) files, \(saved.bytes) bytes (\(saved.newBytes) new)")
             }
         } catch {
@@ -92,11 +100,28 @@ struct CNBLayerCache: Sendable {
         }
     }
 
-    /// Records the image the build made, for the next build's exporter.
-    func record(_ image: CNBExport.Exported, app: String) {
+    /// Records the image the build made, for the next build's exporter;
+    /// `false` (logged) when it could not be written.
+    func record(_ context: BuildContext, _ image: CNBExport.Exported) async -> Bool {
         let previous = Previous(image: image.reference.description, layers: image.layerDigests)
-        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) // farm-owned: the worker's cache directory
-        if let data = try? JSONEncoder().encode(previous) { try? data.write(to: previousFile(app: app), options: .atomic) } // farm-owned: the worker's record
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) // farm-owned: the worker's cache directory
+            try JSONEncoder().encode(previous).write(to: previousFile(app: context.build.app), options: .atomic) // farm-owned: the worker's record
+            return true
+        } catch {
+            await context.log("-----> Warning: the image could not be recorded for the next build (\(error)); its layers are not cached")
+            return false
+        }
+    }
+
+    /// Forgets the app's layers, so that its next build starts cold (after an
+    /// export that could not keep a layer, which would fail again).
+    func reset(_ context: BuildContext, stack: String) async {
+        let app = context.build.app
+        try? await onThread { [store, directory] in
+            let empty = try store.save(directory, paths: [])
+            try store.setEntry(Self.key(app: app, stack: stack), manifest: empty.manifest, app: app)
+        }
     }
 
     static func elapsed(since start: ContinuousClock.Instant) -> String {

@@ -17,10 +17,10 @@ import KilnSandbox
 /// has; a layer a buildpack kept without contents (`launch = true`, no
 /// directory) is the previous image's, by the digest recorded for it.
 ///
-/// The run image: the stack's own run image, else `--cnb-run-image`, else
-/// the farm's export base image (`--export-base-image`), the one slugs are
-/// exported onto: one name, one meaning, with the CNB option overriding it
-/// for CNB apps only.
+/// The run image: `--cnb-run-image` when the farm sets it, else the stack's
+/// own run image, else the farm's export base image (`--export-base-image`),
+/// the one slugs are exported onto: one name, one meaning, with the CNB
+/// option overriding both for CNB apps only.
 struct CNBExport {
     let configuration: WorkerConfiguration
     let stack: Stack
@@ -41,7 +41,12 @@ struct CNBExport {
         let reusedLayers: Int
     }
 
-    var runImage: String? { stack.runImage ?? configuration.cnbRunImage ?? configuration.stackImage }
+    /// A launch layer a buildpack kept that the previous image does not have.
+    struct KeptLayerMissing: Error {
+        let message: String
+    }
+
+    var runImage: String? { configuration.cnbRunImage ?? stack.runImage ?? configuration.stackImage }
 
     func run(_ context: BuildContext, detected: CNBDetected, built: [CNBBuilt], directories: CNBWorkspace,
              previous: CNBLayerCache.Previous?) async throws -> Exported {
@@ -79,7 +84,7 @@ struct CNBExport {
             let key = "\(layer.escaped)/\(layer.name)"
             if layer.reused {
                 guard let digest = previous?.layers[key] else {
-                    throw BuildFailure("\(layer.buildpack)@\(layer.buildpackVersion) kept its launch layer \(layer.name) from the previous image, which has none (a first or clean build): the buildpack must write the layer's directory")
+                    throw KeptLayerMissing(message: "\(layer.buildpack)@\(layer.buildpackVersion) kept its launch layer \(layer.name) from the previous image, which has none (a first or clean build, or an image this worker did not make): the buildpack must write the layer's directory")
                 }
                 sources.append(.reused(digest, comment: "\(layer.buildpack):\(layer.name) (kept)"))
             } else {
@@ -117,6 +122,9 @@ struct CNBExport {
         do {
             exported = try await image.export(sources, config: config, app: context.build.app, tag: context.build.id, previous: previousImage,
                                               scratch: context.workspace.root.appendingPathComponent("cnb-export"), log: { line in await context.log(line) })
+        } catch let error as ImageError where plan.layers.contains(where: \.reused) {
+            // A kept layer the previous image no longer has (its registry collected it): the same restored toml would fail the next build too.
+            throw KeptLayerMissing(message: error.description)
         } catch let error as ImageError {
             throw BuildFailure(error.description)
         }

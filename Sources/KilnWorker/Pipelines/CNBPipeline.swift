@@ -8,16 +8,15 @@ import KilnSigning
 /// A build with Cloud Native Buildpacks, into a signed OCI image, on the
 /// app's stack, as platform.md's lifecycle runs one: detect (the order the
 /// app's file or the farm names, resolved in the sandbox) → restore (the
-/// app's cached layers) → compile (each buildpack's bin/build) → save (the
-/// cache layers) → image (the export: run image, launch layers, app,
-/// launcher) → sign → upload. A build the farm's default order could not
+/// app's cached layers) → compile (each buildpack's bin/build) → image (the
+/// export: run image, launch layers, app, launcher) → save (what the next
+/// build restores, once the image is recorded) → sign → upload. A build the farm's default order could not
 /// detect goes on as a slug (``FallBackToSlug``).
 struct CNBPipeline: BuildPipeline {
     let configuration: WorkerConfiguration
     let key: FarmKey
     let request: CNBRequest
     let cache: CNBLayerCache
-    let slug: @Sendable () -> any BuildPipeline
 
     func run(_ context: BuildContext) async throws -> Built {
         let timer = context.timer
@@ -40,11 +39,22 @@ struct CNBPipeline: BuildPipeline {
         _ = resolved
         let previous = try await timer.measure(.restore) { try await cache.restore(context, into: directories, stack: stack.name) }
         let built = try await timer.measure(.compile) { try await phase.build(context, lifecycle: lifecycle, detected: detected) }
-        await timer.measure(.save) { await cache.save(context, built: built, directories: directories, stack: stack.name) }
-        let image = try await timer.measure(.image) {
-            try await CNBExport(configuration: configuration, stack: stack).run(context, detected: detected, built: built, directories: directories, previous: previous)
+        let image: CNBExport.Exported
+        do {
+            image = try await timer.measure(.image) {
+                try await CNBExport(configuration: configuration, stack: stack).run(context, detected: detected, built: built, directories: directories, previous: previous)
+            }
+        } catch let missing as CNBExport.KeptLayerMissing {
+            // The restored toml made the buildpack keep a layer there is none of: forget the cache, or every build fails so.
+            await cache.reset(context, stack: stack.name)
+            throw BuildFailure(missing.message + "; the app's cached layers are dropped, so its next build starts cold")
         }
-        cache.record(image, app: context.build.app)
+        // Saved only once the image that goes with it is recorded: the next build restores tomls whose layers it can reuse.
+        if await cache.record(context, image) {
+            await timer.measure(.save) { await cache.save(context, built: built, directories: directories, stack: stack.name) }
+        } else {
+            await cache.reset(context, stack: stack.name)
+        }
         guard let registry = configuration.registry else { throw BuildFailure("no registry") }
         let signed = try await timer.measure(.sign) {
             try await SignImage(key: key).sign(context, reference: image.reference, size: image.size, ports: image.config.ports, processTypes: image.processTypes,
