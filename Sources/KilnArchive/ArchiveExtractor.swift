@@ -38,6 +38,11 @@ public struct ArchiveExtractor: Sendable {
     /// Most components an entry path may have.
     public var maxDepth: Int
 
+    /// Takes an entry path that starts with `/` as relative to the
+    /// directory (an image layer's `/cnb/buildpacks/…`, as some tools write
+    /// them) instead of refusing it. Links keep their rules either way.
+    public var rootedPathsAreRelative = false
+
     public init(maxEntries: Int = 500_000, maxBytes: Int64 = 8 << 30, maxPathBytes: Int = 4096, maxComponentBytes: Int = 255, maxDepth: Int = 128) {
         self.maxEntries = maxEntries
         self.maxBytes = maxBytes
@@ -109,7 +114,7 @@ public struct ArchiveExtractor: Sendable {
             guard summary.entries < maxEntries else {
                 throw ArchiveError(.tooLarge, "\(archive.lastPathComponent) has more than \(maxEntries) entries (stopped at \(Self.describe(rawPath)))")
             }
-            let path = try Self.safeRelativePath(rawPath)
+            let path = try Self.safeRelativePath(rootedPathsAreRelative ? String(rawPath.drop { $0 == "/" }) : rawPath)
             if path.isEmpty { continue } // the archive's own "./"
             try checkLimits(path: path, raw: rawPath)
 

@@ -344,3 +344,52 @@ extension CNBBuildTests {
         }
     }
 }
+
+extension CNBBuildTests {
+    /// Pushes the runtime buildpack to the registry as a buildpackage, as
+    /// `pack buildpack package` lays one out: `/cnb/buildpacks/ID/VERSION`
+    /// and the io.buildpacks.buildpackage.metadata label.
+    static func pushBuildpackage(_ registry: ImageRegistry, as name: String) async throws -> String {
+        let reference = "\(registry.host)/\(name)"
+        let work = try TestEnvironment.temporaryDirectory("buildpackage")
+        try writeFiles(runtime, in: work.appendingPathComponent("bp"))
+        let script = """
+            set -e
+            store="--storage-driver vfs --root \(work.path)/storage --runroot \(work.path)/run"
+            c=$(buildah $store from scratch)
+            m=$(buildah $store mount "$c")
+            mkdir -p "$m/cnb/buildpacks"
+            cp -a "\(work.path)/bp/kiln-test_runtime" "$m/cnb/buildpacks/"
+            buildah $store config --label 'io.buildpacks.buildpackage.metadata={"id":"kiln-test/runtime","version":"1.0.0"}' "$c"
+            buildah $store commit --quiet --format oci --timestamp 0 "$c" "\(reference)" >/dev/null
+            buildah $store push --quiet --tls-verify=false "\(reference)" "docker://\(reference)"
+            """
+        let outcome = try await sh("sh", ["-c", script])
+        guard outcome.succeeded else { throw TestSetupError("cannot push the buildpackage: \(outcome.output)") }
+        return reference
+    }
+
+    @Test func aBuildpackageFromTheFarmsRegistryBuildsAndOneFromElsewhereIsRefused() async throws {
+        try await ImageRegistry.with { registry in
+            let base = try await registry.pushBusyboxBase(as: "stacks/busybox:1")
+            let package = try await Self.pushBuildpackage(registry, as: "buildpacks/runtime:1")
+            let farmBuildpacks = try TestEnvironment.temporaryDirectory("cnb-buildpacks")
+            try await KilnFarm.with(workers: 1, options: Self.options(registry, base: base, buildpacks: farmBuildpacks)) { farm in
+                let project = { (uri: String) in "[_]\nschema-version = \"0.2\"\n[[io.buildpacks.group]]\nuri = \"\(uri)\"\n[[io.buildpacks.group]]\nuri = \"bp/\"\n" }
+                let key = try await farm.createApp("packaged")
+                let repo = try await makeGitRepository(Self.appBuildpack.merging(["project.toml": project("docker://\(package)"), "www/index.html": "packaged\n"]) { $1 })
+                let push = try await sh("git", ["push", farm.remote("packaged", key: key), "main"], in: repo)
+                #expect(push.succeeded, "\(push.output)")
+                #expect(push.output.contains("project.toml: kiln-test/runtime@1.0.0 from the buildpackage \(package)"), "\(push.output)")
+                let image = try #require(try await Self.build(farm, "b-1")["image"] as? String)
+                #expect(try await ImageRun.serving(image) { $0.body } == "packaged\n")
+
+                // Another registry than the farm's: refused by name, never pulled.
+                let otherKey = try await farm.createApp("elsewhere")
+                let other = try await makeGitRepository(Self.appBuildpack.merging(["project.toml": project("docker://registry.example.com/buildpacks/runtime:1"), "www/index.html": "x\n"]) { $1 })
+                let refused = try await sh("git", ["push", farm.remote("elsewhere", key: otherKey), "main"], in: other)
+                #expect(!refused.succeeded && refused.output.contains("the buildpackage registry.example.com/buildpacks/runtime:1 is not in the farm's registry \(registry.host)"), "\(refused.output)")
+            }
+        }
+    }
+}

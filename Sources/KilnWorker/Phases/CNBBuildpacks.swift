@@ -1,7 +1,9 @@
 import Foundation
+import KilnArchive
 import KilnBuildpacks
 import KilnCNB
 import KilnConfine
+import KilnImage
 import KilnProcess
 
 /// The detect phase's first half for a CNB build: the order the app is
@@ -89,7 +91,10 @@ struct CNBBuildpacks: Sendable {
                     staged[descriptor.id, default: []].append(descriptor)
                     group.append(CNBGroupEntry(id: descriptor.id, version: descriptor.version))
                 case .registry(let reference):
-                    throw BuildFailure("project.toml names the buildpackage \(reference) in a registry, which Kiln does not pull yet: put the buildpack in the farm's buildpacks directory (--cnb-buildpacks) and name it by id and version")
+                    let (main, all) = try await pullBuildpackage(reference, index: index, context)
+                    for descriptor in all { staged[descriptor.id, default: []].append(descriptor) }
+                    group.append(CNBGroupEntry(id: main.id, version: main.version))
+                    await context.log("-----> project.toml: \(main.reference) from the buildpackage \(reference)" + (all.count > 1 ? " (\(all.count) buildpacks in it)" : ""))
                 }
             }
             let filter: CNBSourceFilter?
@@ -127,6 +132,51 @@ struct CNBBuildpacks: Sendable {
                 throw BuildFailure("the buildpack at \(path) in the app cannot be used: \(error)")
             }
             return try Self.descriptor(in: destination, label: "the app's \(path)")
+        }
+    }
+
+    /// Pulls a buildpackage from the farm's registry and unpacks its layers
+    /// (the archive extractor: nothing lands outside the directory), then
+    /// reads every buildpack at `/cnb/buildpacks/ID_ESCAPED/VERSION/` in it.
+    /// The main one is the one the buildpackage label names, else the only one.
+    func pullBuildpackage(_ reference: String, index: Int, _ context: BuildContext) async throws -> (CNBBuildpackDescriptor, [CNBBuildpackDescriptor]) {
+        guard let registry = configuration.registry else {
+            throw BuildFailure("project.toml names the buildpackage \(reference), and this farm has no registry to pull it from: start the workers with --registry, or name a buildpack of the farm's by id")
+        }
+        let root = context.workspace.root
+        let pulled: BuildpackageImage.Pulled
+        do {
+            pulled = try await BuildpackageImage(registry: registry).pull(reference, into: root.appendingPathComponent("cnb-pull-\(index)"))
+        } catch let error as ImageError {
+            throw BuildFailure(error.description)
+        }
+        let unpacked = root.appendingPathComponent("cnb-buildpacks/package-\(index)")
+        return try await onThread {
+            try FileManager.default.createDirectory(at: unpacked, withIntermediateDirectories: true) // farm-owned: the build's staged buildpacks
+            var extractor = ArchiveExtractor(maxEntries: 100_000, maxBytes: 1 << 30)
+            // Layers written with rooted names (/cnb/buildpacks/…) unpack beneath the directory all the same.
+            extractor.rootedPathsAreRelative = true
+            do {
+                for layer in pulled.layers { _ = try extractor.extract(archive: layer, into: unpacked) }
+            } catch let error as ArchiveError {
+                throw BuildFailure("the buildpackage \(reference) cannot be unpacked: \(error)")
+            }
+            var found: [CNBBuildpackDescriptor] = []
+            let top = try ConfinedDirectory(unpacked, label: "the buildpackage \(reference)")
+            guard let buildpacks = try top.directory("cnb/buildpacks", links: .none) else {
+                throw BuildFailure("the buildpackage \(reference) has no /cnb/buildpacks: it is not a buildpackage")
+            }
+            for id in try buildpacks.entries() where id.kind == .directory {
+                for version in try buildpacks.directory(id.name, links: .none)?.entries() ?? [] where version.kind == .directory {
+                    let directory = unpacked.appendingPathComponent("cnb/buildpacks/\(id.name)/\(version.name)")
+                    found.append(try Self.descriptor(in: directory, label: "\(reference)'s \(id.name)/\(version.name)"))
+                }
+            }
+            let main = found.first { $0.id == pulled.id && (pulled.version == nil || $0.version == pulled.version) } ?? (found.count == 1 ? found.first : nil)
+            guard let main else {
+                throw BuildFailure("the buildpackage \(reference) holds \(found.map(\.reference).joined(separator: ", ")) and its label names none of them: label it io.buildpacks.buildpackage.metadata with the main buildpack's id and version")
+            }
+            return (main, found)
         }
     }
 
