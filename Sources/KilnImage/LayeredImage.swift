@@ -96,27 +96,11 @@ public struct LayeredImage: Sendable {
     public func export(_ layers: [ImageLayerSource], config settings: Config, annotations: [String: String] = [:], app: String, tag: String,
                        previous: ImageReference? = nil, scratch: URL,
                        log: @escaping @Sendable (String) async -> Void) async throws -> Exported {
-        let skopeo = Skopeo(registry: registry)
-        let layout = OCILayout(directory: scratch.appendingPathComponent("layout"))
-        try? FileManager.default.removeItem(at: layout.directory) // farm-owned: the export's layout in the worker's scratch
-        try FileManager.default.createDirectory(at: layout.directory, withIntermediateDirectories: true) // farm-owned: the export's layout in the worker's scratch
-
-        let baseReference = try ImageReference(parsing: base)
-        let baseDigest: String
-        do {
-            // By its digest now, so that the copy and the annotation name the same image;
-            // a Docker-format base is converted to OCI on the way (its layers keep their digests).
-            baseDigest = try await skopeo.rawManifest(baseReference).1
-            try await skopeo.copy(baseReference.pinned(to: baseDigest).transport, "oci:\(layout.directory.path):base", preservingDigests: false)
-        } catch let error as ImageError {
-            throw ImageError("the base image \(base) cannot be pulled (\(error)); push it to a registry the workers reach, or name another base")
-        }
-        let (_, baseManifest) = try layout.manifest(tag: "base")
-        guard let baseConfigDigest = (baseManifest["config"] as? [String: Any])?["digest"] as? String,
-              let baseLayers = baseManifest["layers"] as? [[String: Any]] else {
-            throw ImageError("the base image \(base) has no config or layers in its manifest: push a complete image")
-        }
-        var config = try OCILayout.object(Data(contentsOf: layout.blob(baseConfigDigest))) // farm-owned: the layout skopeo wrote in the worker's scratch
+        let export = try ExportLayout(scratch: scratch, registry: registry)
+        let layout = export.layout, skopeo = export.skopeo
+        let pulled = try await export.pullBase(base, what: "the base image", advice: "push it to a registry the workers reach, or name another base")
+        let baseDigest = pulled.digest, baseLayers = pulled.layers
+        var config = pulled.config
 
         // The previous image's layers by digest: from its manifest alone (cheap), unless a layer to
         // reuse is not in the layer cache, when the image itself is pulled for that layer's blob.
@@ -193,22 +177,11 @@ public struct LayeredImage: Sendable {
             "layers": baseLayers + descriptors,
             "annotations": manifestAnnotations,
         ]
-        let manifestDescriptor = try layout.write(try OCILayout.encode(manifest), mediaType: OCILayout.manifestType)
-        try layout.tag(manifestDescriptor, as: "export")
-
         let target = ImageReference(repository: registry.repository(app: app), tag: tag)
-        let pushed: String
-        do {
-            pushed = try await skopeo.copy("oci:\(layout.directory.path):export", target.transport)
-        } catch let error as ImageError {
-            throw ImageError("the registry \(registry.host) refused the image \(target): \(error)")
-        }
-        guard pushed == manifestDescriptor.digest else {
-            throw ImageError("the registry stored \(target) as \(pushed), not as the exported manifest \(manifestDescriptor.digest)")
-        }
+        let pushed = try await export.push(manifest, as: target, registry: registry.host)
         let reusedCount = added.filter(\.reused).count
-        await log("-----> Image exported as \(target.pinned(to: pushed)) (\(added.count) layers on \(base), \(reusedCount) reused)")
-        return Exported(reference: target.pinned(to: pushed), config: try ImageConfig(json: configData), layers: added, baseDigest: baseDigest)
+        await log("-----> Image exported as \(pushed) (\(added.count) layers on \(base), \(reusedCount) reused)")
+        return Exported(reference: pushed, config: try ImageConfig(json: configData), layers: added, baseDigest: baseDigest)
     }
 
     /// Pulls `previous` into `layout` as `previous`; its layers by digest, or `nil` (logged) when it cannot be had.

@@ -43,26 +43,12 @@ public struct SlugImage: Sendable {
     /// Builds the image in `scratch` and pushes it as `REPO/APP:tag`; returns it by digest.
     public func export(_ slug: Slug, app: String, tag: String, scratch: URL,
                        log: @escaping @Sendable (String) async -> Void) async throws -> Exported {
-        let skopeo = Skopeo(registry: registry)
-        let layout = OCILayout(directory: scratch.appendingPathComponent("layout"))
-        try? FileManager.default.removeItem(at: layout.directory)
-        try FileManager.default.createDirectory(at: layout.directory, withIntermediateDirectories: true)
-        let baseReference = try ImageReference(parsing: base)
-        let baseDigest: String
-        do {
-            // By its digest now, so that the copy and the annotation name the same image;
-            // a Docker-format base is converted to OCI on the way (its layers keep their digests).
-            baseDigest = try await skopeo.rawManifest(baseReference).1
-            try await skopeo.copy(baseReference.pinned(to: baseDigest).transport, "oci:\(layout.directory.path):base", preservingDigests: false)
-        } catch let error as ImageError {
-            throw ImageError("the stack image \(base) cannot be pulled (\(error)); build and push it, or point --export-base-image at one the workers reach")
-        }
-        let (_, baseManifest) = try layout.manifest(tag: "base")
-        guard let baseConfigDigest = (baseManifest["config"] as? [String: Any])?["digest"] as? String,
-              let baseLayers = baseManifest["layers"] as? [[String: Any]] else {
-            throw ImageError("the stack image \(base) has no config or layers in its manifest")
-        }
-        var config = try OCILayout.object(Data(contentsOf: layout.blob(baseConfigDigest)))
+        let export = try ExportLayout(scratch: scratch, registry: registry)
+        let layout = export.layout
+        let pulled = try await export.pullBase(base, what: "the stack image",
+                                               advice: "build and push it, or point --export-base-image at one the workers reach")
+        let baseDigest = pulled.digest, baseLayers = pulled.layers
+        var config = pulled.config
 
         let layer = try await onThread { try SlugLayer.write(slug: slug.file, scratch: scratch, into: layout) }
         var runtime = config["config"] as? [String: Any] ?? [:]
@@ -101,21 +87,10 @@ public struct SlugImage: Sendable {
                 "org.opencontainers.image.base.digest": baseDigest,
             ],
         ]
-        let manifestDescriptor = try layout.write(try OCILayout.encode(manifest), mediaType: OCILayout.manifestType)
-        try layout.tag(manifestDescriptor, as: "export")
-
         let target = ImageReference(repository: registry.repository(app: app), tag: tag)
-        let pushed: String
-        do {
-            pushed = try await skopeo.copy("oci:\(layout.directory.path):export", target.transport)
-        } catch let error as ImageError {
-            throw ImageError("the registry \(registry.host) refused the image \(target): \(error)")
-        }
-        guard pushed == manifestDescriptor.digest else {
-            throw ImageError("the registry stored \(target) as \(pushed), not as the exported manifest \(manifestDescriptor.digest)")
-        }
-        await log("-----> Slug exported as \(target.pinned(to: pushed)) (layer \(layer.descriptor.digest.prefix(19)), \(layer.descriptor.size) bytes, on \(base))")
-        return Exported(reference: target.pinned(to: pushed), config: try ImageConfig(json: OCILayout.encode(config)))
+        let pushed = try await export.push(manifest, as: target, registry: registry.host)
+        await log("-----> Slug exported as \(pushed) (layer \(layer.descriptor.digest.prefix(19)), \(layer.descriptor.size) bytes, on \(base))")
+        return Exported(reference: pushed, config: try ImageConfig(json: OCILayout.encode(config)))
     }
 
     /// Sources `.profile.d/*.sh` as Heroku's dynos do before a process starts.
