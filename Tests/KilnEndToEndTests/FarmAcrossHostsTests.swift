@@ -19,7 +19,7 @@ import Testing
         let postgres = try await TCPPostgres.start(in: scratch, address: db, allowing: cluster.subnet, namespace: cluster.namespace("db"))
         defer { postgres.stop() }
         let database = try DatabaseURL(postgres.url)
-        try await Database.with(url: database, logger: TestEnvironment.logger) { try await Migrations.apply(on: $0) }
+        try await Self.withDatabase(database) { try await Migrations.apply(on: $0) }
 
         // The buildpack: detect, then a compile slow enough to cut a worker off in the middle of.
         let pack = scratch.appendingPathComponent("pack")
@@ -54,7 +54,7 @@ import Testing
                 }
                 try await withRunning(workers) {
                     let token = "kiln_admin_test_\(UUID().uuidString)"
-                    try await Database.with(url: database, logger: TestEnvironment.logger) { try await Catalog(database: $0).registerAdminKey(token) }
+                    try await Self.withDatabase(database) { try await Catalog(database: $0).registerAdminKey(token) }
                     let farm = KilnFarm(home: serverHome, port: 8750, server: url, token: token)
                     try await Self.waitForWorkers(["w1", "w2", "w3"], farm: farm)
                     let buildpack = ".buildpacks"
@@ -118,6 +118,23 @@ import Testing
                     let releases = try await farm.kiln("releases", "--app", "cut", "--json")
                     #expect(releases.output.components(separatedBy: "\"version\"").count == 2, "one release: \(releases.output)")
                 }
+            }
+        }
+    }
+
+    /// The test's own use of the cluster's PostgreSQL, across the bridge
+    /// into its namespace: a fresh client each time, tried again (a few
+    /// times) when a loaded host makes its first connections fail and the
+    /// client's pool gives up (`connectionCreationCircuitBreakerTripped`).
+    static func withDatabase(_ url: DatabaseURL, _ body: @escaping @Sendable (Database) async throws -> Void) async throws {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await Database.with(url: url, logger: TestEnvironment.logger, body)
+            } catch where attempt < 4 {
+                print("the cluster's PostgreSQL could not be used (attempt \(attempt)): \(error); trying again with a new client")
+                try await Task.sleep(for: .seconds(attempt))
             }
         }
     }
