@@ -125,6 +125,14 @@ public struct CNBExportPlan: Sendable, Equatable {
                 try line("env", "\(process.type) \(name)=\(environment[name] ?? "")", "variable \(name) of process \(process.type)")
             }
         }
+        // The environment of a user-provided command (`launcher [--] CMD`): the launch layers', no process's own.
+        let commandEnvironment = CNBEnvironment.launch(launchEnv, process: nil, starting: baseEnvironment)
+        for name in commandEnvironment.keys.sorted() where commandEnvironment[name] != baseEnvironment[name] {
+            guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }), !name.isEmpty else {
+                throw CNBError("the launch environment names a variable \"\(name)\": names are letters, digits and _")
+            }
+            try line("command-env", "\(name)=\(commandEnvironment[name] ?? "")", "variable \(name) of the launch environment")
+        }
         if let defaultType { lines.append("default \(defaultType)") }
         for directory in execd { try line("execd", directory, "the exec.d directory \(directory)") }
         for (type, directory) in processExecd where processes.contains(where: { $0.type == type }) {

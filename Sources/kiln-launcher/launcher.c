@@ -91,6 +91,8 @@ struct execd {
 };
 
 static struct process processes[MAX_PROCESSES];
+/* A user-provided command (`launcher [--] CMD ARGS`): the launch environment no process narrows. */
+static struct process user_command = { .type = "(user command)" };
 static int process_count;
 static struct execd execds[MAX_EXECD_DIRS];
 static int execd_count;
@@ -172,6 +174,11 @@ static void parse_line(char *line, long number, struct process **current) {
         if (!equals || !valid_name(assignment, (size_t)(equals - assignment))) bad_line(number, "env %s: \"%.64s\" is not NAME=VALUE", value, assignment);
         if (process->env_count == MAX_ENV) bad_line(number, "process %s has more than %d env lines", process->type, MAX_ENV);
         process->env[process->env_count++] = copy(assignment);
+    } else if (strcmp(keyword, "command-env") == 0) {
+        char *equals = strchr(value, '=');
+        if (!equals || !valid_name(value, (size_t)(equals - value))) bad_line(number, "command-env: \"%.64s\" is not NAME=VALUE", value);
+        if (user_command.env_count == MAX_ENV) bad_line(number, "more than %d command-env lines", MAX_ENV);
+        user_command.env[user_command.env_count++] = copy(value);
     } else if (strcmp(keyword, "execd") == 0 || strcmp(keyword, "process-execd") == 0) {
         char *type = NULL, *directory = value;
         if (keyword[0] == 'p') {
@@ -373,17 +380,26 @@ int main(int argc, char **argv) {
     read_launch_file();
 
     failure_code = EXIT_PROCESS_TYPE;
-    /* The type: $0's name (a /cnb/process/<type> link), else argv[1], else $CNB_PROCESS_TYPE, else the default. */
+    /* The type: $0's name (a /cnb/process/<type> link), else argv[1] when it names one (`docker run IMAGE web`),
+     * else a user-provided command (platform.md: `-- CMD ARGS` run directly, `CMD ARGS` through a shell),
+     * else $CNB_PROCESS_TYPE, else the default. */
     struct process *process = NULL;
     int user_args = 1;
+    int shell_command = 0;
     const char *base = strrchr(argv[0], '/');
     base = base ? base + 1 : argv[0];
     if ((process = find_process(base))) {
         user_args = 1;
-    } else if (argc > 1) {
-        process = find_process(argv[1]);
-        if (!process) die_unknown(argv[1], "the first argument");
+    } else if (argc > 1 && strcmp(argv[1], "--") == 0) {
+        if (argc < 3) die("-- must be followed by the command to run");
+        process = &user_command;
         user_args = 2;
+    } else if (argc > 1 && (process = find_process(argv[1]))) {
+        user_args = 2;
+    } else if (argc > 1) {
+        process = &user_command;
+        shell_command = 1;
+        user_args = 1;
     } else {
         const char *wanted = getenv("CNB_PROCESS_TYPE");
         if (wanted && *wanted) {
@@ -407,10 +423,10 @@ int main(int argc, char **argv) {
         *equals = 0;
         if (setenv(process->env[i], equals + 1, 1) != 0) die("process %s: cannot set %s: %s", process->type, process->env[i], strerror(errno));
     }
-    /* Every process's exec.d first, then this process's own, each in the exporter's order. */
+    /* Every process's exec.d first, then this process's own, each in the exporter's order (a user command has none of its own). */
     for (int pass = 0; pass < 2; pass++) {
         for (int i = 0; i < execd_count; i++) {
-            if (pass == 0 ? execds[i].type != NULL : (execds[i].type == NULL || strcmp(execds[i].type, process->type) != 0)) continue;
+            if (pass == 0 ? execds[i].type != NULL : (process == &user_command || execds[i].type == NULL || strcmp(execds[i].type, process->type) != 0)) continue;
             failure_code = EXIT_EXECD;
             run_execd_directory(execds[i].directory, app);
             failure_code = EXIT_START;
@@ -421,8 +437,17 @@ int main(int argc, char **argv) {
     int given = argc - user_args;
     if (given < 0) given = 0;
     if (given > MAX_ARGV) die("more than %d arguments", MAX_ARGV);
-    static char *child_argv[2 * MAX_ARGV + 1];
+    static char *child_argv[2 * MAX_ARGV + 4];
     int n = 0;
+    if (shell_command) {
+        /* Not direct: the command is a shell's, its arguments the shell's $1... */
+        child_argv[n++] = "/bin/sh";
+        child_argv[n++] = "-c";
+        child_argv[n++] = argv[1];
+        child_argv[n++] = "sh";
+        user_args = 2;
+        given = argc - user_args;
+    }
     for (int i = 0; i < process->command_count; i++) child_argv[n++] = process->command[i];
     if (given) for (int i = 0; i < given; i++) child_argv[n++] = argv[user_args + i];
     else for (int i = 0; i < process->arg_count; i++) child_argv[n++] = process->args[i];

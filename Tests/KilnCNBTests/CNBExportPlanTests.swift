@@ -69,6 +69,8 @@ import Testing
             directory jobs
             env worker NODE_ENV=production
             env worker PATH=/layers/samples_node/node/bin:/usr/bin:/bin
+            command-env NODE_ENV=production
+            command-env PATH=/layers/samples_node/node/bin:/usr/bin:/bin
             default web
             execd /layers/samples_node/node/exec.d
             process-execd web /layers/samples_node/node/exec.d/web

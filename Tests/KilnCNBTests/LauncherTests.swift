@@ -129,13 +129,22 @@ import Testing
         #expect(bad.stderr == "kiln-launcher: exec.d \(launcher.root.path)/bad/exec.d/x output line 2: the value must be a TOML basic string (\"...\")\n")
     }
 
-    @Test func anUnknownProcessTypeIsRefusedByName() throws {
+    @Test func aFirstArgumentThatIsNoProcessTypeIsAUserCommandAndAnUnknownTypeIsRefusedByName() throws {
         let launcher = try Launcher()
         defer { launcher.remove() }
-        let lines = Self.printing("web") + Self.printing("worker") + ["default web"]
-        let run = try launcher.launch(lines, ["wbe"])
-        #expect(run.status == 81 && run.stdout.isEmpty)
-        #expect(run.stderr == "kiln-launcher: no process type \"wbe\" (the first argument); the image has web, worker\n")
+        _ = try launcher.script("layer/exec.d/mark", #"echo 'MARK = "set"' >&3"#)
+        let lines = Self.printing("web") + Self.printing("worker") + ["env web GREETING=web-only", "command-env GREETING=for-commands",
+                                                                      "default web", "execd \(launcher.root.path)/layer/exec.d"]
+        // platform.md: `-- CMD ARGS` runs directly, `CMD ARGS` through a shell; both in the app directory,
+        // with the launch environment no process narrows and the exec.d every process gets.
+        let direct = try launcher.launch(lines, ["--", "/bin/sh", "-c", "echo \"$GREETING $MARK $(pwd) $0\"", "zero"])
+        #expect(direct.status == 0 && direct.stdout == "for-commands set \(launcher.app.path) zero\n", "\(direct.stdout)\(direct.stderr)")
+        let shell = try launcher.launch(lines, ["echo \"$GREETING [$1]\"", "one"])
+        #expect(shell.status == 0 && shell.stdout == "for-commands [one]\n", "\(shell.stdout)\(shell.stderr)")
+        let typo = try launcher.launch(lines, ["wbe"])
+        #expect(typo.status == 127 && typo.stderr.contains("wbe"), "\(typo.stderr)")
+        let bare = try launcher.launch(lines, ["--"])
+        #expect(bare.status == 81 && bare.stderr == "kiln-launcher: -- must be followed by the command to run\n")
         let fromEnvironment = try launcher.launch(lines, environment: ["CNB_PROCESS_TYPE": "cron"])
         #expect(fromEnvironment.status == 81 && fromEnvironment.stderr == "kiln-launcher: no process type \"cron\" (CNB_PROCESS_TYPE); the image has web, worker\n")
     }
