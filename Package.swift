@@ -177,7 +177,7 @@ let package = Package(
         .testTarget(name: "KilnQueueTests", dependencies: ["KilnQueue", "KilnCatalog", "KilnDatabase", "KilnBuildLog", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnFarmTests", dependencies: ["KilnTestSupport", "KilnQueue", "KilnCatalog", "KilnDatabase"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnWorkerTests", dependencies: [
-            "KilnWorker", "KilnTestSupport", "KilnQueue", "KilnCatalog", "KilnBlobStore", "KilnBuildpacks", "KilnSandbox", "KilnSigning", "KilnSlug", "KilnDownload",
+            "KilnWorker", "KilnTestSupport", "KilnQueue", "KilnCatalog", "KilnBlobStore", "KilnBuildpacks", "KilnSandbox", "KilnSigning", "KilnSlug", "KilnDownload", "KilnCNB", "KilnCache", "KilnImage",
         ], swiftSettings: swiftSettings),
         .testTarget(name: "KilnEndToEndTests", dependencies: ["KilnTestSupport", "KilnProcess", "KilnDatabase", "KilnCatalog", "KilnQueue", .product(name: "PostgresNIO", package: "postgres-nio")], swiftSettings: swiftSettings),
     ]

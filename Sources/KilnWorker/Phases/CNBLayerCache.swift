@@ -6,21 +6,22 @@ import KilnProcess
 import KilnImage
 
 /// The restorer's and the cache half of the exporter's work for a CNB
-/// build, through the worker's content-addressed cache (``KilnCache/CacheStore``):
-/// after a successful build, each buildpack's `cache = true` layers (the
-/// toml and the directory) and the tomls of its launch layers are saved as
-/// one tree for the app; the next build of the app on this worker restores
-/// that tree into the layers directory before bin/build, so a buildpack
-/// finds its cache layers and the metadata of its launch layers as
-/// platform.md's restorer leaves them: copies the build user owns, which a
-/// buildpack may change in place (the store's objects are never linked in).
-/// The app's last image and its layers' digests are kept beside, for the
-/// exporter to reuse a layer a buildpack kept (`launch = true`, no directory).
+/// build, through the content-addressed dependency cache (``KilnCache/CacheStore``),
+/// its worker's local tier and the farm's shared tier. Once an image is
+/// exported, each buildpack's `cache = true` layers (toml and directory),
+/// the tomls of its launch-only layers, its `store.toml`, and the record of
+/// the image (its reference and each launch layer's digest,
+/// `.kiln-image.json`) are saved as one tree for the app and copied to the
+/// shared tier; the next build of the app, on any worker, restores that tree
+/// into the layers directory before bin/build, as platform.md's restorer
+/// leaves it: copies the build user owns, which a buildpack may change in
+/// place, each layer toml without its `[types]`. The record goes to the
+/// exporter, to reuse a layer a buildpack kept (`launch = true`, no
+/// directory), and out of the layers before any buildpack runs.
 /// `KILN-CLEAN: true` (a clean build) restores nothing.
 struct CNBLayerCache: Sendable {
-    let store: CacheStore
-    /// Where this worker keeps each app's last CNB image (farm-owned).
-    let directory: URL
+    let local: CacheStore
+    let shared: CacheStore
 
     /// The previous CNB image of an app, as the exporter made it.
     struct Previous: Codable, Sendable, Equatable {
@@ -29,52 +30,64 @@ struct CNBLayerCache: Sendable {
         var layers: [String: String]
     }
 
+    /// The record's name at the top of the layers directory: no buildpack's
+    /// directory starts with a period, so none can be it.
+    static let record = ".kiln-image.json"
+
     static func key(app: String, stack: String) -> String {
         CacheKey(parts: [.init("cnb layers", app), .init("stack", stack)]).digest
     }
 
-    func previousFile(app: String) -> URL { directory.appendingPathComponent("\(app).cnb-image.json") }
-
     /// Restores the app's cached layers into the layers directory; returns
     /// the previous image, or `nil` for a first or clean build.
     func restore(_ context: BuildContext, into directories: CNBWorkspace, stack: String) async throws -> Previous? {
-        let app = context.build.app
+        let app = context.build.app, key = Self.key(app: app, stack: stack)
         guard !context.build.clean else {
             await context.log("-----> KILN-CLEAN: no layer restored, no layer of the previous image reused")
             return nil
         }
-        let previous = (try? Data(contentsOf: previousFile(app: app))).flatMap { try? JSONDecoder().decode(Previous.self, from: $0) } // farm-owned: the worker's record of the app's image
-        guard let manifest = store.entry(Self.key(app: app, stack: stack), app: app, farmWide: false) else {
-            await context.log("-----> Layers: nothing cached for \(app) on this worker")
-            return previous
-        }
         let started = ContinuousClock.now
         do {
-            let restored = try await onThread { [store] () throws -> CacheStore.Restored in
+            let found = try await onThread { [local, shared] () throws -> (CacheStore.Restored, Previous?, String)? in
+                var tier = "this worker's cache"
+                guard let manifest = local.entry(key, app: app, farmWide: false) ?? shared.entry(key, app: app, farmWide: false).map({ manifest in
+                    tier = "the farm's shared cache"
+                    return manifest
+                }) else { return nil }
+                if tier != "this worker's cache" { _ = try local.pull(manifest, from: shared) }
                 let layers = try ConfinedDirectory(directories.layers, label: "the layers directory")
-                let restored = try store.restore(manifest, into: layers, copies: true)
+                // bin/detect could write the layers directory: whatever record it left goes, so the one read is the store's.
+                try layers.remove(Self.record)
+                let restored = try local.restore(manifest, into: layers, copies: true)
+                let text = try layers.readText(Self.record, cap: 1 << 20, links: .none)
+                try layers.remove(Self.record)
                 try CNBLayerMetadata.dropTypes(inLayers: layers)
-                return restored
+                return (restored, text.flatMap { try? JSONDecoder().decode(Previous.self, from: Data($0.utf8)) }, tier)
             }
-            await context.log("-----> Layers restored: \(restored.files) files, \(restored.bytes) bytes in \(Self.elapsed(since: started))")
+            guard let (restored, previous, tier) = found else {
+                await context.log("-----> Layers: nothing cached for \(app)")
+                return nil
+            }
+            await context.log("-----> Layers restored from \(tier): \(restored.files) files, \(restored.bytes) bytes in \(Self.elapsed(since: started))")
+            // Copies, given to the build user: a buildpack changes its restored layers in place, as it would the
+            // lifecycle's; the store's objects stay root's.
+            try await context.handOver(directories.layers)
+            return previous
         } catch {
             // A cache fault never fails a build: it goes cold.
             await context.log("-----> Layers not restored (\(error)); building cold")
             try? ConfinedDirectory(directories.layers, label: "the layers directory").removeContents()
+            return nil
         }
-        // Copies, given to the build user: a buildpack changes its restored layers in place, as it would the
-        // lifecycle's; the store's objects stay root's.
-        try await context.handOver(directories.layers)
-        return previous
     }
 
-    /// Saves what the next build restores, once the image is exported and
-    /// recorded: cached layers (toml and contents), the tomls of launch
-    /// layers that are neither cached nor build layers, and each
-    /// buildpack's store.toml. A build that keeps nothing replaces the last
-    /// entry with an empty tree, so nothing stale is restored.
-    func save(_ context: BuildContext, built: [CNBBuilt], directories: CNBWorkspace, stack: String) async {
-        var paths: [String] = []
+    /// Saves what the next build restores, once the image is exported:
+    /// cached layers (toml and contents), the tomls of launch layers that
+    /// are neither cached nor build layers, each buildpack's store.toml,
+    /// and the image's record; then copies it to the shared tier. A failure
+    /// is logged and drops the app's entry, so nothing stale is restored.
+    func save(_ context: BuildContext, built: [CNBBuilt], directories: CNBWorkspace, stack: String, image: CNBExport.Exported) async {
+        var paths = [Self.record]
         for result in built {
             let escaped = CNBLayout.escaped(result.buildpack.id)
             for layer in result.layers.layers {
@@ -85,42 +98,41 @@ struct CNBLayerCache: Sendable {
             }
             if result.layers.store != nil { paths.append("\(escaped)/store.toml") }
         }
-        let app = context.build.app
+        let app = context.build.app, key = Self.key(app: app, stack: stack)
+        let record = Previous(image: image.reference.description, layers: image.layerDigests)
         do {
-            let saved = try await onThread { [store, paths] () throws -> CacheStore.Saved? in
-                let saved = try store.save(directories.layers, paths: paths)
-                try store.setEntry(Self.key(app: app, stack: stack), manifest: saved.manifest, app: app)
+            let saved = try await onThread { [local, shared, paths] () throws -> CacheStore.Saved in
+                let layers = try ConfinedDirectory(directories.layers, label: "the layers directory")
+                // The build's processes are gone; the record is the worker's, written beneath the layers' descriptor.
+                try layers.remove(Self.record)
+                let handle = try layers.createFile(Self.record, mode: 0o644)
+                try handle.write(contentsOf: try JSONEncoder().encode(record))
+                try handle.close()
+                let saved = try local.save(directories.layers, paths: paths)
+                try local.setEntry(key, manifest: saved.manifest, app: app)
+                try shared.pull(saved.manifest, from: local)
+                try shared.setEntry(key, manifest: saved.manifest, app: app)
                 return saved
             }
-            if let saved, !paths.isEmpty {
-                await context.log("-----> Layers cached: \(saved.files) files, \(saved.bytes) bytes (\(saved.newBytes) new)")
-            }
+            await context.log("-----> Layers cached: \(saved.files) files, \(saved.bytes) bytes (\(saved.newBytes) new)")
         } catch {
             await context.log("-----> Layers not cached (\(error)); the next build starts cold")
+            await reset(context, stack: stack)
         }
     }
 
-    /// Records the image the build made, for the next build's exporter;
-    /// `false` (logged) when it could not be written.
-    func record(_ context: BuildContext, _ image: CNBExport.Exported) async -> Bool {
-        let previous = Previous(image: image.reference.description, layers: image.layerDigests)
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) // farm-owned: the worker's cache directory
-            try JSONEncoder().encode(previous).write(to: previousFile(app: context.build.app), options: .atomic) // farm-owned: the worker's record
-            return true
-        } catch {
-            await context.log("-----> Warning: the image could not be recorded for the next build (\(error)); its layers are not cached")
-            return false
-        }
-    }
-
-    /// Forgets the app's layers, so that its next build starts cold (after an
-    /// export that could not keep a layer, which would fail again).
+    /// Forgets the app's layers in both tiers, so that its next build
+    /// starts cold (after an export that could not keep a layer, which
+    /// would fail again, or a save that failed half way).
     func reset(_ context: BuildContext, stack: String) async {
-        let app = context.build.app
-        try? await onThread { [store, directory] in
-            let empty = try store.save(directory, paths: [])
-            try store.setEntry(Self.key(app: app, stack: stack), manifest: empty.manifest, app: app)
+        let app = context.build.app, key = Self.key(app: app, stack: stack)
+        let empty = context.workspace.root.appendingPathComponent("cnb-empty")
+        try? await onThread { [local, shared] in
+            try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true) // farm-owned: an empty directory in the workspace
+            let saved = try local.save(empty, paths: [])
+            try local.setEntry(key, manifest: saved.manifest, app: app)
+            try shared.pull(saved.manifest, from: local)
+            try shared.setEntry(key, manifest: saved.manifest, app: app)
         }
     }
 

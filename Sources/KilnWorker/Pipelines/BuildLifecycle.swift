@@ -31,7 +31,7 @@ struct BuildLifecycle: Sendable {
         case .image: ImagePipeline(key: key)
         case .cnb(let request):
             CNBPipeline(configuration: configuration, key: key, request: request,
-                        cache: CNBLayerCache(store: cache.local, directory: configuration.cacheDirectory))
+                        cache: CNBLayerCache(local: cache.local, shared: cache.shared))
         }
     }
 }

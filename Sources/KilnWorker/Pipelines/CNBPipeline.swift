@@ -10,7 +10,7 @@ import KilnSigning
 /// app's file or the farm names, resolved in the sandbox) → restore (the
 /// app's cached layers) → compile (each buildpack's bin/build) → image (the
 /// export: run image, launch layers, app, launcher) → save (what the next
-/// build restores, once the image is recorded) → sign → upload. A build the farm's default order could not
+/// build restores, once the image is exported) → sign → upload. A build the farm's default order could not
 /// detect goes on as a slug (``FallBackToSlug``).
 struct CNBPipeline: BuildPipeline {
     let configuration: WorkerConfiguration
@@ -49,12 +49,8 @@ struct CNBPipeline: BuildPipeline {
             await cache.reset(context, stack: stack.name)
             throw BuildFailure(missing.message + "; the app's cached layers are dropped, so its next build starts cold")
         }
-        // Saved only once the image that goes with it is recorded: the next build restores tomls whose layers it can reuse.
-        if await cache.record(context, image) {
-            await timer.measure(.save) { await cache.save(context, built: built, directories: directories, stack: stack.name) }
-        } else {
-            await cache.reset(context, stack: stack.name)
-        }
+        // Saved only once the image that goes with it is exported: the next build restores tomls whose layers it can reuse.
+        await timer.measure(.save) { await cache.save(context, built: built, directories: directories, stack: stack.name, image: image) }
         guard let registry = configuration.registry else { throw BuildFailure("no registry") }
         let signed = try await timer.measure(.sign) {
             try await SignImage(key: key).sign(context, reference: image.reference, size: image.size, ports: image.config.ports, processTypes: image.processTypes,
