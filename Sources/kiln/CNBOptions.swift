@@ -18,23 +18,36 @@ struct CNBOptions: ParsableArguments {
     @Option(help: "The run image CNB app images are built on, in the farm's registry (default: the stack's run image, else --export-base-image).")
     var cnbRunImage: String?
 
-    /// Sets the CNB part of `configuration`; a builder that is not NAME=FILE, or a file that is missing, is refused by name.
+    /// Sets the CNB part of `configuration` (after its registry); a builder
+    /// that is not NAME=FILE, an order file that is missing or malformed, or
+    /// a CNB option without a registry is refused by name.
     func apply(to configuration: inout WorkerConfiguration, home: URL) throws {
+        try check(hasRegistry: configuration.registry != nil)
         if let cnbBuildpacks { configuration.cnbBuildpacksDirectory = URL(fileURLWithPath: cnbBuildpacks).standardizedFileURL }
-        if let cnbOrder {
-            try Self.check(cnbOrder, option: "--cnb-order")
-            configuration.cnbOrder = URL(fileURLWithPath: cnbOrder).standardizedFileURL
-        }
-        for builder in cnbBuilder {
+        if let cnbOrder { configuration.cnbOrder = URL(fileURLWithPath: cnbOrder).standardizedFileURL }
+        for (name, file) in try builders() { configuration.cnbBuilders[name] = URL(fileURLWithPath: file).standardizedFileURL }
+        configuration.cnbRunImage = cnbRunImage
+        if let cnbLauncher { configuration.cnbLauncher = URL(fileURLWithPath: cnbLauncher).standardizedFileURL }
+    }
+
+    /// `--cnb-builder NAME=FILE` as pairs; one that is not NAME=FILE is refused.
+    func builders() throws -> [(String, String)] {
+        try cnbBuilder.map { builder in
             let parts = builder.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
                 throw ValidationError("--cnb-builder \(builder) is not NAME=ORDER_FILE, e.g. paketobuildpacks/builder:full=/etc/kiln/cnb/full.toml")
             }
-            try Self.check(parts[1], option: "--cnb-builder \(parts[0])")
-            configuration.cnbBuilders[parts[0]] = URL(fileURLWithPath: parts[1]).standardizedFileURL
+            return (parts[0], parts[1])
         }
-        configuration.cnbRunImage = cnbRunImage
-        if let cnbLauncher { configuration.cnbLauncher = URL(fileURLWithPath: cnbLauncher).standardizedFileURL }
+    }
+
+    /// The options that only make sense with a registry, refused without one.
+    func check(hasRegistry: Bool) throws {
+        if !hasRegistry, cnbOrder != nil || !cnbBuilder.isEmpty || cnbRunImage != nil {
+            throw ValidationError("--cnb-order, --cnb-builder and --cnb-run-image need --registry HOST[:PORT]/PREFIX: CNB apps build into images")
+        }
+        if let cnbOrder { try Self.check(cnbOrder, option: "--cnb-order") }
+        for (name, file) in try builders() { try Self.check(file, option: "--cnb-builder \(name)") }
     }
 
     /// An order file, read and parsed when the worker starts: a bad one

@@ -38,6 +38,8 @@ struct UpCommand: AsyncParsableCommand {
     @OptionGroup var logs: LogOptions
 
     func run() async throws {
+        // Before anything starts: a worker refusing its options would only be restarted again and again.
+        try cnb.check(hasRegistry: images.registry != nil)
         let logger = KilnLogging.bootstrap(format: logs.logFormat)
         KilnMetrics.bootstrap()
         let home = home.homeURL
