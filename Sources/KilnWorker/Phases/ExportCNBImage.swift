@@ -84,7 +84,7 @@ struct CNBExport {
             let key = "\(layer.escaped)/\(layer.name)"
             if layer.reused {
                 guard let digest = previous?.layers[key] else {
-                    throw KeptLayerMissing(message: "\(layer.buildpack)@\(layer.buildpackVersion) kept its launch layer \(layer.name) from the previous image, which has none (a first or clean build, or an image this worker did not make): the buildpack must write the layer's directory")
+                    throw KeptLayerMissing(message: "\(layer.buildpack)@\(layer.buildpackVersion) kept its launch layer \(layer.name) from the previous image, which has none (a first or clean build): the buildpack must write the layer's directory")
                 }
                 sources.append(.reused(digest, comment: "\(layer.buildpack):\(layer.name) (kept)"))
             } else {
