@@ -101,6 +101,12 @@ public struct CNBExportPlan: Sendable, Equatable {
             }
             lines.append("\(keyword) \(value)")
         }
+        // The launcher sets only names a shell can use.
+        func checkName(_ name: String, _ whose: String) throws {
+            guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
+                throw CNBError("\(whose) names a variable \"\(name)\": names are letters, digits and _")
+            }
+        }
         guard processes.count <= 256 else { throw CNBError("launch.toml declares \(processes.count) processes; the launcher takes at most 256") }
         for process in processes where process.command.count + process.args.count > 1_024 {
             throw CNBError("process \(process.type) has \(process.command.count + process.args.count) command elements and args; the launcher takes at most 1,024")
@@ -119,18 +125,14 @@ public struct CNBExportPlan: Sendable, Equatable {
                 throw CNBError("the launch environment of process \(process.type) sets \(changed.count) variables; the launcher takes at most 1,024")
             }
             for name in environment.keys.sorted() where environment[name] != baseEnvironment[name] {
-                guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }), !name.isEmpty else {
-                    throw CNBError("the launch environment of process \(process.type) names a variable \"\(name)\": names are letters, digits and _")
-                }
+                try checkName(name, "the launch environment of process \(process.type)")
                 try line("env", "\(process.type) \(name)=\(environment[name] ?? "")", "variable \(name) of process \(process.type)")
             }
         }
         // The environment of a user-provided command (`launcher [--] CMD`): the launch layers', no process's own.
         let commandEnvironment = CNBEnvironment.launch(launchEnv, process: nil, starting: baseEnvironment)
         for name in commandEnvironment.keys.sorted() where commandEnvironment[name] != baseEnvironment[name] {
-            guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }), !name.isEmpty else {
-                throw CNBError("the launch environment names a variable \"\(name)\": names are letters, digits and _")
-            }
+            try checkName(name, "the launch environment")
             try line("command-env", "\(name)=\(commandEnvironment[name] ?? "")", "variable \(name) of the launch environment")
         }
         if let defaultType { lines.append("default \(defaultType)") }

@@ -17,11 +17,6 @@ public struct CNBLifecycle: Sendable {
         self.scripts = scripts
     }
 
-    public func run(_ order: CNBOrder, log: @escaping @Sendable (String) async throws -> Void) async throws -> (CNBDetected, [CNBBuilt]) {
-        let detected = try await detect(order)
-        return (detected, try await build(detected, log: log))
-    }
-
     /// The detect phase alone: the order resolved, `group.toml` and `plan.toml` written.
     public func detect(_ order: CNBOrder) async throws -> CNBDetected {
         let detected = try await detector.run(order)

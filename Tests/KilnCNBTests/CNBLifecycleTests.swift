@@ -27,7 +27,7 @@ import TOMLKit
         let farm = scratch.farm
         let lifecycle = CNBLifecycle(detector: CNBDetector(resolve: { try farm.resolve($0) }, detect: { try await scripts.detect($0) }), scripts: scripts)
         let lines = TestLines()
-        let (detected, built) = try await lifecycle.run(try CNBOrder.parse("""
+        let detected = try await lifecycle.detect(try CNBOrder.parse("""
             [[order]]
             [[order.group]]
             id = "samples/node-cache"
@@ -35,7 +35,8 @@ import TOMLKit
             id = "samples/node"
             [[order.group]]
             id = "samples/app"
-            """, file: "order.toml")) { lines.append($0) }
+            """, file: "order.toml"))
+        let built = try await lifecycle.build(detected) { lines.append($0) }
         #expect(detected.group.map(\.id) == ["samples/node-cache", "samples/node", "samples/app"])
         #expect(built.count == 3)
         // node-cache and then node get the node entry (node-cache left it unmet); app provides nothing and gets none.

@@ -32,7 +32,7 @@ import Testing
                              layers: layers, buildLayers: [])
         let reference = ImageReference(repository: "registry.example/kiln/demo", digest: "sha256:" + String(repeating: "a", count: 64))
         let image = CNBExport.Exported(reference: reference, config: try ImageConfig(json: Data("{}".utf8)), processTypes: [:], size: 0,
-                                       layerDigests: ["samples_node/site": "sha256:" + String(repeating: "b", count: 64)], pushedLayers: 1, reusedLayers: 0)
+                                       layerDigests: ["samples_node/site": "sha256:" + String(repeating: "b", count: 64)])
         await first.save(try scratch.context(), built: [built], directories: directories, stack: "host", image: image)
 
         // The second worker's build: a fresh layers directory, its own empty local tier.

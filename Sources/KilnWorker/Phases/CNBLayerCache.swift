@@ -101,7 +101,7 @@ struct CNBLayerCache: Sendable {
         let app = context.build.app, key = Self.key(app: app, stack: stack)
         let record = Previous(image: image.reference.description, layers: image.layerDigests)
         do {
-            let saved = try await onThread { [local, shared, paths] () throws -> CacheStore.Saved in
+            let saved = try await onThread { [self, paths] () throws -> CacheStore.Saved in
                 let layers = try ConfinedDirectory(directories.layers, label: "the layers directory")
                 // The build's processes are gone; the record is the worker's, written beneath the layers' descriptor.
                 try layers.remove(Self.record)
@@ -109,9 +109,7 @@ struct CNBLayerCache: Sendable {
                 try handle.write(contentsOf: try JSONEncoder().encode(record))
                 try handle.close()
                 let saved = try local.save(directories.layers, paths: paths)
-                try local.setEntry(key, manifest: saved.manifest, app: app)
-                try shared.pull(saved.manifest, from: local)
-                try shared.setEntry(key, manifest: saved.manifest, app: app)
+                try publish(saved.manifest, key: key, app: app)
                 return saved
             }
             await context.log("-----> Layers cached: \(saved.files) files, \(saved.bytes) bytes (\(saved.newBytes) new)")
@@ -127,13 +125,18 @@ struct CNBLayerCache: Sendable {
     func reset(_ context: BuildContext, stack: String) async {
         let app = context.build.app, key = Self.key(app: app, stack: stack)
         let empty = context.workspace.root.appendingPathComponent("cnb-empty")
-        try? await onThread { [local, shared] in
+        try? await onThread { [self] in
             try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true) // farm-owned: an empty directory in the workspace
-            let saved = try local.save(empty, paths: [])
-            try local.setEntry(key, manifest: saved.manifest, app: app)
-            try shared.pull(saved.manifest, from: local)
-            try shared.setEntry(key, manifest: saved.manifest, app: app)
+            try publish(try local.save(empty, paths: []).manifest, key: key, app: app)
         }
+    }
+
+    /// Makes `manifest` (saved in the local tier) the app's entry in both
+    /// tiers, the objects the shared tier lacks copied to it. Blocks on I/O.
+    func publish(_ manifest: String, key: String, app: String) throws {
+        try local.setEntry(key, manifest: manifest, app: app)
+        try shared.pull(manifest, from: local)
+        try shared.setEntry(key, manifest: manifest, app: app)
     }
 
     static func elapsed(since start: ContinuousClock.Instant) -> String {

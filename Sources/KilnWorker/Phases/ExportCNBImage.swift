@@ -37,8 +37,6 @@ struct CNBExport {
         let size: Int64
         /// `ESCAPED/LAYER` to its digest in the image.
         let layerDigests: [String: String]
-        let pushedLayers: Int
-        let reusedLayers: Int
     }
 
     /// A launch layer a buildpack kept that the previous image does not have.
@@ -48,10 +46,11 @@ struct CNBExport {
 
     var runImage: String? { configuration.cnbRunImage ?? stack.runImage ?? configuration.stackImage }
 
-    func run(_ context: BuildContext, detected: CNBDetected, built: [CNBBuilt], directories: CNBWorkspace,
+    /// Exports to `registry`, the farm's (the pipeline checked it has one before building).
+    func run(_ context: BuildContext, registry: RegistrySettings, detected: CNBDetected, built: [CNBBuilt], directories: CNBWorkspace,
              previous: CNBLayerCache.Previous?) async throws -> Exported {
-        guard let registry = configuration.registry, let base = runImage else {
-            throw BuildFailure("\(context.build.app) is a Cloud Native Buildpacks app, which builds into an image, and this farm has no registry: start the workers with --registry HOST[:PORT]/PREFIX")
+        guard let base = runImage else {
+            throw BuildFailure("no run image for \(context.build.app): set --cnb-run-image or --export-base-image")
         }
         let launcher: Data
         do {
@@ -133,8 +132,6 @@ struct CNBExport {
         var digests: [String: String] = [:]
         for (key, layer) in zip(keys, exported.layers) { digests[key] = layer.digest }
         let size = exported.layers.reduce(Int64(0)) { $0 + $1.size }
-        let pushed = exported.layers.filter { !$0.reused }.count
-        return Exported(reference: exported.reference, config: exported.config, processTypes: plan.processTypes, size: size,
-                        layerDigests: digests, pushedLayers: pushed, reusedLayers: exported.layers.count - pushed)
+        return Exported(reference: exported.reference, config: exported.config, processTypes: plan.processTypes, size: size, layerDigests: digests)
     }
 }

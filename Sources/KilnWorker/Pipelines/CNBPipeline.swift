@@ -45,7 +45,7 @@ struct CNBPipeline: BuildPipeline {
         let image: CNBExport.Exported
         do {
             image = try await timer.measure(.image) {
-                try await CNBExport(configuration: configuration, stack: stack).run(context, detected: detected, built: built, directories: directories, previous: previous)
+                try await CNBExport(configuration: configuration, stack: stack).run(context, registry: registry, detected: detected, built: built, directories: directories, previous: previous)
             }
         } catch let missing as CNBExport.KeptLayerMissing {
             // The restored toml made the buildpack keep a layer there is none of: forget the cache, or every build fails so.
