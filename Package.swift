@@ -30,6 +30,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         // Cloud Native Buildpacks' TOML (buildpack.toml, order.toml, plans).
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        // git over SSH: Kiln's own SSH server.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssh.git", from: "0.15.1"),
     ],
     targets: [
         // C libraries, each behind one thin system-library target.
@@ -123,8 +126,19 @@ let package = Package(
             .product(name: "Subprocess", package: "swift-subprocess"),
         ], swiftSettings: swiftSettings),
         .target(name: "KilnWebhook", dependencies: ["KilnCurl", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
+        // git over SSH (swift-nio-ssh): public keys only, git-receive-pack and git-upload-pack of one app.
+        .target(name: "KilnSSH", dependencies: [
+            "KilnHome", "KilnReceiver", "KilnCatalog", "KilnSigning",
+            .product(name: "NIOSSH", package: "swift-nio-ssh"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Subprocess", package: "swift-subprocess"),
+        ], swiftSettings: swiftSettings),
         .target(name: "KilnServer", dependencies: [
-            "KilnHome", "KilnProcess", "KilnWebhook", "KilnReceiver", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnBlobStore", "KilnS3", "KilnSigning", "KilnSlug", "KilnCache", "KilnDownload",
+            "KilnSSH", "KilnHome", "KilnProcess", "KilnWebhook", "KilnReceiver", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnBlobStore", "KilnS3", "KilnSigning", "KilnSlug", "KilnCache", "KilnDownload",
             "KilnAPI",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
@@ -139,7 +153,7 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], swiftSettings: swiftSettings),
         .executableTarget(name: "kiln", dependencies: [
-            "KilnHome", "KilnServer", "KilnWorker", "KilnClient", "KilnAPI", "KilnRuntimes", "KilnCNB", "KilnDatabase", "KilnReceiver", "KilnSigning", "KilnSlug", "KilnBlobStore", "KilnCatalog", "KilnQueue", "KilnProcess", "KilnSandbox", "KilnCache", "KilnArchive", "KilnS3", "KilnImage", "KilnDownload",
+            "KilnHome", "KilnServer", "KilnSSH", "KilnWorker", "KilnClient", "KilnAPI", "KilnRuntimes", "KilnCNB", "KilnDatabase", "KilnReceiver", "KilnSigning", "KilnSlug", "KilnBlobStore", "KilnCatalog", "KilnQueue", "KilnProcess", "KilnSandbox", "KilnCache", "KilnArchive", "KilnS3", "KilnImage", "KilnDownload",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -166,7 +180,9 @@ let package = Package(
         .testTarget(name: "KilnS3Tests", dependencies: ["KilnS3", "KilnBlobStore", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnConfineTests", dependencies: ["KilnConfine", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnDownloadTests", dependencies: ["KilnDownload"], swiftSettings: swiftSettings),
+        .testTarget(name: "KilnWebhookTests", dependencies: ["KilnWebhook"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnCacheTests", dependencies: ["KilnCache", "KilnTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KilnReceiverTests", dependencies: ["KilnReceiver"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnSandboxTests", dependencies: ["KilnSandbox", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnCNBTests", dependencies: [
             "KilnCNB", "KilnConfine", "KilnSandbox", "KilnTestSupport", .product(name: "TOMLKit", package: "TOMLKit"),
@@ -179,6 +195,6 @@ let package = Package(
         .testTarget(name: "KilnWorkerTests", dependencies: [
             "KilnWorker", "KilnTestSupport", "KilnQueue", "KilnCatalog", "KilnBlobStore", "KilnBuildpacks", "KilnSandbox", "KilnSigning", "KilnSlug", "KilnDownload", "KilnCNB", "KilnCache", "KilnImage",
         ], swiftSettings: swiftSettings),
-        .testTarget(name: "KilnEndToEndTests", dependencies: ["KilnTestSupport", "KilnProcess", "KilnDatabase", "KilnCatalog", "KilnQueue", .product(name: "PostgresNIO", package: "postgres-nio")], swiftSettings: swiftSettings),
+        .testTarget(name: "KilnEndToEndTests", dependencies: ["KilnTestSupport", "KilnProcess", "KilnDatabase", "KilnCatalog", "KilnQueue", "KilnWebhook", .product(name: "PostgresNIO", package: "postgres-nio")], swiftSettings: swiftSettings),
     ]
 )

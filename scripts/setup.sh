@@ -9,7 +9,7 @@ packages=(
   postgresql postgresql-client
   bubblewrap busybox-static systemd
   debootstrap dpkg-dev gcc libc6-dev
-  unzip rsync
+  unzip rsync openssh-client openssh-server
   buildah runc uidmap skopeo umoci docker-registry
   qemu-system-x86
   python3 python3-venv yarnpkg erlang-base erlang-dev erlang-tools erlang-syntax-tools elixir

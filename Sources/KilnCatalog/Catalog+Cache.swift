@@ -8,9 +8,9 @@ extension Catalog {
     /// is cold. Stored objects stay for other apps; collection removes the rest.
     @discardableResult
     public func purgeCache(app: String) async throws -> Int {
-        let rows = try await database.client.query("UPDATE apps SET cache_epoch = cache_epoch + 1 WHERE name = \(app) RETURNING cache_epoch", logger: logger)
+        let rows = try await database.client.query("UPDATE apps SET cache_epoch = cache_epoch + 1 WHERE name = \(app) AND deleted_at IS NULL RETURNING cache_epoch", logger: logger)
         for try await epoch in rows.decode(Int.self) { return epoch }
-        throw CatalogError(.notFound, "there is no app named \(app)")
+        throw try await absentApp(app)
     }
 
     /// Adds one build's use of the cache to the app's totals.

@@ -21,7 +21,7 @@ extension Catalog {
             throw CatalogError(.invalid, "'\(name)' is not a valid config var name: use letters, digits and _, not starting with a digit")
         }
         return try await database.transaction { connection in
-            let locked = try await connection.query("SELECT 1 FROM apps WHERE name = \(app) FOR UPDATE", logger: logger)
+            let locked = try await connection.query("SELECT 1 FROM apps WHERE name = \(app) AND deleted_at IS NULL FOR UPDATE", logger: logger)
             var exists = false
             for try await _ in locked { exists = true }
             guard exists else { throw CatalogError(.notFound, "there is no app named \(app)") }

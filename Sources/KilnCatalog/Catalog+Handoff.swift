@@ -8,7 +8,7 @@ extension Catalog {
     /// signatures are made with (sealed at rest); an empty URL stops hand-offs.
     public func setReleaseWebhook(app: String, url: String, secret: String?, vault: ConfigVault) async throws -> App {
         if url.isEmpty {
-            try await database.client.query("UPDATE apps SET release_webhook = NULL, release_webhook_secret = NULL WHERE name = \(app)", logger: logger)
+            try await database.client.query("UPDATE apps SET release_webhook = NULL, release_webhook_secret = NULL WHERE name = \(app) AND deleted_at IS NULL", logger: logger)
         } else {
             guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""), parsed.host != nil else {
                 throw CatalogError(.invalid, "'\(url)' is not an http(s) URL for the release webhook")
@@ -19,11 +19,11 @@ extension Catalog {
             }
             let rows = try await database.client.query("""
                 UPDATE apps SET release_webhook = \(url), release_webhook_secret = coalesce(\(sealed), release_webhook_secret)
-                WHERE name = \(app) RETURNING release_webhook_secret IS NOT NULL
+                WHERE name = \(app) AND deleted_at IS NULL RETURNING release_webhook_secret IS NOT NULL
                 """, logger: logger)
             var hasSecret: Bool?
             for try await value in rows.decode(Bool.self) { hasSecret = value }
-            guard let hasSecret else { throw CatalogError(.notFound, "there is no app named \(app)") }
+            guard let hasSecret else { throw try await absentApp(app) }
             if !hasSecret {
                 try await database.client.query("UPDATE apps SET release_webhook = NULL WHERE name = \(app)", logger: logger)
                 throw CatalogError(.invalid, "give --release-webhook-secret too: every hand-off is signed with it")

@@ -33,21 +33,25 @@ public struct Catalog: Sendable {
                 """, logger: logger)
             for try await row in rows { return try Self.app(row) }
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+            if try await deletedAt(app: name) != nil {
+                // Its tombstone keeps its releases, whose versions a new app of that name would repeat.
+                throw CatalogError(.conflict, "an app named \(name) was deleted and its releases are kept: choose another name, or purge it first with `kiln apps delete \(name) --confirm \(name) --purge` (its releases go too)")
+            }
             throw CatalogError(.conflict, "an app named \(name) already exists")
         }
         throw CatalogError(.conflict, "the app \(name) was not created")
     }
 
-    /// The app named `name`, or `nil`.
+    /// The app named `name`, or `nil` (also for a deleted app: see ``absentApp(_:)``).
     public func app(named name: String) async throws -> App? {
-        let rows = try await database.client.query("SELECT \(unescaped: Self.appColumns) FROM apps WHERE name = \(name)", logger: logger)
+        let rows = try await database.client.query("SELECT \(unescaped: Self.appColumns) FROM apps WHERE name = \(name) AND deleted_at IS NULL", logger: logger)
         for try await row in rows { return try Self.app(row) }
         return nil
     }
 
-    /// Every app, by name.
+    /// Every app that is not deleted, by name.
     public func apps() async throws -> [App] {
-        let rows = try await database.client.query("SELECT \(unescaped: Self.appColumns) FROM apps ORDER BY name", logger: logger)
+        let rows = try await database.client.query("SELECT \(unescaped: Self.appColumns) FROM apps WHERE deleted_at IS NULL ORDER BY name", logger: logger)
         var apps: [App] = []
         for try await row in rows { apps.append(try Self.app(row)) }
         return apps
@@ -88,18 +92,16 @@ public struct Catalog: Sendable {
                 cache_key_files = coalesce(\(cacheKeyFiles), cache_key_files),
                 docker_build_args = coalesce(\(dockerBuildArgs), docker_build_args), export_image = coalesce(\(exportImage), export_image),
                 stack = coalesce(\(stack), stack)
-            WHERE name = \(name) RETURNING \(unescaped: Self.appColumns)
+            WHERE name = \(name) AND deleted_at IS NULL RETURNING \(unescaped: Self.appColumns)
             """, logger: logger)
         for try await row in rows { return try Self.app(row) }
-        throw CatalogError(.notFound, "there is no app named \(name)")
+        throw try await absentApp(name)
     }
 
     /// Creates a key for `app` (or an administrator key when `app` is nil) and
     /// returns it; it cannot be shown again.
     public func createKey(app: String?) async throws -> String {
-        if let app, try await self.app(named: app) == nil {
-            throw CatalogError(.notFound, "there is no app \(app); create it with `kiln apps create \(app)`")
-        }
+        if let app, try await self.app(named: app) == nil { throw try await absentApp(app) }
         var bytes = [UInt8](repeating: 0, count: 32)
         var generator = SystemRandomNumberGenerator()
         for index in bytes.indices { bytes[index] = generator.next() }
@@ -108,9 +110,23 @@ public struct Catalog: Sendable {
         return key
     }
 
-    /// Stores an administrator key chosen elsewhere (the one `kiln up` writes to kiln.env); idempotent.
+    /// Stores an administrator key chosen elsewhere (the one `kiln up` writes to kiln.env); idempotent
+    /// for a key that works. Throws `.revoked` for a key that was revoked (`kiln admin rotate-token`,
+    /// `kiln keys revoke`): its hash is kept so that an old kiln.env cannot bring it back.
     public func registerAdminKey(_ key: String) async throws {
-        try await database.client.query("INSERT INTO api_keys (app, key_sha256) VALUES (NULL, \(Self.hash(key))) ON CONFLICT (key_sha256) DO NOTHING", logger: logger)
+        let rows = try await database.client.query("""
+            INSERT INTO api_keys (app, key_sha256) VALUES (NULL, \(Self.hash(key)))
+            ON CONFLICT (key_sha256) DO UPDATE SET key_sha256 = excluded.key_sha256
+            RETURNING app IS NULL AS admin, revoked_at
+            """, logger: logger)
+        for try await (admin, revokedAt) in rows.decode((Bool, Date?).self) {
+            if let revokedAt {
+                throw CatalogError(.revoked, "the token in kiln.env was revoked on \(revokedAt.formatted(.iso8601)) (`kiln admin rotate-token` or `kiln keys revoke`): use the newer token, or remove the file and start `kiln up` again to have it write a new one")
+            }
+            guard admin else {
+                throw CatalogError(.conflict, "the token in kiln.env is an app's API key, not an administrator's: remove the file and start `kiln up` again to have it write a new one")
+            }
+        }
     }
 
     /// What a key may do.
@@ -129,9 +145,12 @@ public struct Catalog: Sendable {
         }
     }
 
-    /// Looks a presented key up.
+    /// Looks a presented key up: `.none` for an unknown or revoked key, and for a key of a deleted app.
     public func grant(for key: String) async throws -> Grant {
-        let rows = try await database.client.query("SELECT app FROM api_keys WHERE key_sha256 = \(Self.hash(key))", logger: logger)
+        let rows = try await database.client.query("""
+            SELECT k.app FROM api_keys k LEFT JOIN apps a ON a.name = k.app
+            WHERE k.key_sha256 = \(Self.hash(key)) AND k.revoked_at IS NULL AND (k.app IS NULL OR a.deleted_at IS NULL)
+            """, logger: logger)
         for try await app in rows.decode(String?.self) {
             return app.map(Grant.app) ?? .admin
         }
@@ -151,8 +170,13 @@ public struct Catalog: Sendable {
     public static func recordRelease(app: String, buildSeq: Int64, slugDigest: String?, configVersion: Int = 0, description: String = "",
                                      upgrade: Release.Upgrade? = nil, upgradeBase: Int? = nil, idempotencyKey: String? = nil,
                                      on connection: PostgresConnection, logger: Logger) async throws -> Int {
-        // Lock the app row: concurrent releases of one app get consecutive versions.
-        try await connection.query("SELECT 1 FROM apps WHERE name = \(app) FOR UPDATE", logger: logger)
+        // Lock the app row: concurrent releases of one app get consecutive versions, and a deletion
+        // (which takes the same lock) either comes after this release or is seen here.
+        let locked = try await connection.query("SELECT deleted_at FROM apps WHERE name = \(app) FOR UPDATE", logger: logger)
+        for try await deletedAt in locked.decode(Date?.self) where deletedAt != nil {
+            // Fenced, as a build whose worker lost it: the build was cancelled by the deletion, and records nothing.
+            throw QueueError("the app \(app) was deleted: build seq \(buildSeq)'s result and release are not recorded", code: .fenced)
+        }
         var upgrade = upgrade, description = description
         if upgrade != nil, let upgradeBase {
             var newest = 0
@@ -201,6 +225,7 @@ public struct Catalog: Sendable {
     /// Records a new release of `app` pointing at version `version`'s slug
     /// and config, handed off like any release; returns it.
     public func rollback(app: String, to version: Int) async throws -> Release {
+        guard try await self.app(named: app) != nil else { throw try await absentApp(app) }
         let created = try await database.transaction { connection -> Int in
             let rows = try await connection.query("SELECT build_seq, slug_digest, config_version FROM releases WHERE app = \(app) AND version = \(version)", logger: logger)
             var found: (Int64, String?, Int)?

@@ -185,6 +185,30 @@ public enum Migrations {
             // The stack an app's buildpack builds run on, by name; 'host' is the worker host's own system, as before.
             "ALTER TABLE apps ADD COLUMN stack text NOT NULL DEFAULT 'host'",
         ]),
+        Migration(version: 14, name: "ssh keys", statements: [
+            // One row per app a key may push to: the same key added to two apps is two rows, revoked one by one.
+            """
+            CREATE TABLE ssh_keys (
+                id bigserial PRIMARY KEY,
+                app text NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+                fingerprint text NOT NULL,
+                key_type text NOT NULL,
+                public_key text NOT NULL,
+                comment text NOT NULL DEFAULT '',
+                created_at timestamptz NOT NULL DEFAULT now(),
+                UNIQUE (app, fingerprint)
+            )
+            """,
+            "CREATE INDEX ssh_keys_fingerprint ON ssh_keys (fingerprint)",
+            "COMMENT ON COLUMN ssh_keys.fingerprint IS 'SHA256:... as ssh-keygen -l prints it, of the key in wire form'",
+        ]),
+        Migration(version: 15, name: "revoked keys and deleted apps", statements: [
+            // A revoked key keeps its hash, so that the token a kiln.env still holds cannot be registered again.
+            "ALTER TABLE api_keys ADD COLUMN revoked_at timestamptz",
+            // A deleted app stays as a tombstone, hidden from every lookup, so that its releases (which
+            // reference it ON DELETE CASCADE) stay readable for the release service until it is purged.
+            "ALTER TABLE apps ADD COLUMN deleted_at timestamptz",
+        ]),
     ]
 
     /// The versions this binary knows that the database has not applied: empty when its schema is current.

@@ -56,6 +56,11 @@ public struct KilnHome: Sendable, Equatable {
     public var urlSecret: URL { file("keys/url-hmac.key") }
     /// The registry's credentials, when the farm pushes images to one that asks for them.
     public var registryAuth: URL { file("keys/registry-auth.json") }
+    /// The SSH server's host keys, made once and kept: `ssh_host_ed25519_key`, `ssh_host_ecdsa_key`.
+    public func sshHostKey(_ name: String) -> URL { file("ssh/ssh_host_\(name)_key") }
+    /// The push hook's settings, written by the server at start for pushes
+    /// that arrive through OpenSSH's sshd (`kiln ssh git`): the database, the store, the fetch policy.
+    public var sshPushSettings: URL { file("ssh/push-settings.json") }
     /// What `kiln up` writes for clients: KILN_SERVER and KILN_TOKEN.
     public var environmentFile: URL { file("kiln.env") }
 }

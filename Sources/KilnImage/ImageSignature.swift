@@ -73,8 +73,9 @@ public struct ImageSignature: Sendable {
     }
 
     /// Checks that `image` is in its registry and that the farm signed exactly
-    /// that manifest with one of `keys`; returns the digest and what the signature says.
-    public func verify(_ image: ImageReference, keys: [FarmPublicKey], scratch: URL) async throws -> (String, Claims) {
+    /// that manifest with one of `keys` not revoked; returns the digest and what the signature says.
+    /// Throws an ``ImageError`` for every refusal, one naming the key for a revoked key's signature.
+    public func verify(_ image: ImageReference, keys: TrustedFarmKeys, scratch: URL) async throws -> (String, Claims) {
         let skopeo = Skopeo(registry: registry)
         let (_, actual) = try await skopeo.rawManifest(image)
         if let pinned = image.digest, pinned != actual {
@@ -96,9 +97,15 @@ public struct ImageSignature: Sendable {
         }
         let payload = try Data(contentsOf: directory.appendingPathComponent(payloadDigest.replacingOccurrences(of: "sha256:", with: "")))
         guard OCIDigest.of(payload) == payloadDigest else { throw ImageError("the signature's payload does not match its digest: it was altered") }
-        let candidates = annotations[Self.keyAnnotation].map { id in keys.filter { $0.id == id } } ?? keys
-        guard let signer = candidates.first(where: { $0.isValidSignature(signature, for: payload) }) else {
-            throw ImageError("the signature of \(image.repository)@\(actual) does not verify with the farm's public key\(keys.count == 1 ? "" : "s"): the signature or its payload was altered, or they come from another farm")
+        let verdict: TrustedFarmKeys.Verdict
+        do {
+            verdict = try keys.signer(of: payload, signature: signature, claimedKeyID: annotations[Self.keyAnnotation],
+                                      signed: "\(image.repository)@\(actual)")
+        } catch let revoked as FarmKeyRevokedError {
+            throw ImageError(revoked.description)
+        }
+        guard case .signed(let signer) = verdict else {
+            throw ImageError("the signature of \(image.repository)@\(actual) does not verify with the farm's public key\(keys.usable.count == 1 ? "" : "s"): the signature or its payload was altered, or they come from another farm")
         }
         let document = try OCILayout.object(payload)
         let critical = document["critical"] as? [String: Any]

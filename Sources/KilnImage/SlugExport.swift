@@ -12,10 +12,10 @@ public struct SlugExport: Sendable {
     public var base: String
     /// Signs the image.
     public var key: FarmKey
-    /// Check the slug first: the farm's current and retired public keys.
-    public var keys: [FarmPublicKey]
+    /// Check the slug first: the farm's current and retired public keys, and its revocations.
+    public var keys: TrustedFarmKeys
 
-    public init(registry: RegistrySettings, base: String, key: FarmKey, keys: [FarmPublicKey]) {
+    public init(registry: RegistrySettings, base: String, key: FarmKey, keys: TrustedFarmKeys) {
         self.registry = registry
         self.base = base
         self.key = key

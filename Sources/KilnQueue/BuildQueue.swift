@@ -202,6 +202,25 @@ public struct BuildQueue: Sendable {
         return try Build(row: row)
     }
 
+    /// Cancels every queued and running build of `app` (it is being
+    /// deleted): queued ones at once, running ones when their worker next
+    /// checks (within a second). Returns their ids, oldest first.
+    public func cancelBuilds(app: String) async throws -> [String] {
+        let rows = try await database.client.query("""
+            UPDATE builds SET
+                state = CASE WHEN state = 'queued' THEN 'cancelled' ELSE state END,
+                finished_at = CASE WHEN state = 'queued' THEN now() ELSE finished_at END,
+                cancel_requested = true
+            WHERE app = \(app) AND state IN ('queued', 'running')
+            RETURNING seq, id
+            """, logger: logger)
+        var cancelled: [(seq: Int64, id: String)] = []
+        for try await build in rows.decode((Int64, String).self) { cancelled.append(build) }
+        let ids = cancelled.sorted { $0.seq < $1.seq }.map(\.id)
+        for id in ids { try await notifyState(id) }
+        return ids
+    }
+
     /// Puts a running build back in the queue, as if never claimed: its
     /// worker is shutting down. The attempt does not count against it.
     public func handBack(_ build: Build, worker: String) async throws {

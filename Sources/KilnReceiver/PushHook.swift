@@ -46,8 +46,9 @@ public struct PushHook: Sendable {
 
     /// Handles the updates of one push; returns the hook's exit status.
     public func run(updates: [Update], repository: String, quarantine: String?) async throws -> Int32 {
-        guard let app = try await Catalog(database: database).app(named: environment.app) else {
-            print("push rejected: there is no app \(environment.app)")
+        let catalog = Catalog(database: database)
+        guard let app = try await catalog.app(named: environment.app) else {
+            print("push rejected: \(try await catalog.absentApp(environment.app).message)")
             return 1
         }
         let deployRef = "refs/heads/\(app.deployBranch)"
@@ -65,7 +66,12 @@ public struct PushHook: Sendable {
             } catch let error as QueueError where error.code == .full {
                 print("push rejected: \(error.message)")
                 return 1
+            } catch let error as CatalogError {
+                // Deleted while the push was being exported.
+                print("push rejected: \(error.message)")
+                return 1
             }
+            if let pusher = environment.pusher { print("-----> Pushed with \(pusher)") }
             print("-----> Build \(build.id) queued for \(app.name) at \(update.new.prefix(12)); follow it with `kiln logs \(build.id) -f`")
             status = max(status, try await follow(build))
         }
@@ -90,9 +96,9 @@ public struct PushHook: Sendable {
         let digest = try blob.commit()
         // Before the build names it: a worker on another host fetches it from the farm's store.
         try blobs.publish(digest)
-        return try await BuildQueue(database: database).enqueue(BuildRequest(
-            app: app.name, commit: update.new, branch: app.deployBranch, sourceDigest: digest.hex,
-            clean: environment.clean, hot: environment.hot))
+        let request = BuildRequest(app: app.name, commit: update.new, branch: app.deployBranch, sourceDigest: digest.hex,
+                                   clean: environment.clean, hot: environment.hot)
+        return try await Catalog(database: database).queueBuild(app: app.name) { try await BuildQueue(database: database).enqueue(request) }
     }
 
     /// Prints the build's log as it grows until the build ends; returns 0 if it succeeded.

@@ -21,6 +21,8 @@ public struct PushHookEnvironment: Sendable, Equatable {
     public var maxFileSize: Int64 = 512 << 20
     /// What the hook may fetch (submodules), as the server was told.
     public var fetchPolicy: FetchPolicy
+    /// Who pushed, when the transport knows more than the app (`SSH key SHA256:…`); shown to the pusher.
+    public var pusher: String?
 
     public init(app: String, databaseURL: String, home: String, clean: Bool, hot: Bool, s3: S3Settings? = nil, fetchPolicy: FetchPolicy = FetchPolicy()) {
         self.app = app
@@ -41,6 +43,22 @@ public struct PushHookEnvironment: Sendable, Equatable {
          "KILN_FETCH_POLICY": (try? JSONEncoder().encode(fetchPolicy)).map { String(decoding: $0, as: UTF8.self) } ?? ""]
     }
 
+    /// The push options git hands the hook (`GIT_PUSH_OPTION_COUNT`, `GIT_PUSH_OPTION_N`),
+    /// lowercased; `kiln-clean=true` counts as `kiln-clean`, `kiln-clean=false` as nothing.
+    static func pushOptions(_ environment: [String: String]) -> Set<String> {
+        let count = min(environment["GIT_PUSH_OPTION_COUNT"].flatMap(Int.init) ?? 0, 64)
+        var options = Set<String>()
+        for index in 0..<max(count, 0) {
+            guard let option = environment["GIT_PUSH_OPTION_\(index)"]?.lowercased() else { continue }
+            if let equals = option.firstIndex(of: "=") {
+                if option[option.index(after: equals)...] == "true" { options.insert(String(option[..<equals])) }
+            } else {
+                options.insert(option)
+            }
+        }
+        return options
+    }
+
     /// Where the hook writes the pushed source.
     public func blobStorage() throws -> BlobStorage {
         try BlobStorage.open(directory: KilnHome(path: home).blobs, s3: s3)
@@ -57,9 +75,12 @@ public struct PushHookEnvironment: Sendable, Equatable {
         app = try value("KILN_APP")
         databaseURL = try value("KILN_DATABASE_URL")
         home = try value("KILN_HOME")
-        clean = environment["KILN_CLEAN"] == "true"
-        hot = environment["KILN_HOT"] == "true"
+        // An HTTP header (`KILN-CLEAN: true`) or a push option (`git push -o kiln-clean`), which git passes to the hook.
+        let options = Self.pushOptions(environment)
+        clean = environment["KILN_CLEAN"] == "true" || options.contains("kiln-clean") || options.contains("gigalixir-clean")
+        hot = environment["KILN_HOT"] == "true" || options.contains("kiln-hot") || options.contains("gigalixir-hot")
         if let size = environment["KILN_MAX_FILE_SIZE"].flatMap(Int64.init) { maxFileSize = size }
+        pusher = environment["KILN_PUSHER"].flatMap { $0.isEmpty ? nil : String($0.prefix(200)) }
         // Without it the hook fetches as strictly as a farm started without fetch options.
         if let policy = environment["KILN_FETCH_POLICY"], !policy.isEmpty {
             do {

@@ -32,7 +32,9 @@ public struct RepositoryStore: Sendable {
         // A push is a stranger's pack: its size is capped, and every object is
         // checked (malformed trees, paths such as `.git/` or `..`) before the hook runs.
         for (name, value) in [("receive.maxInputSize", "\(Self.maxPushBytes)"), ("receive.fsckObjects", "true"),
-                              ("receive.fsck.badTimezone", "warn"), ("core.hooksPath", path.appendingPathComponent("hooks").path)] {
+                              ("receive.fsck.badTimezone", "warn"), ("core.hooksPath", path.appendingPathComponent("hooks").path),
+                              // `git push -o kiln-clean`: the hook reads push options (over SSH, where no HTTP header exists, and over HTTP too).
+                              ("receive.advertisePushOptions", "true")] {
             try await Command("git", ["-C", path.path, "config", name, value]).check()
         }
         // Clones check out the deploy branch.
@@ -45,5 +47,23 @@ public struct RepositoryStore: Sendable {
             chmod(hook.path, 0o755)
         }
         return path
+    }
+
+    /// Removes the repository of `app` (its deletion); returns whether there
+    /// was one. It is renamed out of the way first, so that a push or clone
+    /// arriving meanwhile finds no half-removed repository; a push after that
+    /// is refused before ``prepare(app:deployBranch:)`` would make it anew,
+    /// since the app no longer exists.
+    @discardableResult
+    public func remove(app: String) throws -> Bool {
+        let path = path(for: app)
+        guard FileManager.default.fileExists(atPath: path.path) else { return false }
+        let doomed = root.appendingPathComponent(".\(app).git.deleted-\(UUID().uuidString.prefix(8))")
+        guard rename(path.path, doomed.path) == 0 else {
+            throw ReceiverError("cannot remove \(path.path): \(String(cString: strerror(errno))); remove it by hand")
+        }
+        // The tree holds git's objects and Kiln's hook only; removeItem removes links, never follows them.
+        try FileManager.default.removeItem(at: doomed)
+        return true
     }
 }

@@ -1,7 +1,9 @@
 import Foundation
 import Hummingbird
 import KilnAPI
+import KilnCache
 import KilnCatalog
+import KilnProcess
 
 /// Apps, their settings, config vars, keys and releases.
 extension APIHandler {
@@ -21,7 +23,7 @@ extension APIHandler {
     func getApp(_ input: Operations.GetApp.Input) async throws -> Operations.GetApp.Output {
         let app = input.path.app
         try await authorizer.requireApp(credentials, app: app)
-        guard let found = try await catalog.app(named: try appName(app)) else { throw HTTPError(.notFound, message: "there is no app named \(app)") }
+        guard let found = try await catalog.app(named: try appName(app)) else { throw try await catalog.absentApp(app) }
         return .ok(.init(body: .json(.init(found))))
     }
 
@@ -37,6 +39,29 @@ extension APIHandler {
                                                           secret: settings.releaseWebhookSecret, vault: vault)
         }
         return .ok(.init(body: .json(.init(updated))))
+    }
+
+    func deleteApp(_ input: Operations.DeleteApp.Input) async throws -> Operations.DeleteApp.Output {
+        try await authorizer.requireAdmin(credentials)
+        let app = try appName(input.path.app)
+        guard input.query.confirm == app else {
+            throw HTTPError(.badRequest, message: "deleting \(app) needs its name repeated as the confirmation (`kiln apps delete \(app) --confirm \(app)`), not '\(input.query.confirm.prefix(80))': nothing was deleted")
+        }
+        let deletion = try await catalog.deleteApp(app, purge: input.query.purge ?? false)
+        let repositories = self.repositories, submodules = configuration.layout.submoduleCache(app: app), tiers = self.tiers
+        let removed: Bool
+        do {
+            removed = try await onThread {
+                let removed = try repositories.remove(app: app)
+                // The app's own submodule mirrors and cache entries: no other app reads them.
+                try? FileManager.default.removeItem(at: submodules)
+                for tier in tiers { try? CacheStore(root: tier).purge(app: app) }
+                return removed
+            }
+        } catch {
+            throw HTTPError(.internalServerError, message: "\(app) was deleted, but its repository was not removed (\(error)): remove \(repositories.path(for: app).path) by hand")
+        }
+        return .ok(.init(body: .json(.init(deletion, repositoryRemoved: removed))))
     }
 
     func getConfig(_ input: Operations.GetConfig.Input) async throws -> Operations.GetConfig.Output {

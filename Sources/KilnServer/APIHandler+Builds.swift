@@ -16,15 +16,15 @@ extension APIHandler {
         try await authorizer.requireApp(credentials, app: app)
         guard case .json(let body) = input.body else { throw HTTPError(.unsupportedMediaType) }
         // Before the download: a build of no app would be fetched for nothing.
-        guard try await catalog.app(named: try appName(app)) != nil else { throw HTTPError(.notFound, message: "there is no app named \(app)") }
+        guard try await catalog.app(named: try appName(app)) != nil else { throw try await catalog.absentApp(app) }
         let importer = self.importer, blobs = self.blobs
         let digest = try await onThread {
             let digest = try importer.run(body.sourceUrl, into: blobs.local)
             try blobs.publish(digest)
             return digest
         }
-        let build = try await queue.enqueue(BuildRequest(app: app, commit: nil, branch: nil, sourceDigest: digest.hex,
-                                                         clean: body.clean ?? false, hot: body.hot ?? false))
+        let request = BuildRequest(app: app, commit: nil, branch: nil, sourceDigest: digest.hex, clean: body.clean ?? false, hot: body.hot ?? false)
+        let build = try await catalog.queueBuild(app: app) { try await queue.enqueue(request) }
         return .created(.init(body: .json(.init(build))))
     }
 
@@ -53,7 +53,7 @@ extension APIHandler {
 
     func retryBuild(_ input: Operations.RetryBuild.Input) async throws -> Operations.RetryBuild.Output {
         let build = try await authorizedBuild(input.path.id)
-        return .created(.init(body: .json(.init(try await queue.retry(id: build.id)))))
+        return .created(.init(body: .json(.init(try await catalog.queueBuild(app: build.app) { try await queue.retry(id: build.id) }))))
     }
 
     func buildLog(_ input: Operations.BuildLog.Input) async throws -> Operations.BuildLog.Output {

@@ -53,8 +53,14 @@ extension APIHandler {
     }
 
     func farmPublicKeys(_ input: Operations.FarmPublicKeys.Input) async throws -> Operations.FarmPublicKeys.Output {
-        // Current first; retired keys still verify the slugs they signed.
+        // Current first; retired keys still verify the slugs they signed; revoked ones never appear.
         let pems = try FarmKeyring.publicKeys(current: key, keyFile: configuration.keyFile).map(\.pem).joined()
         return .ok(.init(body: .plainText(HTTPBody(pems))))
+    }
+
+    func listFarmKeys(_ input: Operations.ListFarmKeys.Input) async throws -> Operations.ListFarmKeys.Output {
+        // Read on every request: `kiln farm-keys revoke` on this home takes effect at once, without a restart.
+        let keyring = try FarmKeyring.load(current: key, keyFile: configuration.keyFile)
+        return .ok(.init(body: .json(keyring.keys.map(Components.Schemas.FarmKey.init))))
     }
 }

@@ -22,6 +22,8 @@ struct APIHandler: APIProtocol {
     let log: BuildLog
     let blobs: BlobStorage
     let importer: SourceArchiveImport
+    /// The apps' bare repositories (an app's deletion removes its own).
+    let repositories: RepositoryStore
     let signer: URLSigner
     let registry: WorkerRegistry
     let key: FarmKey

@@ -5,14 +5,20 @@ import KilnCatalog
 struct Authorizer: Sendable {
     let catalog: Catalog
 
-    /// The grant of a key; 401 with a basic-auth challenge when there is no valid key.
+    /// The API's 401 challenge. Bearer, not Basic: FoundationNetworking's
+    /// URLSession (the `kiln` command's) hangs on a Basic challenge it has no
+    /// credential for, instead of handing back the 401 and its message. Git's
+    /// routes answer Basic, which git needs to send the key (``GitRoutes``).
+    static let challenge: HTTPFields = [.wwwAuthenticate: "Bearer realm=\"kiln\""]
+
+    /// The grant of a key; 401 with a challenge (``challenge``) when there is no valid key.
     func grant(_ credentials: Credentials?) async throws -> Catalog.Grant {
         guard let credentials else {
-            throw HTTPError(.unauthorized, headers: [.wwwAuthenticate: "Basic realm=\"kiln\""], message: "no API key: pass the app's key as the password (https://kiln:KEY@host/app.git) or as `Authorization: Bearer KEY`")
+            throw HTTPError(.unauthorized, headers: Self.challenge, message: "no API key: pass the app's key as the password (https://kiln:KEY@host/app.git) or as `Authorization: Bearer KEY`")
         }
         let grant = try await catalog.grant(for: credentials.key)
         guard grant != .none else {
-            throw HTTPError(.unauthorized, headers: [.wwwAuthenticate: "Basic realm=\"kiln\""], message: "the API key is not valid: create one with `kiln keys create --app APP`")
+            throw HTTPError(.unauthorized, headers: Self.challenge, message: "the API key is not valid (unknown, revoked, or its app was deleted): ask an administrator for one, `kiln keys create --app APP`")
         }
         return grant
     }

@@ -27,7 +27,7 @@ extension CatalogError: KilnHTTPError {
         switch code {
         case .invalid: .badRequest
         case .notFound: .notFound
-        case .conflict: .conflict
+        case .conflict, .revoked: .conflict
         }
     }
 }

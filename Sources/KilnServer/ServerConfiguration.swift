@@ -1,6 +1,7 @@
 import Foundation
 import KilnDownload
 import KilnHome
+import KilnReceiver
 import KilnS3
 
 /// Where the server listens and keeps its files.
@@ -21,6 +22,8 @@ public struct ServerConfiguration: Sendable {
     public var maxPushFileSize: Int64 = 512 << 20
     /// What the push hook (submodules) and source URL builds may fetch.
     public var fetchPolicy = FetchPolicy()
+    /// The port of Kiln's own SSH server (on ``host``), or `nil` for none.
+    public var sshPort: Int?
 
     public init(home: URL, host: String, port: Int, publicURL: String? = nil, databaseURL: String) {
         self.home = home
@@ -31,6 +34,13 @@ public struct ServerConfiguration: Sendable {
         while url.hasSuffix("/") { url.removeLast() }
         self.publicURL = url
         self.databaseURL = databaseURL
+    }
+
+    /// What the pre-receive hook of a push to `app` is told, over HTTP and SSH alike.
+    func hookEnvironment(app: String, clean: Bool = false, hot: Bool = false) -> PushHookEnvironment {
+        var hook = PushHookEnvironment(app: app, databaseURL: databaseURL, home: home.path, clean: clean, hot: hot, s3: s3, fetchPolicy: fetchPolicy)
+        hook.maxFileSize = maxPushFileSize
+        return hook
     }
 
     var layout: KilnHome { KilnHome(home) }

@@ -4,6 +4,7 @@ import KilnBuildLog
 import KilnCache
 import KilnCatalog
 import KilnQueue
+import KilnSigning
 
 // The API's wire types are the generated ones (docs/openapi.yaml); these are
 // the only places where the catalog's and the queue's records become them.
@@ -27,6 +28,24 @@ extension Components.Schemas.Release {
 extension Components.Schemas.ConfigVersion {
     init(_ config: ConfigVersion) {
         self.init(app: config.app, version: config.version, vars: .init(additionalProperties: config.vars))
+    }
+}
+
+extension Components.Schemas.Key {
+    init(_ key: APIKeyRecord) {
+        self.init(id: key.id, kind: .api, app: key.app, createdAt: key.createdAt, revokedAt: key.revokedAt)
+    }
+
+    init(_ key: SSHKeyRecord) {
+        self.init(id: key.id, kind: .ssh, app: key.app, createdAt: key.createdAt, fingerprint: key.fingerprint, keyType: key.type,
+                  comment: key.comment, builtInServer: SSHPublicKey.builtInServerTypes.contains(key.type))
+    }
+}
+
+extension Components.Schemas.AppDeletion {
+    init(_ deletion: AppDeletion, repositoryRemoved: Bool) {
+        self.init(app: deletion.app, purged: deletion.purged, cancelledBuilds: deletion.cancelledBuilds, releasesKept: deletion.releasesKept,
+                  keysRemoved: deletion.keysRemoved, repositoryRemoved: repositoryRemoved)
     }
 }
 
@@ -85,5 +104,17 @@ extension Components.Schemas.Worker {
     init(_ worker: WorkerRecord) {
         self.init(name: worker.name, host: worker.host, pid: worker.pid, capacity: worker.capacity, limits: worker.limits, unlimited: worker.unlimited,
                   startedAt: worker.startedAt, heartbeatAt: worker.heartbeatAt, lost: worker.lost, running: worker.running)
+    }
+}
+
+extension Components.Schemas.FarmKey {
+    init(_ status: FarmKeyStatus) {
+        let state: Components.Schemas.FarmKeyState = switch status.state {
+        case .current: .current
+        case .retired: .retired
+        case .revoked: .revoked
+        }
+        self.init(id: status.id, state: state, publicKey: status.publicKey?.pem, since: status.since,
+                  revokedAt: status.state == .revoked ? status.since : nil, reason: status.reason)
     }
 }

@@ -39,7 +39,10 @@ public struct FarmKey: Sendable {
     /// Loads a PKCS#8 PEM Ed25519 private key.
     public static func load(from url: URL) throws -> FarmKey {
         var info = stat()
-        if stat(url.path, &info) == 0, info.st_mode & 0o077 != 0 {
+        guard stat(url.path, &info) == 0 || errno != ENOENT else {
+            throw SigningError("there is no farm key at \(url.path): give the server's home (--home or KILN_HOME); the server makes the key when it first starts")
+        }
+        if info.st_mode & 0o077 != 0 {
             throw SigningError("the farm key \(url.path) is readable by others (mode \(String(info.st_mode & 0o777, radix: 8))); run `chmod 600 \(url.path)`")
         }
         let text = try String(contentsOf: url, encoding: .utf8)

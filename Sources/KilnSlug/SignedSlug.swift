@@ -26,13 +26,21 @@ public struct SignedSlug: Sendable {
     /// The same with several keys (the farm's current and retired ones): the
     /// manifest's `key_id` picks one; a manifest without it is tried with each.
     public static func verify(manifest: Data, signature: Data, slug: URL?, with keys: [FarmPublicKey]) throws -> SlugManifest {
+        try verify(manifest: manifest, signature: signature, slug: slug, with: TrustedFarmKeys(keys))
+    }
+
+    /// The same with the farm's revocations too: a manifest a revoked key
+    /// signed is refused with a ``FarmKeyRevokedError`` naming the key.
+    public static func verify(manifest: Data, signature: Data, slug: URL?, with keys: TrustedFarmKeys) throws -> SlugManifest {
         // Read before it is trusted, only to choose a key: the signature decides.
         let claimed = (try? SlugManifest.decode(manifest))?.keyID
-        let candidates = claimed.map { id in keys.filter { $0.id == id } } ?? keys
-        if let claimed, candidates.isEmpty {
-            throw SigningError("the manifest was signed with farm key \(claimed), which is not among the \(keys.count) key(s) given (\(keys.map(\.id).joined(separator: ", "))): get them all with `kiln keys public --all`")
-        }
-        guard candidates.contains(where: { $0.isValidSignature(signature, for: manifest) }) else {
+        switch try keys.signer(of: manifest, signature: signature, claimedKeyID: claimed, signed: "the manifest") {
+        case .signed:
+            break
+        case .unknownKey(let id):
+            let held = keys.usable
+            throw SigningError("the manifest was signed with farm key \(id), which is not among the \(held.count) key(s) given (\(held.map(\.id).joined(separator: ", "))): get them all with `kiln farm-keys public --all`")
+        case .invalid:
             throw SigningError("the manifest's signature does not verify with the farm's public key: the manifest or the signature was altered, or they come from another farm")
         }
         let decoded = try SlugManifest.decode(manifest)

@@ -2,10 +2,19 @@ import Crypto
 import Foundation
 import KilnCurl
 
-/// A signed JSON POST to a receiver's URL, with libcurl: the body's
-/// HMAC-SHA256 with the shared secret in `X-Kiln-Signature-256: sha256=HEX`
-/// (as GitHub's `X-Hub-Signature-256`), and an `Idempotency-Key` so that the
-/// receiver can drop a delivery it already took.
+/// A signed JSON POST to a receiver's URL, with libcurl, carrying two
+/// signatures made with the shared secret:
+///
+/// - `X-Kiln-Signature: t=UNIX_SECONDS,v1=HEX`, HMAC-SHA256 of `"\(t).\(body)"`
+///   as Stripe's `Stripe-Signature`, with `t` taken at each attempt: a receiver
+///   that checks it with ``verify(header:body:secret:tolerance:now:)`` refuses
+///   a captured delivery replayed later;
+/// - `X-Kiln-Signature-256: sha256=HEX`, HMAC-SHA256 of the body alone (as
+///   GitHub's `X-Hub-Signature-256`), kept for existing receivers: it proves who
+///   sent the body, not when, so it does not stop a replay;
+///
+/// and an `Idempotency-Key` so that the receiver can drop a delivery it
+/// already took: a retry is signed afresh but keeps its key.
 public struct Webhook: Sendable {
     public var url: String
     public var secret: String
@@ -23,15 +32,17 @@ public struct Webhook: Sendable {
         return "sha256=" + code.map { String(format: "%02x", $0) }.joined()
     }
 
-    /// Sends `body`; returns the answer's HTTP status. Throws when no answer
-    /// came (refused, timed out). Blocks the calling thread.
-    public func post(_ body: Data, idempotencyKey: String, event: String) throws -> Int {
+    /// Sends `body`, signed at `signedAt` (the moment of this attempt, so that
+    /// a retry carries a fresh timestamp); returns the answer's HTTP status.
+    /// Throws when no answer came (refused, timed out). Blocks the calling thread.
+    public func post(_ body: Data, idempotencyKey: String, event: String, signedAt: Date = Date()) throws -> Int {
         guard url.lowercased().hasPrefix("http://") || url.lowercased().hasPrefix("https://") else {
             throw WebhookError("\(url) is not an http(s) URL")
         }
         let headers = [
             "Content-Type: application/json",
             "X-Kiln-Event: \(event)",
+            "\(Self.timestampedSignatureHeader): \(Self.timestampedSignature(of: body, secret: secret, at: signedAt))",
             "X-Kiln-Signature-256: \(Self.signature(of: body, secret: secret))",
             "Idempotency-Key: \(idempotencyKey)",
         ]

@@ -48,7 +48,8 @@ public struct Worker: Service {
         self.queue = BuildQueue(database: database)
         self.blobs = try BlobStorage.open(directory: configuration.blobDirectory, s3: configuration.s3)
         let key = try FarmKey.loadOrCreate(at: configuration.keyFile)
-        let publicKeys = try FarmKeyring.publicKeys(current: key, keyFile: configuration.keyFile)
+        // Read once: a revocation reaches a worker with the copied keys/ and a restart (docs/operations.md).
+        let publicKeys = try FarmKeyring.load(current: key, keyFile: configuration.keyFile).trusted
         let vault = try ConfigVault.load(from: configuration.configKeyFile)
         let rules: [String: CacheRule]
         do {

@@ -3,9 +3,9 @@ import Foundation
 import KilnAPI
 import KilnClient
 
-/// `kiln apps create|list|set`.
+/// `kiln apps create|list|show|set|delete`.
 struct AppsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "apps", abstract: "Create, list and configure apps.", subcommands: [Create.self, List.self, Show.self, Set.self])
+    static let configuration = CommandConfiguration(commandName: "apps", abstract: "Create, list and configure apps.", subcommands: [Create.self, List.self, Show.self, Set.self, Delete.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an app; prints its git remote URL.")
@@ -60,7 +60,7 @@ struct AppsCommand: AsyncParsableCommand {
         @Option(parsing: .upToNextOption, help: "Files of the app whose contents also key its dependency cache (e.g. .tool-versions); \"\" for none.")
         var cacheKeyFiles: [String] = []
         @Option(help: "Where each release is handed off (POST, signed); \"\" to stop.") var releaseWebhook: String?
-        @Option(help: "The secret hand-offs are signed with (HMAC-SHA256, X-Kiln-Signature-256); at least 16 characters.") var releaseWebhookSecret: String?
+        @Option(help: "The secret hand-offs are signed with (HMAC-SHA256: X-Kiln-Signature over a timestamp and the body, and X-Kiln-Signature-256); at least 16 characters.") var releaseWebhookSecret: String?
         @Option(help: "on: a Dockerfile build gets the app's config vars as build args (they stay in the image's history); off: it does not.")
         var dockerBuildArgs: Switch?
         @Option(help: "on: each buildpack build's slug is also pushed as an OCI image; off: slugs only.") var exportImage: Switch?

@@ -35,7 +35,7 @@ struct ImagesCommand: AsyncParsableCommand {
                 ?? LocalPostgres(directory: KilnHome(home).postgres, logger: logger).url
             let keyFile = KilnHome(home).farmKey
             let key = try FarmKey.load(from: keyFile)
-            let keys = try FarmKeyring.publicKeys(current: key, keyFile: keyFile)
+            let keys = try FarmKeyring.load(current: key, keyFile: keyFile).trusted
             let storage = try BlobStorage.open(directory: KilnHome(home).blobs, s3: try blobs.settings())
             let base = images.exportBaseImage ?? registry.defaultStackImage
             let exported = try await Database.with(url: try DatabaseURL(url), logger: logger) { database in
@@ -62,9 +62,10 @@ struct ImagesCommand: AsyncParsableCommand {
     }
 
     struct Verify: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Check that the farm signed an image: its signature in the registry, against the farm's public key.")
+        static let configuration = CommandConfiguration(abstract: "Check that the farm signed an image: its signature in the registry, against the farm's public key; a revoked key's signature is refused.")
         @Argument(help: "The image: REGISTRY/REPOSITORY@sha256:… (or :TAG, checked by the digest it names now).") var reference: String
-        @Option(help: "The farm's public keys (PEM, one or several: `kiln keys public --all`).") var publicKey: String
+        @Option(help: "The farm's public keys (PEM, one or several: `kiln farm-keys public --all`). Which are revoked is asked of KILN_SERVER.") var publicKey: String
+        @Flag(help: "Do not ask KILN_SERVER which keys are revoked, and trust every key in --public-key (a revoked key left in it still verifies).") var offline = false
         @Flag(help: "Reach the registry over plain HTTP or without checking its certificate (a loopback registry only).") var insecure = false
         @Option(help: "The registry's credentials, a containers-auth.json file.") var authFile: String?
 
@@ -78,7 +79,7 @@ struct ImagesCommand: AsyncParsableCommand {
             } catch let error as ImageError {
                 throw ValidationError(error.description)
             }
-            let keys = try FarmPublicKey.all(pem: try String(contentsOfFile: publicKey, encoding: .utf8))
+            let keys = try await FarmKeySource.pinned(publicKey, revocationsFrom: try FarmKeySource.revocationServer(offline: offline, keys: publicKey))
             var template = Array((FileManager.default.temporaryDirectory.path + "/kiln-verify.XXXXXX").utf8CString)
             guard let made = mkdtemp(&template) else { throw ValidationError("cannot create a temporary directory: \(String(cString: strerror(errno)))") }
             let scratch = URL(fileURLWithPath: String(cString: made))

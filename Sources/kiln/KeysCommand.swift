@@ -4,9 +4,10 @@ import KilnClient
 import KilnHome
 import KilnSigning
 
-/// `kiln keys create|public`.
+/// `kiln keys create|add|list|revoke|public|rotate`: API keys and SSH keys (`KeysCommand+Lifecycle.swift`); `public` and `rotate` are the
+/// older spellings of `kiln farm-keys public|rotate`, kept working.
 struct KeysCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "keys", abstract: "API keys and the farm's public key.", subcommands: [Create.self, Public.self, Rotate.self])
+    static let configuration = CommandConfiguration(commandName: "keys", abstract: "API keys and SSH keys, and the farm's public key (see also `kiln farm-keys`).", subcommands: [Create.self, Add.self, List.self, Revoke.self, Public.self, Rotate.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an API key for pushing to an app; the key is on the last line.")
@@ -20,26 +21,20 @@ struct KeysCommand: AsyncParsableCommand {
     }
 
     struct Public: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the farm's Ed25519 public key (PEM), which verifies every slug it signs.")
-        @Flag(help: "Also the keys it replaced, which verify the slugs signed before each rotation.") var all = false
+        static let configuration = CommandConfiguration(abstract: "Print the farm's Ed25519 public key (PEM), which verifies every slug it signs; the same as `kiln farm-keys public`.")
+        @Flag(help: "Also the retired keys, which verify the slugs signed before each rotation; never a revoked one.") var all = false
 
         func run() async throws {
-            let pem = try await KilnClient.fromEnvironment().call {
-                try await KilnClient.text(all ? try $0.farmPublicKeys().ok.body.plainText : try $0.farmPublicKey().ok.body.plainText)
-            }
-            try? FileHandle.standardOutput.write(contentsOf: Data(pem.utf8))
+            try await FarmKeysCommand.Public.print(all: all)
         }
     }
 
     struct Rotate: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Replace the farm's signing key in a home (run where the server's home is); the old public key is kept for verifying.")
+        static let configuration = CommandConfiguration(abstract: "Replace the farm's signing key in a home (run where the server's home is); the same as `kiln farm-keys rotate`, beside which `kiln farm-keys` lists and revokes keys.")
         @OptionGroup var home: HomeOptions
 
         func run() async throws {
-            let keyFile = KilnHome(home.homeURL).farmKey
-            let (retired, current) = try FarmKeyring.rotate(at: keyFile)
-            emit("Farm key \(retired.id) retired (its public key: \(FarmKeyring.retiredDirectory(beside: keyFile).path)/\(retired.id).pub.pem)")
-            emit("Farm key \(current.publicKey.id) signs from now on: copy \(keyFile.path) to every worker's home, then restart the servers and the workers")
+            try FarmKeysCommand.Rotate.rotate(home: home.homeURL)
         }
     }
 }

@@ -12,8 +12,8 @@ struct Kiln: AsyncParsableCommand {
         abstract: "Kiln turns a git push into a signed slug or OCI image.",
         subcommands: [
             UpCommand.self, ServerCommand.self, WorkerCommand.self, MigrateCommand.self,
-            AppsCommand.self, KeysCommand.self, BuildsCommand.self, LogsCommand.self,
-            ConfigCommand.self, CacheCommand.self, SlugCommand.self, ImagesCommand.self, ReleasesCommand.self, RollbackCommand.self, RuntimesCommand.self, WorkersCommand.self, QueueCommand.self, HookCommand.self,
+            AppsCommand.self, KeysCommand.self, AdminCommand.self, FarmKeysCommand.self, BuildsCommand.self, LogsCommand.self,
+            ConfigCommand.self, CacheCommand.self, SlugCommand.self, ImagesCommand.self, ReleasesCommand.self, RollbackCommand.self, RuntimesCommand.self, WorkersCommand.self, QueueCommand.self, SSHCommand.self, HookCommand.self,
         ])
 }
 

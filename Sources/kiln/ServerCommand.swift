@@ -13,6 +13,7 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
     @Option(help: "Port to listen on.") var port: Int = 8750
     @Option(help: "URL pushers reach this server at (default http://HOST:PORT).") var publicURL: String?
+    @Option(help: "Also serve git over SSH on this port (Kiln's own SSH server; default: none).") var sshPort: Int?
     @Option(help: "Days to keep finished builds that made no release, and build logs.") var retentionDays: Int = 30
     @OptionGroup var blobs: BlobStoreOptions
     @Option(help: "Most bytes one pushed file may have (e.g. 512MiB); a push with a larger one is refused, naming it.") var maxPushFileSize: ByteSize?
@@ -30,6 +31,7 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.s3 = try blobs.settings()
         if let maxPushFileSize { configuration.maxPushFileSize = maxPushFileSize.bytes }
         configuration.fetchPolicy = try fetching.policy()
+        configuration.sshPort = sshPort
         let services = try KilnServer.services(configuration: configuration, database: database, logger: logger)
         try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
     }

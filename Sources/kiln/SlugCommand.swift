@@ -62,23 +62,25 @@ struct SlugCommand: AsyncParsableCommand {
     }
 
     struct Verify: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Verify a downloaded slug against its signed manifest and the farm's public key.")
+        static let configuration = CommandConfiguration(abstract: "Verify a downloaded slug against its signed manifest and the farm's public key; a revoked key's signature is refused.")
         @Argument(help: "Directory holding the slug (slug.tar.zst or slug.tar.gz), manifest.json and manifest.json.sig.") var directory: String = "."
-        @Option(help: "The farm's public keys (PEM, one or several: `kiln keys public --all`); by default fetched from KILN_SERVER.") var key: String?
+        @Option(help: "The farm's public keys (PEM, one or several: `kiln farm-keys public --all`); by default fetched from KILN_SERVER. Which are revoked is asked of KILN_SERVER either way.") var key: String?
+        @Flag(help: "With --key: do not ask KILN_SERVER which keys are revoked, and trust every key in the file (a revoked key left in it still verifies).") var offline = false
 
         func run() async throws {
-            let pem: String
+            let keys: TrustedFarmKeys
             if let key {
-                pem = try String(contentsOfFile: key, encoding: .utf8)
+                keys = try await FarmKeySource.pinned(key, revocationsFrom: try FarmKeySource.revocationServer(offline: offline, keys: key))
             } else {
-                pem = try await KilnClient.fromEnvironment().call { try await KilnClient.text(try $0.farmPublicKeys().ok.body.plainText) }
+                guard !offline else { throw ValidationError("--offline needs --key FILE: without it the keys come from KILN_SERVER") }
+                keys = try await FarmKeySource.server(try KilnClient.fromEnvironment())
             }
             let base = URL(fileURLWithPath: directory)
             let manifest = try SignedSlug.verify(
                 manifest: try Data(contentsOf: base.appendingPathComponent("manifest.json")),
                 signature: try Data(contentsOf: base.appendingPathComponent("manifest.json.sig")),
                 slug: base.appendingPathComponent(try SlugFile.name(manifest: base.appendingPathComponent("manifest.json"))),
-                with: try FarmPublicKey.all(pem: pem))
+                with: keys)
             emit("verified: \(manifest.app) \(manifest.build), sha256 \(manifest.sha256), \(manifest.size) bytes")
         }
     }

@@ -25,7 +25,8 @@ extension SlugCommand {
     struct Fetch: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Download a slug by signed URL, with its manifest and signature, and verify all three; nothing is left on a mismatch.")
         @Argument(help: "A signed slug URL (from `kiln slug url` or a release hand-off).") var url: String
-        @Option(help: "The farm's public key (PEM), obtained once from a trusted place (`kiln keys public`).") var publicKey: String
+        @Option(help: "The farm's public key (PEM), obtained once from a trusted place (`kiln farm-keys public`). Which keys are revoked is asked of the URL's server.") var publicKey: String
+        @Flag(help: "Do not ask the URL's server which keys are revoked, and trust every key in --public-key (a revoked key left in it still verifies).") var offline = false
         @Option(name: .shortAndLong, help: "Directory to write the slug (slug.tar.zst or slug.tar.gz), manifest.json and manifest.json.sig to.") var output: String = "."
 
         func run() async throws {
@@ -34,7 +35,15 @@ extension SlugCommand {
                 throw ValidationError("\(url) is not a signed slug URL (http(s)://HOST/slugs/SHA256?expires=…&signature=…)")
             }
             let digest = String(components.path.dropFirst("/slugs/".count))
-            let key = try FarmPublicKey.all(pem: try String(contentsOfFile: publicKey, encoding: .utf8))
+            // The server that made the URL says which keys are revoked: it is the farm's, and it is reachable.
+            var origin = components
+            origin.path = ""
+            origin.percentEncodedQuery = nil
+            origin.fragment = nil
+            guard let server = origin.url else {
+                throw ValidationError("\(url) is not a signed slug URL (http(s)://HOST/slugs/SHA256?expires=…&signature=…)")
+            }
+            let key = try await FarmKeySource.pinned(publicKey, revocationsFrom: offline ? nil : KilnClient(server: server, token: nil))
             let directory = URL(fileURLWithPath: output)
             let created = !FileManager.default.fileExists(atPath: directory.path)
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -6,6 +6,7 @@ import KilnHome
 import KilnProcess
 import KilnSandbox
 import KilnServer
+import KilnSSH
 import Logging
 import ServiceLifecycle
 
@@ -18,6 +19,8 @@ struct UpCommand: AsyncParsableCommand {
     @OptionGroup var home: HomeOptions
     @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
     @Option(help: "Port to listen on.") var port: Int = 8750
+    @Option(help: "Port of the SSH server for git pushes (Kiln's own, on --host).") var sshPort: Int = 2222
+    @Flag(help: "Serve git over HTTP only.") var noSSH = false
     @Option(help: "Worker processes to start.") var workers: Int = 2
     @Option(name: [.customLong("concurrency"), .customLong("capacity")], help: "Builds each worker runs at once.") var capacity: Int = 1
     @Option(help: "Use this PostgreSQL instead of starting a private one.") var databaseURL: String?
@@ -68,17 +71,28 @@ struct UpCommand: AsyncParsableCommand {
         let server = "http://\(host):\(port)"
         let token = try await Database.with(url: url, logger: logger) { database in
             try await Migrations.apply(on: database)
-            let token = Self.existingToken(in: environmentFile) ?? Self.newToken()
-            try await Catalog(database: database).registerAdminKey(token)
-            return token
+            let catalog = Catalog(database: database)
+            let token = EnvironmentFile.read(environmentFile)?.token ?? Catalog.newAdminKey()
+            do {
+                try await catalog.registerAdminKey(token)
+                return token
+            } catch let error as CatalogError where error.code == .revoked {
+                // Never the revoked token again; whoever can start `kiln up` on this home may administer the farm, so a new token, said loudly.
+                let replacement = Catalog.newAdminKey()
+                try await catalog.registerAdminKey(replacement)
+                logger.warning("the token in kiln.env was revoked; kiln up wrote a new one", metadata: ["file": "\(environmentFile.path)"])
+                emit("The token in \(environmentFile.path) was revoked: kiln up wrote a new one (below); the revoked one stays refused")
+                return replacement
+            }
         }
-        try Self.writeEnvironment(to: environmentFile, server: server, token: token)
+        try EnvironmentFile(server: server, token: token).write(to: environmentFile)
 
         let database = Database(url: url, logger: logger)
         var configuration = ServerConfiguration(home: home, host: host, port: port, databaseURL: databaseURL)
         configuration.s3 = try blobs.settings()
         if let maxPushFileSize { configuration.maxPushFileSize = maxPushFileSize.bytes }
         configuration.fetchPolicy = try fetching.policy()
+        configuration.sshPort = noSSH ? nil : sshPort
         let services = ServiceGroup(services: try KilnServer.services(configuration: configuration, database: database, logger: logger),
                                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
 
@@ -86,6 +100,11 @@ struct UpCommand: AsyncParsableCommand {
         emit("export KILN_SERVER=\(server)")
         emit("export KILN_TOKEN=\(token)")
         emit("(both are in \(environmentFile.path): `. \(environmentFile.path)`)")
+        if !noSSH {
+            let keys = try SSHHostKeys.loadOrCreate(home: KilnHome(home)).keys
+            emit("git over SSH on \(host):\(sshPort): git push ssh://git@\(host):\(sshPort)/APP.git; host keys "
+                 + keys.map { "\($0.fingerprint) (\($0.type))" }.joined(separator: ", "))
+        }
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await services.run() }
@@ -128,25 +147,4 @@ struct UpCommand: AsyncParsableCommand {
         }
     }
 
-    static func existingToken(in file: URL) -> String? {
-        guard let text = try? String(contentsOf: file, encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("export KILN_TOKEN=") {
-            return String(line.dropFirst("export KILN_TOKEN=".count))
-        }
-        return nil
-    }
-
-    static func newToken() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return "kiln_admin_" + (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
-    }
-
-    static func writeEnvironment(to file: URL, server: String, token: String) throws {
-        let text = "export KILN_SERVER=\(server)\nexport KILN_TOKEN=\(token)\n"
-        // The administrator token: readable by its owner only.
-        guard FileManager.default.createFile(atPath: file.path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw ValidationError("cannot write \(file.path)")
-        }
-        chmod(file.path, 0o600)
-    }
 }

@@ -1,14 +1,16 @@
 import Foundation
 import KilnProcess
 import KilnTestSupport
+import KilnWebhook
 import Testing
 
 /// Release hand-offs to a real HTTP receiver (Python's http.server on
 /// loopback): one signed POST per release, retried while the receiver is
 /// down, and rollbacks handed off the same way.
 @Suite struct ReleaseHandoffTests {
-    /// A receiver that appends each POST (headers and body) to `log` as a JSON
-    /// line, and answers 503 while the file `down` exists, 200 otherwise.
+    /// A receiver that appends each POST (headers and body) as a JSON line to
+    /// `log` and answers 200, or, while the file `down` exists, to `refused`
+    /// and answers 503.
     static func receiver(port: Int, directory: URL) -> Command {
         Command("python3", ["-c", """
             import http.server, json, os, sys
@@ -16,33 +18,47 @@ import Testing
             class Receiver(http.server.BaseHTTPRequestHandler):
                 def do_POST(self):
                     body = self.rfile.read(int(self.headers['Content-Length']))
-                    if os.path.exists(os.path.join(directory, 'down')):
-                        self.send_response(503); self.end_headers(); return
-                    with open(os.path.join(directory, 'log'), 'a') as log:
+                    down = os.path.exists(os.path.join(directory, 'down'))
+                    with open(os.path.join(directory, 'refused' if down else 'log'), 'a') as log:
                         log.write(json.dumps({'headers': dict(self.headers), 'body': body.decode()}) + '\\n')
+                    if down:
+                        self.send_response(503); self.end_headers(); return
                     self.send_response(200); self.end_headers(); self.wfile.write(b'ok')
                 def log_message(self, *args): pass
             http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), Receiver).serve_forever()
             """, "\(port)", directory.path])
     }
 
-    /// The deliveries so far: each body's JSON and whether its signature verifies with `secret`.
-    static func deliveries(_ directory: URL, secret: String) async throws -> [(body: [String: Any], key: String, signed: Bool)] {
-        let log = directory.appendingPathComponent("log")
+    /// A POST as the receiver got it.
+    struct Delivery {
+        /// The body's JSON.
+        var body: [String: Any]
+        /// The body's exact bytes, which the signatures cover.
+        var raw: Data
+        var headers: [String: String]
+        /// Whether `X-Kiln-Signature-256` verifies with the secret (checked by Python's hmac, apart from Kiln's code).
+        var signed: Bool
+        var key: String { headers["Idempotency-Key"] ?? "" }
+    }
+
+    /// The deliveries so far (`log`, answered 200; `refused`, answered 503).
+    static func deliveries(_ directory: URL, secret: String, file: String = "log") async throws -> [Delivery] {
+        let log = directory.appendingPathComponent(file)
         guard let text = try? String(contentsOf: log, encoding: .utf8) else { return [] }
-        var found: [(body: [String: Any], key: String, signed: Bool)] = []
+        var found: [Delivery] = []
         for line in text.split(separator: "\n") {
             let entry = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             let headers = try #require(entry["headers"] as? [String: String])
             let body = try #require(entry["body"] as? String)
             let expected = try await sh("python3", ["-c", "import hmac, hashlib, sys; print('sha256=' + hmac.new(sys.argv[1].encode(), sys.argv[2].encode(), hashlib.sha256).hexdigest())", secret, body])
             let json = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
-            found.append((json, headers["Idempotency-Key"] ?? "", expected.output.trimmingCharacters(in: .whitespacesAndNewlines) == headers["X-Kiln-Signature-256"]))
+            found.append(Delivery(body: json, raw: Data(body.utf8), headers: headers,
+                                  signed: expected.output.trimmingCharacters(in: .whitespacesAndNewlines) == headers["X-Kiln-Signature-256"]))
         }
         return found
     }
 
-    static func waitFor(_ count: Int, in directory: URL, secret: String, seconds: Int) async throws -> [(body: [String: Any], key: String, signed: Bool)] {
+    static func waitFor(_ count: Int, in directory: URL, secret: String, seconds: Int) async throws -> [Delivery] {
         for _ in 0..<(seconds * 10) {
             let found = try await deliveries(directory, secret: secret)
             if found.count >= count { return found }
@@ -71,6 +87,28 @@ import Testing
                 try #require(first.count == 1, "deliveries: \(first.map(\.body))")
                 let handoff = first[0]
                 #expect(handoff.signed, "the signature header does not verify")
+                // The timestamped signature verifies with the app's secret as delivered; the same captured
+                // delivery replayed to a receiver whose clock reads 10 minutes later, or with one byte of its
+                // body altered, is refused.
+                let stamp = try #require(handoff.headers["X-Kiln-Signature"], "\(handoff.headers)")
+                #expect(stamp.wholeMatch(of: /t=\d+,v1=[0-9a-f]{64}/) != nil, "\(stamp)")
+                let signedAt = try Webhook.verify(header: stamp, body: handoff.raw, secret: secret)
+                #expect(abs(signedAt.timeIntervalSinceNow) < 60, "signed at \(signedAt)")
+                let replayed = #expect(throws: WebhookSignatureError.self) {
+                    try Webhook.verify(header: stamp, body: handoff.raw, secret: secret, now: Date().addingTimeInterval(600))
+                }
+                #expect(replayed?.code == .outsideTolerance && replayed?.message.contains("outside the 300 s window: a replay") == true,
+                        "\(String(describing: replayed))")
+                var altered = handoff.raw
+                let digit = try #require(altered.firstIndex(of: UInt8(ascii: "1")), "a version digit in the body")
+                altered[digit] = UInt8(ascii: "2")
+                let tampered = #expect(throws: WebhookSignatureError.self) {
+                    try Webhook.verify(header: stamp, body: altered, secret: secret)
+                }
+                #expect(tampered?.code == .noMatchingSignature, "\(String(describing: tampered))")
+                #expect(throws: WebhookSignatureError.self) {
+                    try Webhook.verify(header: stamp, body: handoff.raw, secret: secret + "-not-the-app's")
+                }
                 #expect(handoff.key == "b-1")
                 #expect(handoff.body["app"] as? String == "shipped" && handoff.body["version"] as? Int == 1 && handoff.body["build"] as? String == "b-1")
                 #expect((handoff.body["process_types"] as? [String: String])?["web"] == "./run")
@@ -116,6 +154,14 @@ import Testing
                 try FileManager.default.removeItem(at: inbox.appendingPathComponent("down"))
                 let both = try await Self.waitFor(2, in: inbox, secret: secret, seconds: 30)
                 #expect(both.count == 2 && both[1].key == "b-2" && both[1].body["version"] as? Int == 2, "\(both.map(\.key))")
+                // Each attempt was signed when it was made: every one verifies, each later than the last.
+                let refused = try await Self.deliveries(inbox, secret: secret, file: "refused")
+                #expect(refused.count >= 2 && refused.allSatisfy { $0.key == "b-2" && $0.signed }, "\(refused.map(\.key))")
+                var times: [Date] = []
+                for attempt in refused + both.suffix(1) {
+                    times.append(try Webhook.verify(header: attempt.headers["X-Kiln-Signature"], body: attempt.raw, secret: secret))
+                }
+                #expect(times == times.sorted() && Set(times).count == times.count, "signed at \(times)")
 
                 // A rollback is a new release of the old slug and config, handed off the same way.
                 let rolled = try await farm.kiln("rollback", "--app", "shipped", "v1")

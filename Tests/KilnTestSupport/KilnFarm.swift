@@ -8,6 +8,8 @@ public struct KilnFarm: Sendable {
     public let port: Int
     public let server: String
     public let token: String
+    /// The port of its SSH server (`kiln up --ssh-port`), or 0 for a farm started some other way.
+    public var sshPort = 0
 
     /// A farm whose parts were started some other way.
     public init(home: URL, port: Int, server: String, token: String) {
@@ -19,15 +21,17 @@ public struct KilnFarm: Sendable {
 
     /// Starts `kiln up` (with `options`, and `environment` added to the test's), waits for `/health`, runs `body`, stops everything.
     /// Unless `strictFetching`, the farm trusts the tests' own fetches (``TestEnvironment/trustedFetchOptions``).
+    /// `home` starts it again on the home of an earlier farm (its database and kiln.env); by default the home is new.
     public static func with<T: Sendable>(workers: Int = 2, options: [String] = [], environment: [String: String] = [:], strictFetching: Bool = false,
-                                         _ body: @Sendable (KilnFarm) async throws -> T) async throws -> T {
+                                         home: URL? = nil, _ body: @Sendable (KilnFarm) async throws -> T) async throws -> T {
         let options = (strictFetching ? [] : TestEnvironment.trustedFetchOptions) + options
-        let home = try TestEnvironment.temporaryDirectory("home")
+        let home = try home ?? TestEnvironment.temporaryDirectory("home")
         let port = try freePort()
+        let sshPort = try freePort()
         let log = home.appendingPathComponent("up.log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let logHandle = try FileHandle(forWritingTo: log)
-        var command = Command(TestEnvironment.binary, ["up", "--home", home.path, "--port", "\(port)", "--workers", "\(workers)"] + options,
+        var command = Command(TestEnvironment.binary, ["up", "--home", home.path, "--port", "\(port)", "--ssh-port", "\(sshPort)", "--workers", "\(workers)"] + options,
                               environment: ["KILN_BUILDERS": TestEnvironment.repositoryRoot.appendingPathComponent("builders").path].merging(environment) { $1 })
         // Room for kiln up's own orderly stop: workers drain 5 s, are killed at 10 s, then PostgreSQL stops.
         command.gracePeriod = .seconds(30)
@@ -42,7 +46,8 @@ public struct KilnFarm: Sendable {
             try await waitForHealth(server, log: log)
             let env = try String(contentsOf: home.appendingPathComponent("kiln.env"), encoding: .utf8)
             let token = env.split(separator: "\n").first { $0.hasPrefix("export KILN_TOKEN=") }.map { String($0.dropFirst(18)) } ?? ""
-            let farm = KilnFarm(home: home, port: port, server: server, token: token)
+            var farm = KilnFarm(home: home, port: port, server: server, token: token)
+            farm.sshPort = sshPort
             let result = try await body(farm)
             group.cancelAll()
             return result

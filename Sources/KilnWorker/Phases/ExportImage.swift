@@ -18,7 +18,7 @@ struct ExportImage {
         guard let registry = configuration.registry, let base = stack.runImage ?? configuration.stackImage else {
             throw BuildFailure("export-image is on for \(context.build.app), and this farm has no registry: start the workers with --registry HOST[:PORT]/PREFIX, or turn it off with `kiln apps set --app \(context.build.app) --export-image off`")
         }
-        let exporter = SlugExport(registry: registry, base: base, key: key, keys: [key.publicKey])
+        let exporter = SlugExport(registry: registry, base: base, key: key, keys: TrustedFarmKeys([key.publicKey]))
         do {
             return try await exporter.export(manifestDigest: signed.manifestDigest, signatureDigest: signed.signatureDigest,
                                              blobs: context.blobs, scratch: context.workspace.root.appendingPathComponent("image-export"), log: context.logLine)

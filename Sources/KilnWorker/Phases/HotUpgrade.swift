@@ -12,9 +12,13 @@ import KilnSlug
 /// takes (its signed manifest checked with the farm's keys, the slug with
 /// the manifest), unpacked for the builder to read at `/previous`. After:
 /// read the upgrade the builder made, which goes into the signed manifest.
+///
+/// A running slug that a revoked farm key signed is no base for an upgrade:
+/// the build fails, naming the key, and says to deploy by restart, as for
+/// every other reason a hot upgrade is impossible (docs/hot-upgrades.md).
 struct HotUpgrade {
-    /// The farm's public keys, current and retired: the running slug may predate a rotation.
-    let keys: [FarmPublicKey]
+    /// The farm's public keys, current and retired: the running slug may predate a rotation; and its revocations.
+    let keys: TrustedFarmKeys
 
     /// Where a builder leaves its upgrade record, in the build directory.
     static let record = ".kiln/upgrade.json"
@@ -43,12 +47,21 @@ struct HotUpgrade {
         let blobs = context.blobs, workspace = context.workspace, keys = keys
         let file = workspace.root.appendingPathComponent("running.slug")
         let directory = workspace.root.appendingPathComponent("running")
-        let verified = try await onThread { () throws -> SlugManifest in
-            try blobs.copy(slug, to: file)
-            defer { try? FileManager.default.removeItem(at: file) } // farm-owned: the worker's copy of the running slug
-            let checked = try SignedSlug.verify(manifest: try blobs.data(for: manifest), signature: try blobs.data(for: signature), slug: file, with: keys)
-            _ = try ArchiveExtractor().extract(archive: file, into: directory)
-            return checked
+        let verified: SlugManifest
+        do {
+            verified = try await onThread { () throws -> SlugManifest in
+                try blobs.copy(slug, to: file)
+                defer { try? FileManager.default.removeItem(at: file) } // farm-owned: the worker's copy of the running slug
+                let checked = try SignedSlug.verify(manifest: try blobs.data(for: manifest), signature: try blobs.data(for: signature), slug: file, with: keys)
+                _ = try ArchiveExtractor().extract(archive: file, into: directory)
+                return checked
+            }
+        } catch let revoked as FarmKeyRevokedError {
+            // Not a silent restart deploy: the push asked for hot, and the release it would build on is itself suspect.
+            throw BuildFailure("""
+                Hot upgrade impossible: release v\(running.version) of \(context.build.app) (build \(running.build)) was signed with \(revoked.revocation.summary), so its slug cannot be trusted as the base of an upgrade.
+                A push without KILN-HOT: true deploys this commit by restart, signed with the farm's current key; later pushes can then be hot.
+                """)
         }
         let app = directory.appendingPathComponent("app")
         try await context.handOver(app)

@@ -6,8 +6,8 @@ import KilnSigning
 struct BuildLifecycle: Sendable {
     let configuration: WorkerConfiguration
     let key: FarmKey
-    /// The farm's public keys, current and retired, for checking slugs signed before a rotation.
-    let keys: [FarmPublicKey]
+    /// The farm's public keys, current and retired, for checking slugs signed before a rotation, and its revocations.
+    let keys: TrustedFarmKeys
     let cache: DependencyCache
 
     func run(_ context: BuildContext) async throws -> Built {

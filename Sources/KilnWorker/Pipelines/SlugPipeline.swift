@@ -9,8 +9,8 @@ import KilnSigning
 struct SlugPipeline: BuildPipeline {
     let configuration: WorkerConfiguration
     let key: FarmKey
-    /// The farm's public keys, current and retired: a hot build's running slug may predate a rotation.
-    let keys: [FarmPublicKey]
+    /// The farm's public keys, current and retired: a hot build's running slug may predate a rotation; never a revoked one.
+    let keys: TrustedFarmKeys
     let cache: DependencyCache
 
     func run(_ context: BuildContext) async throws -> Built {

@@ -1,0 +1,127 @@
+import ArgumentParser
+import Foundation
+import KilnCatalog
+import KilnDatabase
+import KilnHome
+import KilnReceiver
+import KilnSSH
+import Logging
+
+/// `kiln ssh`: git over OpenSSH's sshd, for operators who prefer it to Kiln's
+/// own SSH server (and for RSA keys, which only sshd authenticates).
+/// docs/operations.md, "git over SSH", has the sshd_config lines.
+struct SSHCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ssh", abstract: "git over OpenSSH's sshd: the AuthorizedKeysCommand, its forced command, the host keys.",
+        subcommands: [AuthorizedKeys.self, Git.self, HostKeys.self])
+
+    /// sshd's `AuthorizedKeysCommand /usr/local/bin/kiln ssh authorized-keys --home HOME %u %k`.
+    struct AuthorizedKeys: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "authorized-keys",
+            abstract: "For sshd's AuthorizedKeysCommand: print the authorized_keys line of a key some app has, with the forced command, or nothing.")
+        @OptionGroup var home: HomeOptions
+        @Option(help: "The only login user pushes may use (e.g. git); others get no key.") var user: String?
+        @Argument(help: "The login user (sshd's %u).") var login: String
+        @Argument(help: "The offered key: its base64 (sshd's %k), or TYPE BASE64.") var key: [String]
+
+        func run() async throws {
+            // sshd reads standard output as authorized_keys lines: only the answer goes there, errors to stderr.
+            let logger = KilnLogging.bootstrap(defaultLevel: .error)
+            if let user, user != login { return }
+            let offered = try Self.publicKey(key)
+            let settings = try PushSettings.load(from: KilnHome(home.homeURL).sshPushSettings)
+            guard let url = settings.variables["KILN_DATABASE_URL"] else { throw ValidationError("the push settings name no database: restart the server") }
+            let apps = try await Database.with(url: try DatabaseURL(url), logger: logger) { database in
+                try await Catalog(database: database).sshKeyApps(fingerprint: offered.fingerprint)
+            }
+            guard !apps.isEmpty else { return }
+            let command = [GitSSHAccessLine.executable, "ssh", "git", "--home", home.homeURL.path, "--key", offered.fingerprint]
+            emit(GitSSHAccessLine.authorizedKeysLine(command: command, key: offered))
+        }
+
+        /// `%k` alone (the type is inside the key) or `TYPE BASE64`.
+        static func publicKey(_ words: [String]) throws -> SSHPublicKey {
+            switch words.count {
+            case 1:
+                guard let data = Data(base64Encoded: words[0]), data.count >= 4 else {
+                    throw ValidationError("'\(words[0].prefix(40))' is not a base64 public key (sshd's %k)")
+                }
+                let length = Int(data[0]) << 24 | Int(data[1]) << 16 | Int(data[2]) << 8 | Int(data[3])
+                guard length > 0, length <= 64, data.count >= 4 + length, let type = String(data: data[4..<(4 + length)], encoding: .utf8) else {
+                    throw ValidationError("'\(words[0].prefix(40))' is not an SSH public key")
+                }
+                return try SSHPublicKey(parsing: "\(type) \(words[0])")
+            case 2:
+                return try SSHPublicKey(parsing: words.joined(separator: " "))
+            default:
+                throw ValidationError("give the key as sshd's %k, or as TYPE BASE64")
+            }
+        }
+    }
+
+    /// The forced command of an authorized key: runs the git of `SSH_ORIGINAL_COMMAND` for that key.
+    struct Git: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "git", abstract: "The forced command sshd runs for a Kiln key (written by authorized-keys).")
+        @OptionGroup var home: HomeOptions
+        @Option(help: "The fingerprint of the key that logged in.") var key: String
+
+        func run() async throws {
+            let logger = KilnLogging.bootstrap(defaultLevel: .error)
+            let environment = ProcessInfo.processInfo.environment
+            let command = environment["SSH_ORIGINAL_COMMAND"] ?? ""
+            do {
+                let settings = try PushSettings.load(from: KilnHome(home.homeURL).sshPushSettings)
+                guard let url = settings.variables["KILN_DATABASE_URL"] else { throw ReceiverError("the push settings name no database: restart the server") }
+                let request = try GitSSHRequest(command: command)
+                let invocation = try await Database.with(url: try DatabaseURL(url), logger: logger) { database in
+                    try await GitSSHAccess(catalog: Catalog(database: database), repositories: RepositoryStore(root: KilnHome(home.homeURL).repositories),
+                                           settings: settings).invocation(for: request, fingerprint: key, gitProtocol: environment["GIT_PROTOCOL"])
+                }
+                try GitSSHAccessLine.exec(invocation)
+            } catch let error as ReceiverError {
+                FileHandle.standardError.write(Data("kiln: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    /// The host keys of Kiln's own SSH server, for clients' known_hosts.
+    struct HostKeys: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "host-keys", abstract: "Print the SSH server's host keys (TYPE BASE64 FINGERPRINT), made on first use.")
+        @OptionGroup var home: HomeOptions
+
+        func run() async throws {
+            for key in try SSHHostKeys.loadOrCreate(home: KilnHome(home.homeURL)).keys {
+                emit("\(key.publicLine) \(key.fingerprint)")
+            }
+        }
+    }
+}
+
+/// What the OpenSSH mode writes and runs.
+enum GitSSHAccessLine {
+    /// This `kiln` binary, which sshd runs as the forced command.
+    static let executable: String = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+
+    /// `command="…",restrict TYPE BASE64`: the key may run that command only,
+    /// with no terminal, forwarding or agent (`restrict`).
+    static func authorizedKeysLine(command: [String], key: SSHPublicKey) -> String {
+        // sshd hands the command to the login shell: each word single-quoted; inside the option's double quotes, \" and \\ escaped.
+        let shell = command.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+        let option = shell.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        return "command=\"\(option)\",restrict \(key.line)"
+    }
+
+    /// Becomes `git` with the invocation's arguments and variables (this process's standard streams are the SSH session's).
+    static func exec(_ invocation: GitInvocation) throws -> Never {
+        for (name, value) in invocation.environment { setenv(name, value, 1) }
+        // farm-owned: the app's repository, as the access check prepared it.
+        guard chdir(invocation.workingDirectory) == 0 else {
+            throw ReceiverError("cannot enter \(invocation.workingDirectory): \(String(cString: strerror(errno)))")
+        }
+        let argv = (["git"] + invocation.arguments).map { strdup($0) } + [nil]
+        execvp("git", argv)
+        throw ReceiverError("cannot run git: \(String(cString: strerror(errno)))")
+    }
+}
