@@ -125,7 +125,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Subprocess", package: "swift-subprocess"),
         ], swiftSettings: swiftSettings),
-        .target(name: "KilnWebhook", dependencies: ["KilnCurl", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
+        .target(name: "KilnWebhook", dependencies: ["KilnCurl", "KilnSigning", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
         // git over SSH (swift-nio-ssh): public keys only, git-receive-pack and git-upload-pack of one app.
         .target(name: "KilnSSH", dependencies: [
             "KilnHome", "KilnReceiver", "KilnCatalog", "KilnSigning",

@@ -55,6 +55,8 @@ extension Catalog {
                     throw CatalogError(.conflict, "key-\(id) is the last administrator key: revoking it would leave no way to administer the farm; replace it with `kiln admin rotate-token` instead")
                 }
             }
+            // What a leaked key did goes with it: the SSH keys it added can push no more.
+            try await connection.query("DELETE FROM ssh_keys WHERE added_by = \(id)", logger: logger)
             let revoked = try await connection.query("""
                 UPDATE api_keys SET revoked_at = now() WHERE id = \(id) RETURNING \(unescaped: Self.apiKeyColumns)
                 """, logger: logger)

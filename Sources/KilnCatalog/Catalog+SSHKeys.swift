@@ -14,21 +14,26 @@ public struct SSHKeyRecord: Sendable, Equatable {
 }
 
 extension Catalog {
-    /// Adds `key` to `app`. Throws `.notFound` for an unknown app, `.conflict`
-    /// when the key is already the app's.
-    public func addSSHKey(app: String, key: SSHPublicKey) async throws -> SSHKeyRecord {
+    /// Adds `key` to `app`, on behalf of the API key `addedBy` (the one the
+    /// request presented): an app's key whose revocation removes it again (an
+    /// administrator's adds keys that stay until revoked themselves). Throws
+    /// `.notFound` for an unknown app, `.conflict` when the key is already the app's.
+    public func addSSHKey(app: String, key: SSHPublicKey, addedBy: String? = nil) async throws -> SSHKeyRecord {
         guard try await self.app(named: app) != nil else { throw try await absentApp(app) }
         do {
             let rows = try await database.client.query("""
-                INSERT INTO ssh_keys (app, fingerprint, key_type, public_key, comment)
-                VALUES (\(app), \(key.fingerprint), \(key.type), \(key.line), \(key.comment))
+                INSERT INTO ssh_keys (app, fingerprint, key_type, public_key, comment, added_by)
+                SELECT name, \(key.fingerprint), \(key.type), \(key.line), \(key.comment),
+                       (SELECT id FROM api_keys WHERE key_sha256 = \(addedBy.map(Self.hash)) AND app IS NOT NULL AND revoked_at IS NULL)
+                FROM apps WHERE name = \(app) AND deleted_at IS NULL
                 RETURNING \(unescaped: Self.sshKeyColumns)
                 """, logger: logger)
             for try await row in rows { return try Self.sshKey(row) }
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
             throw CatalogError(.conflict, "the SSH key \(key.fingerprint) is already \(app)'s")
         }
-        throw CatalogError(.conflict, "the SSH key \(key.fingerprint) was not added to \(app)")
+        // Deleted between the look and the insert.
+        throw try await absentApp(app)
     }
 
     /// The apps the key with `fingerprint` may push to, by name; empty for a key no app has.

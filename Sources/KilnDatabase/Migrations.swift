@@ -196,11 +196,13 @@ public enum Migrations {
                 public_key text NOT NULL,
                 comment text NOT NULL DEFAULT '',
                 created_at timestamptz NOT NULL DEFAULT now(),
+                added_by bigint REFERENCES api_keys(id) ON DELETE CASCADE,
                 UNIQUE (app, fingerprint)
             )
             """,
             "CREATE INDEX ssh_keys_fingerprint ON ssh_keys (fingerprint)",
             "COMMENT ON COLUMN ssh_keys.fingerprint IS 'SHA256:... as ssh-keygen -l prints it, of the key in wire form'",
+            "COMMENT ON COLUMN ssh_keys.added_by IS 'the API key that added it: revoking that key removes it, so a leaked key leaves no SSH access behind'",
         ]),
         Migration(version: 15, name: "revoked keys and deleted apps", statements: [
             // A revoked key keeps its hash, so that the token a kiln.env still holds cannot be registered again.

@@ -23,7 +23,12 @@ struct GitProcess: Sendable {
 
     /// Returns git's exit status; a session that outlasts ``timeLimit`` or is
     /// cancelled (the client went away) has its git killed.
-    func run(input: AsyncStream<ByteBuffer>, channel: any Channel) async throws -> Int32 {
+    ///
+    /// The client's bytes are read only once git has taken all it was given
+    /// (`credit`): NIOSSH reopens the client's window as it delivers them, so
+    /// reading ahead would let a fast client fill the server's memory while
+    /// git checks a slow pack. At most one window per session is held.
+    func run(input: AsyncStream<ByteBuffer>, credit: InputCredit, channel: any Channel) async throws -> Int32 {
         let variables = Dictionary(uniqueKeysWithValues: invocation.environment.compactMap { name, value in
             Subprocess.Environment.Key(rawValue: name).map { ($0, Optional(value)) }
         })
@@ -34,7 +39,7 @@ struct GitProcess: Sendable {
         let result = try await Subprocess.run(configuration, input: .inputWriter, output: .sequence, error: .sequence) { execution in
             try await withThrowingTaskGroup(of: Void.self) { background in
                 background.addTask {
-                    // The time limit, and the client gone: either ends git (its hook, and so the push, with it).
+                    // The time limit, and the client gone: either ends git (its hook then sees its input end).
                     try? await Task.sleep(for: Self.timeLimit)
                     guard !finished.isSet else { return }
                     logger.warning("ssh git session stopped", metadata: ["app": "\(app)", "cancelled": "\(Task.isCancelled)"])
@@ -45,8 +50,8 @@ struct GitProcess: Sendable {
                     do {
                         for await buffer in input {
                             _ = try await execution.standardInputWriter.write(Array(buffer.readableBytesView))
-                            // Taken: let the next bytes come (and the client's window open).
-                            channel.read()
+                            // All taken: let the next bytes come.
+                            if credit.take() { channel.read() }
                         }
                         try await execution.standardInputWriter.finish()
                     } catch {}
@@ -82,4 +87,14 @@ final class Flag: Sendable {
     private let value = Mutex(false)
     var isSet: Bool { value.withLock { $0 } }
     func set() { value.withLock { $0 = true } }
+}
+
+/// How many of the client's buffers git's writer has yet to write: the
+/// session reads more of the client only when none is left.
+final class InputCredit: Sendable {
+    private let count = Mutex(0)
+    /// One more buffer handed over (on the event loop).
+    func add() { count.withLock { $0 += 1 } }
+    /// One written; whether none is left.
+    func take() -> Bool { count.withLock { $0 -= 1; return $0 <= 0 } }
 }

@@ -17,6 +17,8 @@ final class GitSessionHandler: ChannelInboundHandler {
     private var gitProtocol: String?
     private var started = false
     private var input: AsyncStream<ByteBuffer>.Continuation?
+    /// Buffers handed to git's writer and not yet written.
+    private let pending = InputCredit()
     private var session: Task<Void, Never>?
 
     init(access: GitSSHAccess, fingerprint: String, logger: Logger) {
@@ -54,7 +56,10 @@ final class GitSessionHandler: ChannelInboundHandler {
             if request.wantReply { reply(context, true) }
             start(command: request.command, channel: context.channel)
         case let request as SSHChannelRequestEvent.ShellRequest:
-            guard !started else { return }
+            guard !started else {
+                if request.wantReply { reply(context, false) }
+                return
+            }
             started = true
             if request.wantReply { reply(context, true) }
             refuse(ReceiverError("Kiln serves git only, no shell: push with `git push ssh://git@HOST:PORT/APP.git`"), channel: context.channel)
@@ -74,7 +79,9 @@ final class GitSessionHandler: ChannelInboundHandler {
         let message = unwrapInboundIn(data)
         // Only the session's own data is git's input; extended data from a client means nothing here.
         guard case .channel = message.type, case .byteBuffer(let bytes) = message.data else { return }
-        input?.yield(bytes)
+        guard let input else { return }
+        pending.add()
+        input.yield(bytes)
     }
 
     private func reply(_ context: ChannelHandlerContext, _ success: Bool) {
@@ -88,7 +95,7 @@ final class GitSessionHandler: ChannelInboundHandler {
     private func start(command: String, channel: any Channel) {
         let (stream, continuation) = AsyncStream.makeStream(of: ByteBuffer.self)
         input = continuation
-        let access = access, fingerprint = fingerprint, logger = logger, gitProtocol = gitProtocol
+        let access = access, fingerprint = fingerprint, logger = logger, gitProtocol = gitProtocol, pending = pending
         // A stranger's text, in the server's log: printable ASCII only, so that it cannot forge log lines.
         let shown = GitSSHRequest.printable(command, limit: 120)
         // The first bytes of git's input (a push's commands and pack).
@@ -99,7 +106,7 @@ final class GitSessionHandler: ChannelInboundHandler {
                 let request = try GitSSHRequest(command: command)
                 let invocation = try await access.invocation(for: request, fingerprint: fingerprint, gitProtocol: gitProtocol)
                 logger.info("ssh git session", metadata: ["app": "\(invocation.app)", "service": "\(invocation.service.rawValue)", "fingerprint": "\(fingerprint)"])
-                status = try await GitProcess(invocation: invocation, logger: logger).run(input: stream, channel: channel)
+                status = try await GitProcess(invocation: invocation, logger: logger).run(input: stream, credit: pending, channel: channel)
             } catch let error as ReceiverError {
                 logger.notice("ssh command refused", metadata: ["command": "\(shown)", "fingerprint": "\(fingerprint)", "reason": "\(error)"])
                 await SessionEnd.finish(channel, message: error.description, status: 1)

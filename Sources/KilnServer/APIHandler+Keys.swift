@@ -23,7 +23,7 @@ extension APIHandler {
         try await authorizer.requireApp(credentials, app: app)
         guard case .json(let body) = input.body else { throw HTTPError(.unsupportedMediaType) }
         let key = try SSHPublicKey(parsing: body.publicKey)
-        let added = try await catalog.addSSHKey(app: try appName(app), key: key)
+        let added = try await catalog.addSSHKey(app: try appName(app), key: key, addedBy: credentials?.key)
         return .created(.init(body: .json(.init(added))))
     }
 

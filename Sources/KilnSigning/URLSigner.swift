@@ -59,7 +59,7 @@ public struct URLSigner: Sendable {
     /// once ran the character index past the end of the string (a crash any
     /// URL could cause). Only hex digits count, where `UInt8(_:radix:)` would
     /// also take a sign ("+f").
-    static func bytes(hex: String) -> Data? {
+    public static func bytes(hex: some StringProtocol) -> Data? {
         let digits = Array(hex.utf8)
         guard digits.count == 64 else { return nil }
         var data = Data(capacity: 32)

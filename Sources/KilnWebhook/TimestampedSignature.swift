@@ -1,4 +1,5 @@
 import Foundation
+import KilnSigning
 
 /// An `X-Kiln-Signature` header, parsed but not yet checked.
 struct TimestampedSignature: Sendable {
@@ -34,7 +35,7 @@ struct TimestampedSignature: Sendable {
                 }
                 timestamp = (Substring(value), seconds)
             case "v1":
-                guard let code = Self.bytes(hex: value) else {
+                guard let code = URLSigner.bytes(hex: value) else {
                     throw WebhookSignatureError(.malformedHeader, "\(name) v1 \(Self.quoted(value)) is not 64 hex digits")
                 }
                 codes.append(code)
@@ -52,29 +53,6 @@ struct TimestampedSignature: Sendable {
         self.timestamp = timestamp.text
         self.seconds = timestamp.seconds
         self.codes = codes
-    }
-
-    /// The 32 bytes of 64 hex digits, or `nil`. Works on the UTF-8 bytes, as
-    /// `URLSigner.bytes(hex:)` does, so that a multi-byte character cannot
-    /// make the count of characters and of bytes disagree.
-    static func bytes(hex: some StringProtocol) -> Data? {
-        let digits = Array(hex.utf8)
-        guard digits.count == 64 else { return nil }
-        var data = Data(capacity: 32)
-        for index in stride(from: 0, to: digits.count, by: 2) {
-            guard let high = nibble(digits[index]), let low = nibble(digits[index + 1]) else { return nil }
-            data.append(high << 4 | low)
-        }
-        return data
-    }
-
-    private static func nibble(_ digit: UInt8) -> UInt8? {
-        switch digit {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 
     /// A value from the header for an error message, quoted and cut short:

@@ -15,20 +15,20 @@ struct SSHCommand: AsyncParsableCommand {
         commandName: "ssh", abstract: "git over OpenSSH's sshd: the AuthorizedKeysCommand, its forced command, the host keys.",
         subcommands: [AuthorizedKeys.self, Git.self, HostKeys.self])
 
-    /// sshd's `AuthorizedKeysCommand /usr/local/bin/kiln ssh authorized-keys --home HOME %u %k`.
+    /// sshd's `AuthorizedKeysCommand /usr/local/bin/kiln ssh authorized-keys --home HOME --user git %u %k`.
     struct AuthorizedKeys: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "authorized-keys",
             abstract: "For sshd's AuthorizedKeysCommand: print the authorized_keys line of a key some app has, with the forced command, or nothing.")
         @OptionGroup var home: HomeOptions
-        @Option(help: "The only login user pushes may use (e.g. git); others get no key.") var user: String?
+        @Option(help: "The login user pushes use (e.g. git); other logins get no key, so a Kiln key never opens another account.") var user: String
         @Argument(help: "The login user (sshd's %u).") var login: String
         @Argument(help: "The offered key: its base64 (sshd's %k), or TYPE BASE64.") var key: [String]
 
         func run() async throws {
             // sshd reads standard output as authorized_keys lines: only the answer goes there, errors to stderr.
             let logger = KilnLogging.bootstrap(defaultLevel: .error)
-            if let user, user != login { return }
+            guard user == login else { return }
             let offered = try Self.publicKey(key)
             let settings = try PushSettings.load(from: KilnHome(home.homeURL).sshPushSettings)
             guard let url = settings.variables["KILN_DATABASE_URL"] else { throw ValidationError("the push settings name no database: restart the server") }
@@ -107,21 +107,31 @@ enum GitSSHAccessLine {
     /// `command="…",restrict TYPE BASE64`: the key may run that command only,
     /// with no terminal, forwarding or agent (`restrict`).
     static func authorizedKeysLine(command: [String], key: SSHPublicKey) -> String {
-        // sshd hands the command to the login shell: each word single-quoted; inside the option's double quotes, \" and \\ escaped.
+        // sshd hands the command to the login shell: each word single-quoted; inside the option's double quotes, \" escaped (sshd unescapes nothing else).
         let shell = command.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
-        let option = shell.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        let option = shell.replacingOccurrences(of: "\"", with: "\\\"")
         return "command=\"\(option)\",restrict \(key.line)"
     }
 
-    /// Becomes `git` with the invocation's arguments and variables (this process's standard streams are the SSH session's).
+    /// Becomes `git` with the invocation's arguments and variables (this
+    /// process's standard streams are the SSH session's). The environment is
+    /// made anew: sshd passes on whatever its `AcceptEnv` let the client set,
+    /// and a client's `GIT_CONFIG_PARAMETERS` or `GIT_CONFIG_COUNT` would
+    /// configure git (a hook, a pack command) for it.
     static func exec(_ invocation: GitInvocation) throws -> Never {
-        for (name, value) in invocation.environment { setenv(name, value, 1) }
+        let inherited = ProcessInfo.processInfo.environment
+        var environment = ["PATH": inherited["PATH"] ?? "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"]
+        if let home = inherited["HOME"] { environment["HOME"] = home }
+        for (name, value) in invocation.environment { environment[name] = value }
         // farm-owned: the app's repository, as the access check prepared it.
         guard chdir(invocation.workingDirectory) == 0 else {
             throw ReceiverError("cannot enter \(invocation.workingDirectory): \(String(cString: strerror(errno)))")
         }
-        let argv = (["git"] + invocation.arguments).map { strdup($0) } + [nil]
-        execvp("git", argv)
+        let candidates: [String] = (environment["PATH"] ?? "").split(separator: ":").map { "\($0)/git" }
+        let path = candidates.first { Glibc.access($0, X_OK) == 0 } ?? "/usr/bin/git"
+        let argv = ([path] + invocation.arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        execve(path, argv, envp)
         throw ReceiverError("cannot run git: \(String(cString: strerror(errno)))")
     }
 }

@@ -25,8 +25,9 @@ extension SlugCommand {
     struct Fetch: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Download a slug by signed URL, with its manifest and signature, and verify all three; nothing is left on a mismatch.")
         @Argument(help: "A signed slug URL (from `kiln slug url` or a release hand-off).") var url: String
-        @Option(help: "The farm's public key (PEM), obtained once from a trusted place (`kiln farm-keys public`). Which keys are revoked is asked of the URL's server.") var publicKey: String
-        @Flag(help: "Do not ask the URL's server which keys are revoked, and trust every key in --public-key (a revoked key left in it still verifies).") var offline = false
+        @Option(help: "The farm's public key (PEM), obtained once from a trusted place (`kiln farm-keys public`).") var publicKey: String
+        @Option(help: "The farm server to ask which keys are revoked (default: KILN_SERVER, else the URL's server when it is https).") var revocationsFrom: String?
+        @Flag(help: "Ask no server which keys are revoked, and trust every key in --public-key (a revoked key left in it still verifies).") var offline = false
         @Option(name: .shortAndLong, help: "Directory to write the slug (slug.tar.zst or slug.tar.gz), manifest.json and manifest.json.sig to.") var output: String = "."
 
         func run() async throws {
@@ -35,15 +36,26 @@ extension SlugCommand {
                 throw ValidationError("\(url) is not a signed slug URL (http(s)://HOST/slugs/SHA256?expires=…&signature=…)")
             }
             let digest = String(components.path.dropFirst("/slugs/".count))
-            // The server that made the URL says which keys are revoked: it is the farm's, and it is reachable.
+            // Whoever answers "which keys are revoked" can hide a revocation: ask the farm server the user
+            // trusts, and the URL's own server (whoever made the URL, or sits between) only over https.
             var origin = components
             origin.path = ""
             origin.percentEncodedQuery = nil
             origin.fragment = nil
-            guard let server = origin.url else {
-                throw ValidationError("\(url) is not a signed slug URL (http(s)://HOST/slugs/SHA256?expires=…&signature=…)")
+            let server: URL?
+            if let revocationsFrom {
+                server = URL(string: revocationsFrom)
+            } else if let configured = ProcessInfo.processInfo.environment["KILN_SERVER"], !configured.isEmpty {
+                server = URL(string: configured)
+            } else if origin.scheme?.lowercased() == "https" {
+                server = origin.url
+            } else {
+                server = nil
             }
-            let key = try await FarmKeySource.pinned(publicKey, revocationsFrom: offline ? nil : KilnClient(server: server, token: nil))
+            guard offline || server != nil else {
+                throw ValidationError("no trusted server to ask which farm keys are revoked: the URL is not https; set KILN_SERVER or --revocations-from to the farm's server, or pass --offline to trust --public-key as it is")
+            }
+            let key = try await FarmKeySource.pinned(publicKey, revocationsFrom: offline ? nil : server.map { KilnClient(server: $0, token: nil) })
             let directory = URL(fileURLWithPath: output)
             let created = !FileManager.default.fileExists(atPath: directory.path)
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -158,11 +158,17 @@ import Testing
             let offline = try await sh(TestEnvironment.binary, ["slug", "verify", scratch.appendingPathComponent("b-1").path, "--key", pinned.path, "--offline"])
             #expect(offline.succeeded, "--offline trusts the file as it is: \(offline.output)")
 
-            // A release service fetching by signed URL: the URL's server says which keys are revoked.
+            // A release service fetching by signed URL: the farm's server it trusts says which keys are revoked;
+            // over plain http the URL's own server is not asked (it could hide a revocation).
+            let plain = try await farm.kiln("slug", "url", "b-3")
+            let unanswered = try await sh(TestEnvironment.binary, ["slug", "fetch", plain.output.trimmingCharacters(in: .whitespacesAndNewlines),
+                                                                   "--public-key", pinned.path, "-o", scratch.appendingPathComponent("unasked").path])
+            #expect(!unanswered.succeeded && unanswered.output.contains("--revocations-from"), "\(unanswered.output)")
             for (build, trusted) in [("b-1", false), ("b-3", true)] {
                 let url = try await farm.kiln("slug", "url", build)
                 let fetched = scratch.appendingPathComponent("fetched-\(build)")
-                let fetch = try await sh(TestEnvironment.binary, ["slug", "fetch", url.output.trimmingCharacters(in: .whitespacesAndNewlines), "--public-key", pinned.path, "-o", fetched.path])
+                let fetch = try await sh(TestEnvironment.binary, ["slug", "fetch", url.output.trimmingCharacters(in: .whitespacesAndNewlines), "--public-key", pinned.path,
+                                                                  "--revocations-from", farm.server, "-o", fetched.path])
                 if trusted {
                     #expect(fetch.succeeded && fetch.output.contains("verified: compromised b-3"), "\(fetch.output)")
                 } else {

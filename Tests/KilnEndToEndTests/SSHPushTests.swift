@@ -146,7 +146,7 @@ import Testing
             #expect(shell.output.contains("Kiln serves git only, no shell"), "\(shell.output)")
             let forward = try await sh("ssh", ["-W", "127.0.0.1:\(farm.port)"] + ssh)
             #expect(!forward.succeeded)
-            #expect(!forward.output.contains("HTTP/"), "\(forward.output)")
+            #expect(forward.output.contains("stdio forwarding failed"), "\(forward.output)")
             // A path instead of an app name reaches no file.
             let path = try await sh("ssh", ssh + ["git-upload-pack '../../etc.git'"])
             #expect(path.status == 1)
@@ -167,6 +167,19 @@ import Testing
             let after = try await sh("git", ["fetch", Self.sshRemote(farm, "mine")], in: repo, environment: key.environment)
             #expect(!after.succeeded)
             #expect(after.output.contains("Permission denied (publickey)"), "\(after.output)")
+
+            // An SSH key an app's API key added goes with that API key: a leaked key leaves no SSH access behind.
+            let deployKey = try await farm.createApp("deployed")
+            let added2 = try await sh(TestEnvironment.binary, ["keys", "add", "--app", "deployed", "--ssh-file", stranger.publicFile.path],
+                                      environment: ["KILN_SERVER": farm.server, "KILN_TOKEN": deployKey])
+            #expect(added2.succeeded, "\(added2.output)")
+            let before = try await sh("git", ["push", Self.sshRemote(farm, "deployed"), "main"], in: repo, environment: stranger.environment)
+            #expect(before.succeeded, "\(before.output)")
+            let listed = try await farm.kiln("keys", "list", "--app", "deployed")
+            let apiKeyID = try #require(listed.output.firstMatch(of: /key-\d+/).map { String($0.output) }, "\(listed.output)")
+            #expect(try await farm.kiln("keys", "revoke", apiKeyID).succeeded)
+            let gone = try await sh("git", ["fetch", Self.sshRemote(farm, "deployed")], in: repo, environment: stranger.environment)
+            #expect(gone.output.contains("Permission denied (publickey)"), "\(gone.output)")
 
             // RSA is taken, with the note that only sshd authenticates it.
             let rsa = try await ClientKey.make("rsa")
@@ -209,6 +222,12 @@ import Testing
                                                "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-p", "\(sshd.port)", "root@127.0.0.1", "id"])
             #expect(command.status == 1)
             #expect(command.output.contains("is not a command Kiln runs"), "\(command.output)")
+            // `restrict`: no forwarding through sshd either.
+            let forward = try await sh("ssh", ["-W", "127.0.0.1:\(farm.port)", "-i", key.file.path, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+                                               "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+                                               "-p", "\(sshd.port)", "root@127.0.0.1"])
+            #expect(!forward.succeeded)
+            #expect(forward.output.contains("stdio forwarding failed"), "\(forward.output)")
             let unknown = try await sh("git", ["push", remote, "main"], in: repo, environment: nobody.environment)
             #expect(unknown.output.contains("Permission denied (publickey)"), "\(unknown.output)")
             }
