@@ -146,5 +146,4 @@ struct UpCommand: AsyncParsableCommand {
             try await Task.sleep(for: .seconds(1))
         }
     }
-
 }
