@@ -183,6 +183,7 @@ let package = Package(
         .testTarget(name: "KilnWebhookTests", dependencies: ["KilnWebhook"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnCacheTests", dependencies: ["KilnCache", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnReceiverTests", dependencies: ["KilnReceiver"], swiftSettings: swiftSettings),
+        .testTarget(name: "KilnSSHTests", dependencies: ["KilnSSH"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnSandboxTests", dependencies: ["KilnSandbox", "KilnTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KilnCNBTests", dependencies: [
             "KilnCNB", "KilnConfine", "KilnSandbox", "KilnTestSupport", .product(name: "TOMLKit", package: "TOMLKit"),

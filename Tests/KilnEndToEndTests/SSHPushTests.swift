@@ -63,6 +63,14 @@ import Testing
             #expect(push.output.contains("remote: -----> Static (static.json) app detected"))
             #expect(push.output.contains("remote: -----> Released sshapp v1 (build b-1)"))
 
+            // A push of many SSH windows (20 MB that do not compress), read only as git takes them.
+            _ = try await sh("sh", ["-c", "head -c 20971520 /dev/urandom > public/blob.bin"], in: repo)
+            _ = try await sh("git", ["add", "-A"], in: repo)
+            _ = try await sh("git", ["commit", "-qm", "blob"], in: repo)
+            let big = try await sh("git", ["push", Self.sshRemote(farm, "sshapp"), "main"], in: repo, environment: key.environment)
+            #expect(big.succeeded, "\(big.output)")
+            #expect(big.output.contains("remote: -----> Released sshapp v2 (build b-2)"), "\(big.output)")
+
             // The same key clones it back: upload-pack.
             let clone = try TestEnvironment.temporaryDirectory("ssh-clone").appendingPathComponent("sshapp")
             let cloned = try await sh("git", ["clone", "-q", Self.sshRemote(farm, "sshapp"), clone.path], environment: key.environment)
