@@ -56,6 +56,14 @@ public struct SSHPublicKey: Sendable, Equatable {
         comment = fields.count > 2 ? fields[2].trimmingCharacters(in: .whitespaces) : ""
     }
 
+    /// A key given as its base64 alone (sshd's `%k`): the type is the key's own first field.
+    public init(base64: String) throws {
+        guard let data = Data(base64Encoded: base64), let type = Self.leadingString(of: Array(data)) else {
+            throw CatalogError(.invalid, "'\(base64.prefix(40))' is not a base64 SSH public key (sshd's %k)")
+        }
+        try self.init(parsing: "\(type) \(base64)")
+    }
+
     /// `SHA256:…`, as `ssh-keygen -l -E sha256` prints it.
     public var fingerprint: String {
         Self.fingerprint(of: blob)

@@ -105,8 +105,9 @@ public struct GitHTTPBackend: Sendable {
         }
     }
 
-    /// The path of the running `kiln` binary, which the hook script executes.
-    static let ownExecutable: String = {
+    /// The path of the running `kiln` binary, which the hook script executes
+    /// (and sshd's forced command, in an authorized_keys line).
+    public static let ownExecutable: String = {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }()
 }

@@ -1,5 +1,6 @@
 import Foundation
 import KilnCatalog
+import KilnHome
 
 /// Decides whether an SSH key may run a git request, and what then runs.
 /// Kiln's own SSH server and OpenSSH's forced command (`kiln ssh git`) both
@@ -83,19 +84,18 @@ public struct PushSettings: Sendable, Equatable, Codable {
         return variables
     }
 
-    /// Writes them owner-only, replacing the file whole.
+    /// Writes them owner-only (``KilnHome/OwnerOnlyFile``), replacing the file whole.
     public func write(to url: URL) throws {
-        let data = try JSONEncoder().encode(self)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])  // farm-owned: the server's home
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid())")
-        // Mode 0600 before any byte is in it.
-        guard FileManager.default.createFile(atPath: temporary.path, contents: nil, attributes: [.posixPermissions: 0o600]) else {  // farm-owned: the server's home
-            throw ReceiverError("cannot write \(temporary.path)")
+        try OwnerOnlyFile.write(try JSONEncoder().encode(self), to: url)
+    }
+
+    /// The database the hook writes to, which `kiln ssh` asks too.
+    public func databaseURL() throws -> String {
+        guard let url = variables["KILN_DATABASE_URL"], !url.isEmpty else {
+            throw ReceiverError("the push settings name no database: restart the server to write them again")
         }
-        try data.write(to: temporary)
-        guard rename(temporary.path, url.path) == 0 else {  // farm-owned: the server's home
-            throw ReceiverError("cannot replace \(url.path): \(String(cString: strerror(errno)))")
-        }
+        return url
     }
 
     /// Reads them back; the error says how to make the file.

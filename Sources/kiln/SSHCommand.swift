@@ -31,31 +31,20 @@ struct SSHCommand: AsyncParsableCommand {
             guard user == login else { return }
             let offered = try Self.publicKey(key)
             let settings = try PushSettings.load(from: KilnHome(home.homeURL).sshPushSettings)
-            guard let url = settings.variables["KILN_DATABASE_URL"] else { throw ValidationError("the push settings name no database: restart the server") }
-            let apps = try await Database.with(url: try DatabaseURL(url), logger: logger) { database in
+            let apps = try await Database.with(url: try DatabaseURL(settings.databaseURL()), logger: logger) { database in
                 try await Catalog(database: database).sshKeyApps(fingerprint: offered.fingerprint)
             }
             guard !apps.isEmpty else { return }
-            let command = [GitSSHAccessLine.executable, "ssh", "git", "--home", home.homeURL.path, "--key", offered.fingerprint]
+            let command = [GitHTTPBackend.ownExecutable, "ssh", "git", "--home", home.homeURL.path, "--key", offered.fingerprint]
             emit(GitSSHAccessLine.authorizedKeysLine(command: command, key: offered))
         }
 
         /// `%k` alone (the type is inside the key) or `TYPE BASE64`.
         static func publicKey(_ words: [String]) throws -> SSHPublicKey {
             switch words.count {
-            case 1:
-                guard let data = Data(base64Encoded: words[0]), data.count >= 4 else {
-                    throw ValidationError("'\(words[0].prefix(40))' is not a base64 public key (sshd's %k)")
-                }
-                let length = Int(data[0]) << 24 | Int(data[1]) << 16 | Int(data[2]) << 8 | Int(data[3])
-                guard length > 0, length <= 64, data.count >= 4 + length, let type = String(data: data[4..<(4 + length)], encoding: .utf8) else {
-                    throw ValidationError("'\(words[0].prefix(40))' is not an SSH public key")
-                }
-                return try SSHPublicKey(parsing: "\(type) \(words[0])")
-            case 2:
-                return try SSHPublicKey(parsing: words.joined(separator: " "))
-            default:
-                throw ValidationError("give the key as sshd's %k, or as TYPE BASE64")
+            case 1: return try SSHPublicKey(base64: words[0])
+            case 2: return try SSHPublicKey(parsing: words.joined(separator: " "))
+            default: throw ValidationError("give the key as sshd's %k, or as TYPE BASE64")
             }
         }
     }
@@ -72,9 +61,8 @@ struct SSHCommand: AsyncParsableCommand {
             let command = environment["SSH_ORIGINAL_COMMAND"] ?? ""
             do {
                 let settings = try PushSettings.load(from: KilnHome(home.homeURL).sshPushSettings)
-                guard let url = settings.variables["KILN_DATABASE_URL"] else { throw ReceiverError("the push settings name no database: restart the server") }
                 let request = try GitSSHRequest(command: command)
-                let invocation = try await Database.with(url: try DatabaseURL(url), logger: logger) { database in
+                let invocation = try await Database.with(url: try DatabaseURL(settings.databaseURL()), logger: logger) { database in
                     try await GitSSHAccess(catalog: Catalog(database: database), repositories: RepositoryStore(root: KilnHome(home.homeURL).repositories),
                                            settings: settings).invocation(for: request, fingerprint: key, gitProtocol: environment["GIT_PROTOCOL"])
                 }
@@ -101,9 +89,6 @@ struct SSHCommand: AsyncParsableCommand {
 
 /// What the OpenSSH mode writes and runs.
 enum GitSSHAccessLine {
-    /// This `kiln` binary, which sshd runs as the forced command.
-    static let executable: String = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-
     /// `command="…",restrict TYPE BASE64`: the key may run that command only,
     /// with no terminal, forwarding or agent (`restrict`).
     static func authorizedKeysLine(command: [String], key: SSHPublicKey) -> String {
