@@ -18,7 +18,7 @@ public enum ImageRun {
 
     /// Starts `image` (its ENTRYPOINT + CMD, or `command` through `/bin/sh -c`),
     /// waits until `path` answers on $PORT, runs `body`, then stops it.
-    public static func serving<T: Sendable>(_ image: String, command: String? = nil, path: String = "/", patience: Duration = .seconds(60),
+    public static func serving<T: Sendable>(_ image: String, command: String? = nil, path: String = "/", patience: Duration = .seconds(180),
                                             _ body: @escaping @Sendable (Serving) async throws -> T) async throws -> T {
         let work = try TestEnvironment.temporaryDirectory("image-run")
         let layout = work.appendingPathComponent("layout"), rootfs = work.appendingPathComponent("rootfs")

@@ -11,7 +11,9 @@ import Synchronization
 public enum SlugRun {
     /// Starts `process` of the slug in `slugDirectory` (as `kiln slug get` wrote it),
     /// GETs `path` from it until it answers (up to `patience`), stops it, returns the body.
-    public static func get(_ path: String = "/", slugDirectory: URL, process: String = "web", patience: Duration = .seconds(60)) async throws -> String {
+    /// The patience is long because a release's first boot on a loaded CI host
+    /// (BEAM, its epmd, every suite building at once) has taken over a minute.
+    public static func get(_ path: String = "/", slugDirectory: URL, process: String = "web", patience: Duration = .seconds(180)) async throws -> String {
         try await serving(slugDirectory: slugDirectory, process: process, path: path, patience: patience) { $0.body }
     }
 
@@ -27,7 +29,7 @@ public enum SlugRun {
     /// starts `process` with `environment` added, waits until `path` answers,
     /// runs `body` while it serves, then stops it.
     public static func serving<T: Sendable>(slugDirectory: URL, into root: URL? = nil, process: String = "web", path: String = "/",
-                                            environment: [String: String] = [:], patience: Duration = .seconds(60),
+                                            environment: [String: String] = [:], patience: Duration = .seconds(180),
                                             _ body: @escaping @Sendable (Serving) async throws -> T) async throws -> T {
         let root = try root ?? TestEnvironment.temporaryDirectory("slug-run")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
