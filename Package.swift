@@ -138,7 +138,7 @@ let package = Package(
             .product(name: "Subprocess", package: "swift-subprocess"),
         ], swiftSettings: swiftSettings),
         .target(name: "KilnServer", dependencies: [
-            "KilnSSH", "KilnHome", "KilnProcess", "KilnWebhook", "KilnReceiver", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnBlobStore", "KilnS3", "KilnSigning", "KilnSlug", "KilnCache", "KilnDownload",
+            "KilnSSH", "KilnHome", "KilnProcess", "KilnWebhook", "KilnReceiver", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnBlobStore", "KilnS3", "KilnSigning", "KilnSlug", "KilnCache", "KilnDownload", "KilnImage",
             "KilnAPI",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
@@ -147,13 +147,22 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], swiftSettings: swiftSettings),
+        // The reference release service (`kiln release-agent`): takes hand-offs, runs each app's web process behind a stable port.
+        .target(name: "KilnAgent", dependencies: [
+            "KilnSandbox", "KilnSlug", "KilnSigning", "KilnWebhook", "KilnCurl", "KilnProcess", "KilnArchive", "KilnBlobStore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: swiftSettings),
         .target(name: "KilnClient", dependencies: [
             "KilnAPI",
             .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], swiftSettings: swiftSettings),
         .executableTarget(name: "kiln", dependencies: [
-            "KilnHome", "KilnServer", "KilnSSH", "KilnWorker", "KilnClient", "KilnAPI", "KilnRuntimes", "KilnCNB", "KilnDatabase", "KilnReceiver", "KilnSigning", "KilnSlug", "KilnBlobStore", "KilnCatalog", "KilnQueue", "KilnProcess", "KilnSandbox", "KilnCache", "KilnArchive", "KilnS3", "KilnImage", "KilnDownload",
+            "KilnHome", "KilnServer", "KilnSSH", "KilnWorker", "KilnClient", "KilnAPI", "KilnRuntimes", "KilnCNB", "KilnDatabase", "KilnReceiver", "KilnSigning", "KilnSlug", "KilnBlobStore", "KilnCatalog", "KilnQueue", "KilnProcess", "KilnSandbox", "KilnCache", "KilnArchive", "KilnS3", "KilnImage", "KilnDownload", "KilnAgent",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -196,6 +205,11 @@ let package = Package(
         .testTarget(name: "KilnWorkerTests", dependencies: [
             "KilnWorker", "KilnTestSupport", "KilnQueue", "KilnCatalog", "KilnBlobStore", "KilnBuildpacks", "KilnSandbox", "KilnSigning", "KilnSlug", "KilnDownload", "KilnCNB", "KilnCache", "KilnImage",
         ], swiftSettings: swiftSettings),
-        .testTarget(name: "KilnEndToEndTests", dependencies: ["KilnTestSupport", "KilnProcess", "KilnDatabase", "KilnCatalog", "KilnQueue", "KilnWebhook", .product(name: "PostgresNIO", package: "postgres-nio")], swiftSettings: swiftSettings),
+        .testTarget(name: "KilnAgentTests", dependencies: [
+            "KilnAgent", "KilnSigning", "KilnSlug", "KilnWebhook", "KilnProcess", "KilnTestSupport",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ], swiftSettings: swiftSettings),
+        .testTarget(name: "KilnEndToEndTests", dependencies: ["KilnTestSupport", "KilnProcess", "KilnDatabase", "KilnCatalog", "KilnQueue", "KilnWebhook", "KilnSigning", .product(name: "PostgresNIO", package: "postgres-nio")], swiftSettings: swiftSettings),
     ]
 )

@@ -6,7 +6,7 @@
 # on a line that says `// farm-owned: WHY`. Exits 1 and lists the calls otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-modules=(Sources/KilnWorker Sources/KilnReceiver Sources/KilnCache Sources/KilnBuildpacks Sources/KilnImage Sources/KilnCNB)
+modules=(Sources/KilnWorker Sources/KilnReceiver Sources/KilnCache Sources/KilnBuildpacks Sources/KilnImage Sources/KilnCNB Sources/KilnAgent)
 pattern='FileManager|String\(contentsOf|Data\(contentsOf|contentsOfFile|FileHandle\(forReading|FileHandle\(forWriting|fopen\(|[^a-z_]lstat\(|[^a-z_]stat\(|[^a-zA-Z_.]open\(|unlink\(|rename\('
 allowed=$(grep -v '^#' scripts/farm-paths.allow | awk 'NF { print $1 }')
 status=0

@@ -84,5 +84,8 @@ if [ "$status" -ne 0 ]; then
   echo "schemathesis: the server does not keep to docs/openapi.yaml (above); the server's log:" >&2
   # (not the lines that carry its administrator token)
   grep -v KILN_TOKEN "$home/up.log" | tail -50 >&2
+  # What the server's connections were doing: a request that timed out shows here when it waits on the database.
+  psql -h "$socket" -U kiln -d postgres -c "SELECT pid, state, wait_event_type, wait_event, now() - query_start AS running, left(query, 160) AS query
+    FROM pg_stat_activity WHERE datname = '$database'" >&2 || true
 fi
 exit "$status"

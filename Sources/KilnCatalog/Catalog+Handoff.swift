@@ -35,8 +35,8 @@ extension Catalog {
 }
 
 /// A release hand-off that is due: the outbox row, its app's webhook, and
-/// the release with its build's product, held (`FOR UPDATE SKIP LOCKED`)
-/// by the transaction that delivers it.
+/// the release with what it ships, held (`FOR UPDATE SKIP LOCKED`) by the
+/// transaction that delivers it.
 public struct DueHandoff: Sendable {
     public var idempotencyKey: String
     /// Deliveries tried before this one.
@@ -45,8 +45,8 @@ public struct DueHandoff: Sendable {
     /// The webhook's secret, sealed with the config key (``ConfigVault``).
     public var sealedSecret: Data
     public var release: Release
-    /// The build that made the release's slug or image.
-    public var product: BuildProduct
+    /// The release's slug or image and its signed manifest: a build's, or an image's released by reference.
+    public var artifact: ReleaseArtifact
 }
 
 /// What became of one delivery of a ``DueHandoff``.
@@ -79,12 +79,13 @@ extension Catalog {
             }
             guard let found else { return nil }
             let app = found.release.app, version = found.release.version
-            guard let product = try await BuildQueue.products(of: [found.release.buildSeq], on: connection, logger: logger)[found.release.buildSeq] else {
-                throw CatalogError(.notFound, "release v\(version) of \(app) names build seq \(found.release.buildSeq), which the queue no longer holds")
+            let artifact = try await ReleaseRow.artifacts(of: [found.release], on: connection, logger: logger)[0]
+            if let seq = found.release.buildSeq, artifact.build == nil {
+                throw CatalogError(.notFound, "release v\(version) of \(app) names build seq \(seq), which the queue no longer holds")
             }
             let due = DueHandoff(idempotencyKey: found.key, attempts: found.attempts, webhook: found.webhook,
                                  sealedSecret: found.secret.map { Data(buffer: $0) } ?? Data(),
-                                 release: found.release.release(product: product, handoff: "pending"), product: product)
+                                 release: found.release.release(artifact: artifact, handoff: "pending"), artifact: artifact)
             let attempt = await deliver(due)
             switch attempt {
             case .delivered(let status):
@@ -92,7 +93,10 @@ extension Catalog {
                     UPDATE release_handoffs SET delivered_at = now(), attempts = attempts + 1, last_status = \(status), last_error = NULL
                     WHERE app = \(app) AND version = \(version)
                     """, logger: logger)
-                try await BuildQueue.recordHandoffTime(buildSeq: found.release.buildSeq, releasedAt: found.release.createdAt, on: connection, logger: logger)
+                // Only a deploy's release (keyed by its build) times its build's hand-off: not a rollback's, nor a config change's.
+                if let seq = found.release.buildSeq, found.key == artifact.build {
+                    try await BuildQueue.recordHandoffTime(buildSeq: seq, releasedAt: found.release.createdAt, on: connection, logger: logger)
+                }
             case .failed(let status, let error, let delay):
                 try await connection.query("""
                     UPDATE release_handoffs SET attempts = attempts + 1, last_status = \(status), last_error = \(error.storableText),
@@ -102,5 +106,19 @@ extension Catalog {
             }
             return (due, attempt)
         }
+    }
+
+    /// The secret of `app`'s release webhook, unsealed, or `nil` when the app
+    /// has none (or does not exist): what a release service signs its deploy
+    /// status reports with.
+    public func releaseWebhookSecret(app: String, vault: ConfigVault) async throws -> String? {
+        let rows = try await database.client.query("""
+            SELECT release_webhook_secret FROM apps WHERE name = \(app) AND deleted_at IS NULL
+            """, logger: logger)
+        for try await sealed in rows.decode(ByteBuffer?.self) {
+            guard let sealed else { return nil }
+            return try vault.unseal(Data(buffer: sealed), app: app)["secret"]
+        }
+        return nil
     }
 }

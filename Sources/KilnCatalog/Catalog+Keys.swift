@@ -25,6 +25,20 @@ extension Catalog {
         return keys
     }
 
+    /// Who presents `key`, as a release's description names them: `admin`
+    /// for an administrator key, `key-N` for an app's key; `nil` for a key
+    /// that does not work (unknown, revoked, or of a deleted app).
+    public func actor(for key: String) async throws -> String? {
+        let rows = try await database.client.query("""
+            SELECT k.id, k.app FROM api_keys k LEFT JOIN apps a ON a.name = k.app
+            WHERE k.key_sha256 = \(Self.hash(key)) AND k.revoked_at IS NULL AND (k.app IS NULL OR a.deleted_at IS NULL)
+            """, logger: logger)
+        for try await (id, app) in rows.decode((Int64, String?).self) {
+            return app == nil ? "admin" : KeyID.api(id).description
+        }
+        return nil
+    }
+
     /// The API key `key-N`, revoked or not, or `nil`.
     public func apiKey(id: Int64) async throws -> APIKeyRecord? {
         let rows = try await database.client.query("SELECT \(unescaped: Self.apiKeyColumns) FROM api_keys WHERE id = \(id)", logger: logger)

@@ -6,7 +6,7 @@ import PostgresNIO
 /// upgrade is built from.
 public struct RunningRelease: Sendable, Equatable {
     public var version: Int
-    /// The build that made the slug (a rollback's release names the original build).
+    /// The build that made the slug (a rollback's release names the original build); empty for an image released by reference.
     public var build: String
     /// `nil` for a Dockerfile build's release, which has an image and no slug.
     public var slugDigest: String?
@@ -25,8 +25,10 @@ extension Catalog {
         var newest: ReleaseRow?
         for try await row in rows { newest = try ReleaseRow(row: row) }
         guard let newest else { return nil }
-        let product = try await BuildQueue(database: database).products(of: [newest.buildSeq])[newest.buildSeq]
-        return RunningRelease(version: newest.version, build: product?.id ?? "", slugDigest: newest.slugDigest,
-                              manifestDigest: product?.manifestDigest, signatureDigest: product?.signatureDigest)
+        let artifact = try await database.client.withConnection { [logger] connection in
+            try await ReleaseRow.artifacts(of: [newest], on: connection, logger: logger)[0]
+        }
+        return RunningRelease(version: newest.version, build: artifact.build ?? "", slugDigest: newest.slugDigest,
+                              manifestDigest: artifact.manifestDigest, signatureDigest: artifact.signatureDigest)
     }
 }

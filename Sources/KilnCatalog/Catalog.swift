@@ -170,12 +170,28 @@ public struct Catalog: Sendable {
     public static func recordRelease(app: String, buildSeq: Int64, slugDigest: String?, configVersion: Int = 0, description: String = "",
                                      upgrade: Release.Upgrade? = nil, upgradeBase: Int? = nil, idempotencyKey: String? = nil,
                                      on connection: PostgresConnection, logger: Logger) async throws -> Int {
+        try await recordRelease(app: app, artifact: ReleaseArtifact(buildSeq: buildSeq, slugDigest: slugDigest), configVersion: configVersion,
+                                description: description, upgrade: upgrade, upgradeBase: upgradeBase, idempotencyKey: idempotencyKey,
+                                on: connection, logger: logger)
+    }
+
+    /// Records the next release of `app`, shipping `artifact` (a build's, by
+    /// its `buildSeq`; or an image no build made, by its own image, ports and
+    /// manifest) with config version `configVersion`, and its hand-off outbox
+    /// row when the app has a webhook, on `connection` (a transaction's; the
+    /// app row is locked `FOR UPDATE` until it ends). `rollbackOf` marks an
+    /// automatic rollback with the version that failed. Returns the version.
+    @discardableResult
+    public static func recordRelease(app: String, artifact: ReleaseArtifact, configVersion: Int, description: String,
+                                     upgrade: Release.Upgrade? = nil, upgradeBase: Int? = nil, idempotencyKey: String? = nil, rollbackOf: Int? = nil,
+                                     on connection: PostgresConnection, logger: Logger) async throws -> Int {
         // Lock the app row: concurrent releases of one app get consecutive versions, and a deletion
         // (which takes the same lock) either comes after this release or is seen here.
         let locked = try await connection.query("SELECT deleted_at FROM apps WHERE name = \(app) FOR UPDATE", logger: logger)
         for try await deletedAt in locked.decode(Date?.self) where deletedAt != nil {
             // Fenced, as a build whose worker lost it: the build was cancelled by the deletion, and records nothing.
-            throw QueueError("the app \(app) was deleted: build seq \(buildSeq)'s result and release are not recorded", code: .fenced)
+            let what = artifact.buildSeq.map { "build seq \($0)'s result and release are" } ?? "the release is"
+            throw QueueError("the app \(app) was deleted: \(what) not recorded", code: .fenced)
         }
         var upgrade = upgrade, description = description
         if upgrade != nil, let upgradeBase {
@@ -187,10 +203,14 @@ public struct Catalog: Sendable {
                 description += " (by restart: built as a hot upgrade of v\(upgradeBase), but v\(newest) was released meanwhile)"
             }
         }
+        // A build's release reads its image and manifest from the build; only a release no build made keeps its own.
+        let own = artifact.buildSeq == nil ? artifact : ReleaseArtifact()
         let rows = try await connection.query("""
-            INSERT INTO releases (app, version, build_seq, slug_digest, config_version, description, upgrade_from, upgrade_to)
-            SELECT \(app), coalesce(max(version), 0) + 1, \(buildSeq), \(slugDigest), \(configVersion), \(description),
-                   \(upgrade?.from), \(upgrade?.to) FROM releases WHERE app = \(app)
+            INSERT INTO releases (app, version, build_seq, slug_digest, config_version, description, upgrade_from, upgrade_to,
+                                  image, image_ports, manifest_digest, signature_digest, rollback_of)
+            SELECT \(app), coalesce(max(version), 0) + 1, \(artifact.buildSeq), \(artifact.slugDigest), \(configVersion), \(description.storableText),
+                   \(upgrade?.from), \(upgrade?.to), \(own.image), \(own.ports), \(own.manifestDigest), \(own.signatureDigest), \(rollbackOf)
+            FROM releases WHERE app = \(app)
             RETURNING version
             """, logger: logger)
         var version = 0
@@ -206,38 +226,54 @@ public struct Catalog: Sendable {
 
     /// The releases of `app`, newest first.
     public func releases(app: String) async throws -> [Release] {
-        let rows = try await database.client.query("""
+        try await database.client.withConnection { connection in try await Self.releases(app: app, on: connection, logger: logger) }
+    }
+
+    /// The releases of `app` on `connection`, newest first (only `version` when given).
+    static func releases(app: String, version: Int? = nil, on connection: PostgresConnection, logger: Logger) async throws -> [Release] {
+        let rows = try await connection.query("""
             SELECT \(unescaped: ReleaseRow.columns),
                    CASE WHEN h.app IS NULL THEN 'none' WHEN h.delivered_at IS NOT NULL THEN 'delivered'
                         WHEN h.attempts = 0 THEN 'pending'
                         ELSE 'pending (attempt ' || h.attempts || ': ' || coalesce(h.last_error, 'HTTP ' || h.last_status) || ')' END AS handoff
             FROM releases r LEFT JOIN release_handoffs h ON h.app = r.app AND h.version = r.version
-            WHERE r.app = \(app) ORDER BY r.version DESC
+            WHERE r.app = \(app) AND (\(version)::integer IS NULL OR r.version = \(version)) ORDER BY r.version DESC
             """, logger: logger)
         var found: [(ReleaseRow, String)] = []
         for try await row in rows {
             found.append((try ReleaseRow(row: row), try row.makeRandomAccess()["handoff"].decode(String.self)))
         }
-        let products = try await BuildQueue(database: database).products(of: found.map(\.0.buildSeq))
-        return found.map { release, handoff in release.release(product: products[release.buildSeq], handoff: handoff) }
+        let artifacts = try await ReleaseRow.artifacts(of: found.map(\.0), on: connection, logger: logger)
+        return zip(found, artifacts).map { found, artifact in found.0.release(artifact: artifact, handoff: found.1) }
+    }
+
+    /// Release `version` of `app` on `connection`, locked (`FOR UPDATE`) until the transaction ends, or `nil`.
+    static func releaseRow(app: String, version: Int, on connection: PostgresConnection, logger: Logger) async throws -> ReleaseRow? {
+        let rows = try await connection.query("""
+            SELECT \(unescaped: ReleaseRow.columns) FROM releases r WHERE r.app = \(app) AND r.version = \(version) FOR UPDATE
+            """, logger: logger)
+        for try await row in rows { return try ReleaseRow(row: row) }
+        return nil
     }
 
     /// Records a new release of `app` pointing at version `version`'s slug
-    /// and config, handed off like any release; returns it.
+    /// (or image) and config, handed off like any release; returns it.
     public func rollback(app: String, to version: Int) async throws -> Release {
         guard try await self.app(named: app) != nil else { throw try await absentApp(app) }
-        let created = try await database.transaction { connection -> Int in
-            let rows = try await connection.query("SELECT build_seq, slug_digest, config_version FROM releases WHERE app = \(app) AND version = \(version)", logger: logger)
-            var found: (Int64, String?, Int)?
-            for try await row in rows.decode((Int64, String?, Int).self) { found = row }
-            guard let (buildSeq, slug, config) = found else {
+        return try await database.transaction { connection -> Release in
+            guard let target = try await Self.releaseRow(app: app, version: version, on: connection, logger: logger) else {
                 throw CatalogError(.notFound, "\(app) has no release v\(version): see `kiln releases --app \(app)`")
             }
-            return try await Self.recordRelease(app: app, buildSeq: buildSeq, slugDigest: slug, configVersion: config,
-                                                description: "Rollback to v\(version)", on: connection, logger: logger)
+            let created = try await Self.recordRelease(app: app, artifact: target.recordedArtifact, configVersion: target.configVersion,
+                                                       description: "Rollback to v\(version)", on: connection, logger: logger)
+            return try await Self.release(app: app, version: created, on: connection, logger: logger)
         }
-        guard let release = try await releases(app: app).first(where: { $0.version == created }) else {
-            throw CatalogError(.notFound, "the rollback of \(app) was not recorded")
+    }
+
+    /// Release `version` of `app` as the API shows it, on `connection`; throws `.notFound` when there is none.
+    static func release(app: String, version: Int, on connection: PostgresConnection, logger: Logger) async throws -> Release {
+        guard let release = try await releases(app: app, version: version, on: connection, logger: logger).first else {
+            throw CatalogError(.notFound, "\(app) has no release v\(version): see `kiln releases --app \(app)`")
         }
         return release
     }

@@ -211,6 +211,24 @@ public enum Migrations {
             // reference it ON DELETE CASCADE) stay readable for the release service until it is purged.
             "ALTER TABLE apps ADD COLUMN deleted_at timestamptz",
         ]),
+        Migration(version: 16, name: "releases as the seeds define them", statements: [
+            // An image released by reference (`kiln releases create --image`) has no build: its image, ports and
+            // signed manifest are the release's own. A release of a build reads them from the build.
+            "ALTER TABLE releases ALTER COLUMN build_seq DROP NOT NULL",
+            """
+            ALTER TABLE releases ADD COLUMN image text, ADD COLUMN image_ports integer[],
+                ADD COLUMN manifest_digest text, ADD COLUMN signature_digest text
+            """,
+            "ALTER TABLE releases ADD CONSTRAINT releases_ship_something CHECK (build_seq IS NOT NULL OR (image IS NOT NULL AND manifest_digest IS NOT NULL AND signature_digest IS NOT NULL))",
+            // The release service's report of its deploy: deploying, succeeded or failed (with why), and when.
+            """
+            ALTER TABLE releases ADD COLUMN status text CHECK (status IN ('deploying', 'succeeded', 'failed')),
+                ADD COLUMN status_reason text, ADD COLUMN status_at timestamptz
+            """,
+            // Set on the automatic rollback a failed release made: the version that failed. Such a rollback
+            // that fails in turn makes no further rollback.
+            "ALTER TABLE releases ADD COLUMN rollback_of integer",
+        ]),
     ]
 
     /// The versions this binary knows that the database has not applied: empty when its schema is current.

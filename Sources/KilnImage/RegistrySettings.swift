@@ -37,6 +37,14 @@ public struct RegistrySettings: Sendable, Equatable {
         [host, prefix, app].filter { !$0.isEmpty }.joined(separator: "/")
     }
 
+    /// The app whose repository `reference` is in, when it is in this
+    /// registry under `PREFIX/` (`HOST/PREFIX/APP`, `HOST/PREFIX/APP/cache`); `nil` otherwise.
+    public func owner(of reference: ImageReference) -> String? {
+        let base = repository(app: "") + "/"
+        guard reference.repository.hasPrefix(base) else { return nil }
+        return reference.repository.dropFirst(base.count).split(separator: "/").first.map(String.init)
+    }
+
     /// The stack image slugs are exported onto unless another is named.
     public var defaultStackImage: String { host + "/stacks/heroku-22" }
 

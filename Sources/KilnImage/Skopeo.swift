@@ -5,6 +5,18 @@ import KilnProcess
 /// image into an OCI layout, push a layout, read a manifest's exact bytes.
 struct Skopeo: Sendable {
     var registry: RegistrySettings
+    /// Longest one skopeo command may run (`--command-timeout`); `nil`: no limit.
+    var timeout: Duration?
+
+    init(registry: RegistrySettings, timeout: Duration? = nil) {
+        self.registry = registry
+        self.timeout = timeout
+    }
+
+    /// skopeo's global options, before its command.
+    var globalOptions: [String] {
+        timeout.map { ["--command-timeout", "\($0.components.seconds)s"] } ?? []
+    }
 
     /// Whether `reference` lives in the farm's registry (its TLS and credentials apply).
     func isFarm(_ reference: String) -> Bool {
@@ -26,7 +38,7 @@ struct Skopeo: Sendable {
         // skopeo reports the digest only in a file; an unguessable name of its own for each copy.
         let digestFile = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-skopeo-\(UUID().uuidString).digest")
         defer { try? FileManager.default.removeItem(at: digestFile) }
-        let command = Command("/usr/bin/skopeo", ["copy", "--quiet"] + (preservingDigests ? ["--preserve-digests"] : []) + ["--digestfile", digestFile.path]
+        let command = Command("/usr/bin/skopeo", globalOptions + ["copy", "--quiet"] + (preservingDigests ? ["--preserve-digests"] : []) + ["--digestfile", digestFile.path]
                               + sourceOptions(Self.location(source)) + destinationOptions(Self.location(destination)) + [source, destination])
         let outcome = try await command.run()
         guard outcome.succeeded else {
@@ -37,15 +49,20 @@ struct Skopeo: Sendable {
 
     /// The manifest of `reference` as the registry stores it (its exact bytes), and its digest.
     func rawManifest(_ reference: ImageReference) async throws -> (Data, String) {
-        let command = Command("/usr/bin/skopeo", ["inspect", "--raw"] + (isFarm(reference.repository) ? registry.options() : []) + [reference.transport])
+        let command = Command("/usr/bin/skopeo", globalOptions + ["inspect", "--raw"] + (isFarm(reference.repository) ? registry.options() : []) + [reference.transport])
         let outcome = try await command.capture()
         guard outcome.status == 0 else { throw ImageError("cannot read \(reference) from its registry: \(Self.reason(outcome.error))") }
         let data = Data(outcome.output)
         return (data, OCIDigest.of(data))
     }
 
-
-
+    /// The image config of `reference` (`skopeo inspect --config`), as JSON bytes.
+    func config(_ reference: ImageReference) async throws -> Data {
+        let command = Command("/usr/bin/skopeo", globalOptions + ["inspect", "--config"] + (isFarm(reference.repository) ? registry.options() : []) + [reference.transport])
+        let outcome = try await command.capture()
+        guard outcome.status == 0 else { throw ImageError("cannot read the config of \(reference) from its registry: \(Self.reason(outcome.error))") }
+        return Data(outcome.output)
+    }
 
     /// `docker://HOST/…` → `HOST/…`; other transports are local.
     static func location(_ transport: String) -> String {

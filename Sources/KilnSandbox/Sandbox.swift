@@ -28,6 +28,8 @@ public struct Sandbox: Sendable {
     public var namespaces: Bool
     /// The system the program sees as `/usr`, `/etc`, `/bin`, `/lib`: the host's own, or a stack's root.
     public var stack: Stack
+    /// How long a program stopped by cancellation has between SIGTERM and SIGKILL.
+    public var gracePeriod: Duration = .seconds(1)
 
     public init(mounts: [SandboxMount], network: Bool = false, user: SandboxUser?, limits: SandboxLimits = SandboxLimits(), namespaces: Bool = true,
                 stack: Stack = .host) {
@@ -52,7 +54,7 @@ public struct Sandbox: Sendable {
                               + launcher(program, arguments, workingDirectory: workingDirectory),
                               environment: environment, inheritEnvironment: false)
         command.ownProcessGroup = true
-        command.gracePeriod = .seconds(1)
+        command.gracePeriod = gracePeriod
         let stopCommand = command
 
         let hit = Shared<SandboxLimit?>(nil)

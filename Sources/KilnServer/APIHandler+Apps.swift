@@ -5,7 +5,7 @@ import KilnCache
 import KilnCatalog
 import KilnProcess
 
-/// Apps, their settings, config vars, keys and releases.
+/// Apps, their settings, config vars and keys.
 extension APIHandler {
     func listApps(_ input: Operations.ListApps.Input) async throws -> Operations.ListApps.Output {
         try await authorizer.requireAdmin(credentials)
@@ -74,8 +74,22 @@ extension APIHandler {
         let app = input.path.app
         try await authorizer.requireApp(credentials, app: app)
         guard case .json(let change) = input.body else { throw HTTPError(.unsupportedMediaType) }
-        let config = try await catalog.changeConfig(app: try appName(app), set: change.set?.additionalProperties ?? [:], unset: change.unset ?? [], vault: vault)
-        return .ok(.init(body: .json(.init(config))))
+        let releasedBy = change.release == false ? nil : try await actor()
+        let (config, release) = try await catalog.changeConfig(app: try appName(app), set: change.set?.additionalProperties ?? [:], unset: change.unset ?? [],
+                                                               vault: vault, releasedBy: releasedBy)
+        return .ok(.init(body: .json(.init(value1: .init(config), value2: .init(release: release.map(Components.Schemas.Release.init))))))
+    }
+
+    func getConfigVersion(_ input: Operations.GetConfigVersion.Input) async throws -> Operations.GetConfigVersion.Output {
+        let app = input.path.app, version = input.path.version
+        if input.query.expires != nil || input.query.signature != nil {
+            // A hand-off's config URL: the signature is the authority, no key is needed.
+            try signer.authorize(path: ReleaseHandoff.configPath(app: app, version: version), expires: input.query.expires, signature: input.query.signature,
+                                 unsigned: "this URL is signed only in part: give both expires and signature, as a hand-off's config.url has them, or present a key instead")
+        } else {
+            try await authorizer.requireApp(credentials, app: app)
+        }
+        return .ok(.init(body: .json(.init(try await catalog.config(app: try appName(app), version: version, vault: vault)))))
     }
 
     func createKey(_ input: Operations.CreateKey.Input) async throws -> Operations.CreateKey.Output {
@@ -83,21 +97,5 @@ extension APIHandler {
         let app = input.path.app
         let key = try await catalog.createKey(app: try appName(app))
         return .created(.init(body: .json(.init(app: app, key: key))))
-    }
-
-    func listReleases(_ input: Operations.ListReleases.Input) async throws -> Operations.ListReleases.Output {
-        let app = input.path.app
-        try await authorizer.requireApp(credentials, app: app)
-        // A name no app can have has no releases, as an app without any.
-        let releases = App.isValidName(app) ? try await catalog.releases(app: app) : []
-        return .ok(.init(body: .json(releases.map(Components.Schemas.Release.init))))
-    }
-
-    func rollback(_ input: Operations.Rollback.Input) async throws -> Operations.Rollback.Output {
-        let app = input.path.app
-        try await authorizer.requireApp(credentials, app: app)
-        guard case .json(let body) = input.body else { throw HTTPError(.unsupportedMediaType) }
-        let release = try await catalog.rollback(app: try appName(app), to: body.version)
-        return .created(.init(body: .json(.init(release))))
     }
 }

@@ -7,6 +7,7 @@ import KilnCatalog
 import KilnQueue
 import KilnReceiver
 import KilnSigning
+import Logging
 
 /// The JSON API of docs/openapi.yaml: the generated `APIProtocol`, registered
 /// on the server's router by `registerHandlers`. Each operation authorises
@@ -29,6 +30,7 @@ struct APIHandler: APIProtocol {
     let key: FarmKey
     /// The dependency cache's shared tier first, then this host's local tier.
     let tiers: [URL]
+    let logger: Logger
 
     var credentials: Credentials? { Credentials.current }
 

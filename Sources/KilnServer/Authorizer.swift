@@ -32,6 +32,14 @@ struct Authorizer: Sendable {
         return credentials
     }
 
+    /// Requires what may report `app`'s deploy status: the request's body
+    /// signed with the app's webhook secret (a ``SignedStatusReport`` for
+    /// that app and that operation), or a key valid for `app`.
+    func requireStatusReporter(_ credentials: Credentials?, app: String) async throws {
+        if let signed = SignedStatusReport.current, signed.operationID == StatusSignatureMiddleware.operationID, signed.app == app { return }
+        try await requireApp(credentials, app: app)
+    }
+
     /// Requires an administrator key.
     func requireAdmin(_ credentials: Credentials?) async throws {
         guard try await grant(credentials) == .admin else {

@@ -73,26 +73,32 @@ struct HandoffSender: Service {
         min(1 << min(attempts + 1, 9), 300)
     }
 
-    /// The JSON the release service receives, with a fresh signed slug URL.
+    /// The JSON the release service receives, with fresh signed URLs of the slug and of the config.
     func payload(_ due: DueHandoff) throws -> Data {
-        guard let manifestDigest = due.product.manifestDigest.flatMap(BlobDigest.init),
-              let signatureDigest = due.product.signatureDigest.flatMap(BlobDigest.init) else {
-            throw BlobStoreError("the release's build has no manifest")
+        let artifact = due.artifact
+        guard let manifestDigest = artifact.manifestDigest.flatMap(BlobDigest.init),
+              let signatureDigest = artifact.signatureDigest.flatMap(BlobDigest.init) else {
+            throw BlobStoreError("the release has no signed manifest")
         }
         let manifestBytes = try blobs.data(for: manifestDigest)
         let manifest = try SlugManifest.decode(manifestBytes)
         let expires = Int(Date().timeIntervalSince1970) + urlLifetime
+        let expiresAt = Date(timeIntervalSince1970: TimeInterval(expires))
         let release = due.release
         let handoff = ReleaseHandoff(
-            app: release.app, version: release.version, description: release.description, build: due.product.id, commit: due.product.commit,
-            configVersion: release.configVersion, createdAt: release.createdAt,
+            app: release.app, version: release.version, description: release.description, build: artifact.build, commit: artifact.commit,
+            configVersion: release.configVersion,
+            config: .init(version: release.configVersion,
+                          url: publicURL + signer.signedPath(ReleaseHandoff.configPath(app: release.app, version: release.configVersion), expires: expires),
+                          urlExpiresAt: expiresAt),
+            statusURL: publicURL + ReleaseHandoff.statusPath(app: release.app, version: release.version),
+            createdAt: release.createdAt,
             slug: release.slugDigest.map { slug in
-                .init(sha256: slug, size: due.product.slugSize ?? 0, url: publicURL + signer.signedPath("/slugs/\(slug)", expires: expires),
-                      urlExpiresAt: Date(timeIntervalSince1970: TimeInterval(expires)))
+                .init(sha256: slug, size: artifact.slugSize ?? 0, url: publicURL + signer.signedPath("/slugs/\(slug)", expires: expires), urlExpiresAt: expiresAt)
             },
-            image: due.product.image.map { ReleaseHandoff.Image(reference: $0, ports: due.product.imagePorts ?? []) },
+            image: artifact.image.map { ReleaseHandoff.Image(reference: $0, ports: artifact.ports ?? []) },
             manifest: manifestBytes.base64EncodedString(), manifestSignature: try blobs.data(for: signatureDigest).base64EncodedString(),
-            // A hot release says so (a rollback to a hot build's slug deploys by restart).
+            // A hot release says so (a rollback to a hot build's slug, or a config change, deploys by restart).
             processTypes: manifest.processTypes, hot: release.upgrade != nil ? manifest.upgrade : nil)
         return try JSONResponse.encoder.encode(handoff)
     }

@@ -70,8 +70,9 @@ public enum KilnServer {
         let api = APIHandler(
             configuration: configuration, catalog: catalog, authorizer: authorizer, vault: vault, queue: queue, log: BuildLog(database: database),
             blobs: blobs, importer: SourceArchiveImport(scratch: configuration.layout.temporary, policy: configuration.fetchPolicy), repositories: repositories,
-            signer: signer, registry: workers, key: key, tiers: configuration.cacheTiers)
-        try api.registerHandlers(on: router, configuration: APIFormat.configuration, middlewares: [CredentialsMiddleware()])
+            signer: signer, registry: workers, key: key, tiers: configuration.cacheTiers, logger: logger)
+        try api.registerHandlers(on: router, configuration: APIFormat.configuration,
+                                 middlewares: [CredentialsMiddleware(), StatusSignatureMiddleware(catalog: catalog, vault: vault)])
         // Described in docs/openapi.yaml too, but served by hand (docs/api.md says why).
         GitRoutes(configuration: configuration, catalog: catalog, authorizer: authorizer,
                   backend: GitHTTPBackend(repositories: repositories, logger: logger), repositories: repositories).register(on: router)

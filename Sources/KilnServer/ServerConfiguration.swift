@@ -1,6 +1,7 @@
 import Foundation
 import KilnDownload
 import KilnHome
+import KilnImage
 import KilnReceiver
 import KilnS3
 
@@ -24,6 +25,9 @@ public struct ServerConfiguration: Sendable {
     public var fetchPolicy = FetchPolicy()
     /// The port of Kiln's own SSH server (on ``host``), or `nil` for none.
     public var sshPort: Int?
+    /// The farm's OCI registry, where images released by reference are
+    /// copied and signed (`POST /api/apps/{app}/releases`); `nil`: that route refuses.
+    public var registry: RegistrySettings?
 
     public init(home: URL, host: String, port: Int, publicURL: String? = nil, databaseURL: String) {
         self.home = home

@@ -34,14 +34,8 @@ struct SlugRoutes: Sendable {
     func authorize(_ request: Request, _ context: BasicRequestContext) throws -> BlobDigest {
         let hex = try context.parameters.require("digest")
         let query = request.uri.queryParameters
-        guard let expires = query.get("expires", as: Int.self), let signature = query.get("signature") else {
-            throw HTTPError(.forbidden, message: "this URL is not signed: get one with `kiln slug url BUILD_ID`")
-        }
-        switch signer.check(method: "GET", path: "/slugs/\(hex)", expires: expires, signature: String(signature)) {
-        case .badSignature: throw HTTPError(.forbidden, message: "the URL's signature does not match: it was altered, or made by another farm")
-        case .expired: throw HTTPError(.forbidden, message: "the URL expired at \(Date(timeIntervalSince1970: TimeInterval(expires)).formatted(.iso8601)): get a new one")
-        case .valid: break
-        }
+        try signer.authorize(path: "/slugs/\(hex)", expires: query.get("expires", as: Int.self), signature: query.get("signature").map { String($0) },
+                             unsigned: "this URL is not signed: get one with `kiln slug url BUILD_ID`")
         guard let digest = BlobDigest(hex) else { throw HTTPError(.notFound, message: "\(hex) is not a SHA-256") }
         return digest
     }

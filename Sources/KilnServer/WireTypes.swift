@@ -21,7 +21,29 @@ extension Components.Schemas.Release {
     init(_ release: Release) {
         self.init(app: release.app, version: release.version, build: release.build, slugDigest: release.slugDigest, image: release.image,
                   ports: release.ports, configVersion: release.configVersion, createdAt: release.createdAt, description: release.description,
-                  handoff: release.handoff, upgrade: release.upgrade.map { .init(from: $0.from, to: $0.to) })
+                  handoff: release.handoff, upgrade: release.upgrade.map { .init(from: $0.from, to: $0.to) },
+                  status: release.status.map(Components.Schemas.ReleaseStatus.init), statusReason: release.statusReason, statusAt: release.statusAt,
+                  rollbackOf: release.rollbackOf)
+    }
+}
+
+extension Components.Schemas.ReleaseStatus {
+    init(_ status: Release.Status) {
+        switch status {
+        case .deploying: self = .deploying
+        case .succeeded: self = .succeeded
+        case .failed: self = .failed
+        }
+    }
+}
+
+extension Release.Status {
+    init(_ status: Components.Schemas.ReleaseStatus) {
+        switch status {
+        case .deploying: self = .deploying
+        case .succeeded: self = .succeeded
+        case .failed: self = .failed
+        }
     }
 }
 

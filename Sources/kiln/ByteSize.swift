@@ -16,4 +16,9 @@ struct ByteSize: ExpressibleByArgument, Sendable {
     }
 
     static var defaultCompletionKind: CompletionKind { .default }
+
+    /// How `--help` shows a default: whole GiB or MiB when it is one, else bytes.
+    var defaultValueDescription: String {
+        bytes > 0 && bytes % (1 << 30) == 0 ? "\(bytes >> 30)GiB" : bytes > 0 && bytes % (1 << 20) == 0 ? "\(bytes >> 20)MiB" : "\(bytes)"
+    }
 }

@@ -86,7 +86,9 @@ struct ImagesCommand: AsyncParsableCommand {
             defer { try? FileManager.default.removeItem(at: scratch) }
             do {
                 let (digest, claims) = try await ImageSignature(registry: registry).verify(image, keys: keys, scratch: scratch)
-                emit("Verified: \(image.repository)@\(digest) was signed by farm key \(claims.keyID) (app \(claims.app), build \(claims.build))")
+                // An image released by reference was made by no build.
+                let build = claims.build.isEmpty ? "released by reference" : "build \(claims.build)"
+                emit("Verified: \(image.repository)@\(digest) was signed by farm key \(claims.keyID) (app \(claims.app), \(build))")
             } catch let error as ImageError {
                 try? FileHandle.standardError.write(contentsOf: Data("kiln: image NOT verified: \(error)\n".utf8))
                 throw ExitCode(1)

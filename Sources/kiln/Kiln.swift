@@ -14,6 +14,7 @@ struct Kiln: AsyncParsableCommand {
             UpCommand.self, ServerCommand.self, WorkerCommand.self, MigrateCommand.self,
             AppsCommand.self, KeysCommand.self, AdminCommand.self, FarmKeysCommand.self, BuildsCommand.self, LogsCommand.self,
             ConfigCommand.self, CacheCommand.self, SlugCommand.self, ImagesCommand.self, ReleasesCommand.self, RollbackCommand.self, RuntimesCommand.self, WorkersCommand.self, QueueCommand.self, SSHCommand.self, HookCommand.self,
+            ReleaseAgentCommand.self,
         ])
 }
 

@@ -6,7 +6,7 @@ import KilnImage
 /// The farm's OCI registry, for Dockerfile builds and exported slugs:
 /// `kiln worker`, `kiln up` and `kiln images export` take the same options.
 struct RegistryOptions: ParsableArguments {
-    @Option(help: "The farm's OCI registry as HOST[:PORT]/PREFIX: Dockerfile apps are pushed there as PREFIX/APP (default: no image builds).")
+    @Option(help: "The farm's OCI registry as HOST[:PORT]/PREFIX: Dockerfile apps are pushed there as PREFIX/APP, and the server copies images released by reference there (default: neither).")
     var registry: String?
     @Flag(help: "Reach the registry over plain HTTP or without checking its certificate (a loopback registry only).") var registryInsecure = false
     @Option(help: "The registry's credentials, a containers-auth.json file (as `buildah login` writes); else KILN_REGISTRY_USERNAME and KILN_REGISTRY_PASSWORD.")

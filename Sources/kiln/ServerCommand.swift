@@ -18,6 +18,7 @@ struct ServerCommand: AsyncParsableCommand {
     @OptionGroup var blobs: BlobStoreOptions
     @Option(help: "Most bytes one pushed file may have (e.g. 512MiB); a push with a larger one is refused, naming it.") var maxPushFileSize: ByteSize?
     @OptionGroup var fetching: FetchOptions
+    @OptionGroup var images: RegistryOptions
     @OptionGroup var logs: LogOptions
 
     func run() async throws {
@@ -32,6 +33,8 @@ struct ServerCommand: AsyncParsableCommand {
         if let maxPushFileSize { configuration.maxPushFileSize = maxPushFileSize.bytes }
         configuration.fetchPolicy = try fetching.policy()
         configuration.sshPort = sshPort
+        // Images released by reference (`kiln releases create --image`) are copied and signed there.
+        configuration.registry = try images.settings(home: home.homeURL)
         let services = try KilnServer.services(configuration: configuration, database: database, logger: logger)
         try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
     }

@@ -5,6 +5,9 @@ import Foundation
 struct TimeSpan: ExpressibleByArgument, Sendable {
     var seconds: Int
 
+    /// How `--help` shows a default: `900s`.
+    var defaultValueDescription: String { "\(seconds)s" }
+
     init?(argument: String) {
         let text = argument.trimmingCharacters(in: .whitespaces).lowercased()
         let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]

@@ -93,6 +93,7 @@ struct UpCommand: AsyncParsableCommand {
         if let maxPushFileSize { configuration.maxPushFileSize = maxPushFileSize.bytes }
         configuration.fetchPolicy = try fetching.policy()
         configuration.sshPort = noSSH ? nil : sshPort
+        configuration.registry = try images.settings(home: home)
         let services = ServiceGroup(services: try KilnServer.services(configuration: configuration, database: database, logger: logger),
                                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
 

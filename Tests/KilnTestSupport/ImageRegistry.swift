@@ -59,9 +59,10 @@ public struct ImageRegistry: Sendable {
     /// Builds a small base image from the machine's static busybox (a shell,
     /// httpd, coreutils) with buildah, pushes it as `HOST/NAME` (an OCI
     /// image, or `docker` for Docker's schema 2, as `docker push` makes them),
-    /// returns that reference.
+    /// returns that reference. `config` adds options of `buildah config`
+    /// (`--entrypoint`, `--cmd`, `--port`), for an image that starts by itself.
     @discardableResult
-    public func pushBusyboxBase(as name: String = "base/busybox:1", format: String = "oci") async throws -> String {
+    public func pushBusyboxBase(as name: String = "base/busybox:1", format: String = "oci", config: [String] = []) async throws -> String {
         let reference = "\(host)/\(name)"
         let work = try TestEnvironment.temporaryDirectory("base-image")
         let applets = ["sh", "httpd", "ls", "cat", "echo", "env", "mkdir", "sleep", "wget", "printf", "id", "true", "false", "test", "rm", "cp", "head", "dd"]
@@ -74,13 +75,17 @@ public struct ImageRegistry: Sendable {
             cp /bin/busybox "$m/bin/busybox"
             for a in \(applets.joined(separator: " ")); do ln -s busybox "$m/bin/$a"; done
             echo 'root:x:0:0:root:/root:/bin/sh' > "$m/etc/passwd"
-            buildah $store config --env PATH=/bin --label dev.kiln.test=base "$c"
+            buildah $store config --env PATH=/bin --label dev.kiln.test=base \(config.map(Self.shellQuoted).joined(separator: " ")) "$c"
             buildah $store commit --quiet --format \(format) --timestamp 0 "$c" "\(reference)" >/dev/null
             buildah $store push --quiet --tls-verify=false \(credentials.map { "--creds '\($0.user):\($0.password)'" } ?? "") "\(reference)" "docker://\(reference)"
             """
         let outcome = try await sh("sh", ["-c", script])
         guard outcome.succeeded else { throw TestSetupError("cannot build the busybox base image: \(outcome.output)") }
         return reference
+    }
+
+    static func shellQuoted(_ word: String) -> String {
+        "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
     /// `skopeo inspect` of an image (its config, labels, digest), as JSON.

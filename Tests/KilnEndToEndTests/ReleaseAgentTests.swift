@@ -1,0 +1,273 @@
+import Foundation
+import KilnProcess
+import KilnSigning
+import KilnTestSupport
+import KilnWebhook
+import Synchronization
+import Testing
+
+/// `kiln release-agent`, the reference release service, as a real process
+/// beside a real farm: the farm's hand-offs are deployed behind each app's
+/// stable port, swaps lose no request, a hot push is applied in place, a web
+/// process that exits fails its release, and forged hand-offs are refused.
+/// Every wait on the agent is its deploys long-poll.
+@Suite(.serialized) struct ReleaseAgentTests {
+    static let secret = "release-agent-e2e-secret"
+
+    /// A `kiln release-agent` on a free port, trusting `farm`'s key and asking it for revocations.
+    struct Agent: Sendable {
+        let port: Int
+        let appsDirectory: URL
+        let command: Command
+
+        static func make(for farm: KilnFarm, appsDirectory: URL? = nil, options: [String] = []) async throws -> Agent {
+            let port = try KilnFarm.freePort()
+            let directory = try appsDirectory ?? TestEnvironment.temporaryDirectory("agent")
+            let pem = directory.appendingPathComponent("farm.pem")
+            let keys = try await farm.kiln("farm-keys", "public", "--all")
+            try #require(keys.succeeded, "\(keys.output)")
+            try keys.output.write(to: pem, atomically: true, encoding: .utf8)
+            let command = Command(TestEnvironment.binary, ["release-agent", "--listen", "127.0.0.1:\(port)", "--secret", ReleaseAgentTests.secret,
+                                                          "--apps-dir", directory.appendingPathComponent("apps").path, "--public-key", pem.path,
+                                                          "--revocations-from", farm.server] + options)
+            return Agent(port: port, appsDirectory: directory.appendingPathComponent("apps"), command: command)
+        }
+
+        var url: String { "http://127.0.0.1:\(port)" }
+
+        /// The agent's outcomes of `app` after the first `after`, waiting for them (the agent's long-poll, 120 s a call, `rounds` calls at most).
+        func deploys(_ app: String, after: Int, rounds: Int = 5) async throws -> [[String: Any]] {
+            for _ in 0..<rounds {
+                let answer = try await Command("curl", ["-sf", "-m", "130", "\(url)/apps/\(app)/deploys?after=\(after)&wait=120"]).run()
+                guard answer.succeeded else { throw TestSetupError("the agent's deploys of \(app) did not answer: \(answer.output)") }
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(answer.output.utf8)) as? [String: Any], "\(answer.output)")
+                let deploys = try #require(object["deploys"] as? [[String: Any]], "\(answer.output)")
+                if !deploys.isEmpty { return deploys }
+            }
+            throw TestSetupError("the agent reported no outcome of \(app) after \(after)")
+        }
+
+        func app(_ app: String) async throws -> [String: Any] {
+            let answer = try await Command("curl", ["-sf", "-m", "10", "\(url)/apps/\(app)"]).check()
+            return try #require(try JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any], "\(answer)")
+        }
+
+        /// POSTs `body` to the agent's `/releases` as the farm would, with `signature`; returns the HTTP status and body.
+        func post(_ body: Data, signature: String, key: String) async throws -> (status: Int, body: String) {
+            let file = try TestEnvironment.temporaryDirectory("handoff").appendingPathComponent("body.json")
+            try body.write(to: file)
+            let outcome = try await Command("curl", ["-s", "-m", "20", "-w", "\n%{http_code}", "-H", "Content-Type: application/json",
+                                                     "-H", "X-Kiln-Signature: \(signature)", "-H", "Idempotency-Key: \(key)",
+                                                     "--data-binary", "@\(file.path)", "\(url)/releases"]).check()
+            let lines = outcome.split(separator: "\n", omittingEmptySubsequences: false)
+            return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
+        }
+    }
+
+    /// An app that serves `public/` with Python on 127.0.0.1:$PORT.
+    static func servingRepository(_ text: String) async throws -> URL {
+        try await makeGitRepository(["Procfile": "web: exec python3 -m http.server \"$PORT\" --bind 127.0.0.1 --directory public\n",
+                                     "public/index.html": text])
+    }
+
+    static func commit(_ files: [String: String], in repo: URL, message: String) async throws {
+        try writeFiles(files, in: repo)
+        try await sh("git", ["add", "-A"], in: repo)
+        try await sh("git", ["commit", "-qm", message], in: repo)
+    }
+
+    static func get(_ port: Int, _ path: String = "/") async throws -> String {
+        try await Command("curl", ["-sf", "-m", "5", "http://127.0.0.1:\(port)\(path)"]).check().trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Sets the app's release webhook to the agent.
+    static func pointWebhook(_ farm: KilnFarm, app: String, at agent: Agent) async throws {
+        let set = try await farm.kiln("apps", "set", "--app", app, "--release-webhook", "\(agent.url)/releases", "--release-webhook-secret", secret)
+        try #require(set.succeeded, "\(set.output)")
+    }
+
+    @Test func pushesAreDeployedBehindTheStablePortWithoutLosingARequestAndAFailingWebIsReported() async throws {
+        try await KilnFarm.with(workers: 1) { farm in
+            let stable = try KilnFarm.freePort()
+            let agent = try await Agent.make(for: farm, options: ["--app-port", "shop=\(stable)", "--boot-timeout", "120s"])
+            let key = try await farm.createApp("shop")
+            let repo = try await Self.servingRepository("shop v1")
+            let (recorded, serving) = try await withRunning([agent.command]) {
+                try await KilnFarm.waitForListener("\(agent.url)/health")
+                try await Self.pointWebhook(farm, app: "shop", at: agent)
+                let first = try await sh("git", ["push", farm.remote("shop", key: key), "main"], in: repo)
+                try #require(first.succeeded, "\(first.output)")
+                let deployed = try await agent.deploys("shop", after: 0)
+                try #require(deployed.first?["outcome"] as? String == "succeeded" && deployed.first?["version"] as? Int == 1, "\(deployed)")
+                #expect(try await Self.get(stable) == "shop v1")
+                let shown = try await agent.app("shop")
+                #expect(shown["port"] as? Int == stable && shown["version"] as? Int == 1 && shown["state"] as? String == "running", "\(shown)")
+
+                // A second push while a client asks the stable port one request after another: none may fail.
+                try await Self.commit(["public/index.html": "shop v2"], in: repo, message: "v2")
+                let stop = HotUpgradeTests.Stop()
+                async let traffic = HotUpgradeTests.load(stable, until: stop)
+                let second = try await sh("git", ["push", farm.remote("shop", key: key), "main"], in: repo)
+                try #require(second.succeeded, "\(second.output)")
+                let swapped = try await agent.deploys("shop", after: 1)
+                stop.flag.store(true, ordering: .relaxed)
+                let (ok, failed) = try await traffic
+                #expect(swapped.first?["outcome"] as? String == "succeeded" && swapped.first?["version"] as? Int == 2, "\(swapped)")
+                #expect(failed == 0 && ok > 10, "\(ok) requests answered, \(failed) failed across the swap")
+                #expect(try await Self.get(stable) == "shop v2")
+
+                // A web process that exits before it answers: the release fails with its status and output, v2 keeps serving.
+                try await Self.commit(["Procfile": "web: echo \"DATABASE_URL is not set\" >&2; exit 1\n"], in: repo, message: "broken")
+                let third = try await sh("git", ["push", farm.remote("shop", key: key), "main"], in: repo)
+                try #require(third.succeeded, "\(third.output)")
+                let broken = try await agent.deploys("shop", after: 2)
+                let reason = broken.first?["reason"] as? String ?? ""
+                #expect(broken.first?["outcome"] as? String == "failed" && broken.first?["version"] as? Int == 3, "\(broken)")
+                #expect(reason.hasPrefix("web exited with status 1 before answering: ") && reason.contains("DATABASE_URL is not set"), "\(reason)")
+                #expect(try await Self.get(stable) == "shop v2")
+                // The agent reports the failure before it records it: a farm that takes deploy statuses has recorded v3 failed
+                // and rolled back to v2 as v4, which the agent deploys by restart (same slug, same page).
+                var outcomes = 3, serving = 2
+                let releases = try await farm.kiln("releases", "--app", "shop")
+                if releases.output.contains("Rollback to v2: v3 failed") {
+                    let v3 = try #require(releases.output.split(separator: "\n").first { $0.hasPrefix("v3 ") }, "\(releases.output)")
+                    #expect(v3.contains("failed (web exited with status 1 before answering"), "\(releases.output)")
+                    let rolledBack = try await agent.deploys("shop", after: 3)
+                    #expect(rolledBack.first?["outcome"] as? String == "succeeded" && rolledBack.first?["version"] as? Int == 4, "\(rolledBack)")
+                    outcomes = 4
+                    serving = 4
+                    #expect(try await Self.get(stable) == "shop v2")
+                }
+                let after = try await agent.app("shop")
+                #expect(after["version"] as? Int == serving && after["state"] as? String == "running", "\(after)")
+                let kept = try FileManager.default.contentsOfDirectory(atPath: agent.appsDirectory.appendingPathComponent("shop").path)
+                #expect(Set(kept.filter { $0.hasPrefix("v") }) == (serving == 2 ? ["v1", "v2"] : ["v2", "v4"]), "the two newest releases: \(kept)")
+
+                try await Self.forgedHandoffsAreRefused(farm, agent: agent, after: outcomes, serving: serving)
+                return (outcomes + 3, serving)
+            }
+
+            // The agent started again starts the app's current release again, on the same stable port.
+            let again = try await Agent.make(for: farm, appsDirectory: agent.appsDirectory.deletingLastPathComponent(), options: ["--app-port", "shop=\(stable)"])
+            try await withRunning([again.command]) {
+                try await KilnFarm.waitForListener("\(again.url)/health")
+                // The outcomes recorded before (deploys and refusals) are kept; the next is the start.
+                let restarted = try await again.deploys("shop", after: recorded)
+                #expect(restarted.first?["outcome"] as? String == "succeeded" && restarted.first?["version"] as? Int == serving, "\(restarted)")
+                #expect(restarted.first?["reason"] as? String == "started again when the agent started", "\(restarted)")
+                #expect(try await Self.get(stable) == "shop v2")
+            }
+        }
+    }
+
+    /// Hand-offs the farm never sent: a real release's body altered after it was signed, the same signed 10 minutes ago,
+    /// and a body signed with the app's secret whose manifest another farm's key signed. Each is refused and deploys nothing.
+    static func forgedHandoffsAreRefused(_ farm: KilnFarm, agent: Agent, after recorded: Int, serving: Int) async throws {
+        let slug = try await farm.newestSlug(app: "shop")
+        let manifest = try Data(contentsOf: slug.appendingPathComponent("manifest.json"))
+        let signature = try Data(contentsOf: slug.appendingPathComponent("manifest.json.sig"))
+        let parsed = try #require(try JSONSerialization.jsonObject(with: manifest) as? [String: Any])
+        let sha256 = try #require(parsed["sha256"] as? String)
+        func body(manifest: Data, signature: Data, version: Int) throws -> Data {
+            try JSONSerialization.data(withJSONObject: [
+                "event": "release", "app": "shop", "version": version, "description": "Deploy",
+                "slug": ["sha256": sha256, "size": 1, "url": "\(farm.server)/slugs/\(sha256)"],
+                "manifest": manifest.base64EncodedString(), "manifest_signature": signature.base64EncodedString(),
+                "process_types": ["web": "true"],
+            ] as [String: Any], options: [.sortedKeys])
+        }
+        let genuine = try body(manifest: manifest, signature: signature, version: 40)
+        var tampered = genuine
+        tampered[try #require(tampered.range(of: Data("40".utf8))).lowerBound] = UInt8(ascii: "9")
+        let altered = try await agent.post(tampered, signature: Webhook.timestampedSignature(of: genuine, secret: secret, at: Date()), key: "forged-1")
+        #expect(altered.status == 401 && altered.body.contains("no v1 signature of X-Kiln-Signature matches the body"), "\(altered)")
+        let stale = try await agent.post(genuine, signature: Webhook.timestampedSignature(of: genuine, secret: secret, at: Date().addingTimeInterval(-600)), key: "forged-2")
+        #expect(stale.status == 401 && stale.body.contains("outside the 300 s window"), "\(stale)")
+
+        let strangerKey = try FarmKey.loadOrCreate(at: try TestEnvironment.temporaryDirectory("stranger").appendingPathComponent("farm.key"))
+        var foreign = parsed
+        foreign["key_id"] = strangerKey.publicKey.id
+        let foreignManifest = try JSONSerialization.data(withJSONObject: foreign, options: [.sortedKeys, .prettyPrinted])
+        let unknown = try body(manifest: foreignManifest, signature: try strangerKey.sign(foreignManifest), version: 41)
+        let refused = try await agent.post(unknown, signature: Webhook.timestampedSignature(of: unknown, secret: secret, at: Date()), key: "forged-3")
+        #expect(refused.status == 422 && refused.body.contains("signed by an unknown key: farm key \(strangerKey.publicKey.id)"), "\(refused)")
+
+        // The refusals are in the app's outcomes; nothing was deployed, v2 still serves.
+        let outcomes = try await agent.deploys("shop", after: recorded)
+        #expect(outcomes.map { $0["outcome"] as? String } == ["refused", "refused", "refused"], "\(outcomes)")
+        let shown = try await agent.app("shop")
+        #expect(shown["version"] as? Int == serving, "\(shown)")
+    }
+
+    @Test func aHotPushIsAppliedInPlaceByTheAgentWithNoFailedRequest() async throws {
+        try await KilnFarm.with(workers: 1) { farm in
+            let stable = try KilnFarm.freePort()
+            // The node's distribution, as the app's config vars would give it: long names on loopback, a private epmd.
+            let node = try HotUpgradeTests.nodeEnvironment().sorted { $0.key < $1.key }.flatMap { ["--app-env", "counter:\($0.key)=\($0.value)"] }
+            let agent = try await Agent.make(for: farm, options: ["--app-port", "counter=\(stable)", "--boot-timeout", "300s"] + node)
+            let key = try await farm.createApp("counter")
+            let repo = try await makeGitRepository(copying: "hot-app")
+            try await withRunning([agent.command]) {
+                try await KilnFarm.waitForListener("\(agent.url)/health")
+                try await Self.pointWebhook(farm, app: "counter", at: agent)
+                let first = try await HotUpgradeTests.push(farm, "counter", key: key, repo: repo)
+                try #require(first.succeeded, "\(first.output)")
+                let deployed = try await agent.deploys("counter", after: 0)
+                try #require(deployed.first?["outcome"] as? String == "succeeded", "\(deployed)")
+                for _ in 0..<5 { _ = try await Self.get(stable, "/bump") }
+                let before = try await Self.get(stable)
+                let pid = try #require(before.firstMatch(of: /pid=(\d+)/)?.1, "\(before)")
+                #expect(before == "version=0.1.0 count=5 pid=\(pid)")
+
+                try await HotUpgradeTests.commitUpgrade(in: repo, version: "0.2.0")
+                let stop = HotUpgradeTests.Stop()
+                async let traffic = HotUpgradeTests.load(stable, until: stop)
+                let hot = try await HotUpgradeTests.push(farm, "counter", key: key, repo: repo, header: "KILN-HOT")
+                try #require(hot.succeeded, "\(hot.output)")
+                let applied = try await agent.deploys("counter", after: 1)
+                stop.flag.store(true, ordering: .relaxed)
+                let (ok, failed) = try await traffic
+                #expect(applied.first?["outcome"] as? String == "succeeded" && applied.first?["version"] as? Int == 2, "\(applied)")
+                #expect((applied.first?["reason"] as? String)?.contains("hot upgrade 0.1.0 -> 0.2.0 applied in place") == true, "\(applied)")
+                #expect(failed == 0 && ok > 10, "\(ok) requests answered, \(failed) failed during the hot upgrade")
+                // The same node, its state kept, runs the new code.
+                #expect(try await Self.get(stable) == "version=0.2.0 count=5 pid=\(pid)")
+                #expect(try await Self.get(stable, "/bumps") == "bumps=0")
+                let shown = try await agent.app("counter")
+                #expect(shown["version"] as? Int == 2 && shown["state"] as? String == "running", "\(shown)")
+            }
+        }
+    }
+
+    @Test func anImageReleaseIsPulledCheckedAndRunBehindTheStablePort() async throws {
+        try await ImageRegistry.with { registry in
+            let base = try await registry.pushBusyboxBase()
+            try await KilnFarm.with(workers: 1, options: ImageBuildTests.options(registry, base: base)) { farm in
+                let stable = try KilnFarm.freePort()
+                let agent = try await Agent.make(for: farm, options: ["--app-port", "pics=\(stable)", "--insecure-registry"])
+                let key = try await farm.createApp("pics")
+                let repo = try await makeGitRepository([
+                    "Dockerfile": """
+                        FROM \(base)
+                        RUN mkdir -p /srv/www && echo "image v1" > /srv/www/index.html
+                        COPY start.sh /srv/start.sh
+                        ENTRYPOINT ["/bin/sh", "/srv/start.sh"]
+                        """,
+                    "start.sh": "exec httpd -f -p \"127.0.0.1:$PORT\" -h /srv/www\n",
+                ])
+                try await withRunning([agent.command]) {
+                    try await KilnFarm.waitForListener("\(agent.url)/health")
+                    try await Self.pointWebhook(farm, app: "pics", at: agent)
+                    let pushed = try await sh("git", ["push", farm.remote("pics", key: key), "main"], in: repo)
+                    try #require(pushed.succeeded, "\(pushed.output)")
+                    let deployed = try await agent.deploys("pics", after: 0)
+                    #expect(deployed.first?["outcome"] as? String == "succeeded" && deployed.first?["version"] as? Int == 1, "\(deployed)")
+                    #expect(try await Self.get(stable) == "image v1")
+                    let release = agent.appsDirectory.appendingPathComponent("pics/v1")
+                    #expect(FileManager.default.fileExists(atPath: release.appendingPathComponent("layout/index.json").path))
+                    #expect(FileManager.default.fileExists(atPath: release.appendingPathComponent("rootfs/srv/www/index.html").path))
+                }
+            }
+        }
+    }
+}
