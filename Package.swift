@@ -140,6 +140,7 @@ let package = Package(
         .target(name: "KilnServer", dependencies: [
             "KilnSSH", "KilnHome", "KilnProcess", "KilnWebhook", "KilnReceiver", "KilnQueue", "KilnBuildLog", "KilnCatalog", "KilnBlobStore", "KilnS3", "KilnSigning", "KilnSlug", "KilnCache", "KilnDownload", "KilnImage",
             "KilnAPI",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
             .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
@@ -149,7 +150,8 @@ let package = Package(
         ], swiftSettings: swiftSettings),
         // The reference release service (`kiln release-agent`): takes hand-offs, runs each app's web process behind a stable port.
         .target(name: "KilnAgent", dependencies: [
-            "KilnSandbox", "KilnSlug", "KilnSigning", "KilnWebhook", "KilnCurl", "KilnProcess", "KilnArchive", "KilnBlobStore",
+            "KilnSandbox", "KilnSlug", "KilnSigning", "KilnWebhook", "KilnCurl", "KilnProcess", "KilnArchive", "KilnBlobStore", "KilnHome", "KilnConfine",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),

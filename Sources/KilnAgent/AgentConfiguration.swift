@@ -8,6 +8,9 @@ public struct AgentConfiguration: Sendable {
     public var port: Int
     /// The apps' release-webhook secret: it checks hand-offs and signs status reports.
     public var secret: String
+    /// The farm server's URL (no trailing slash): a hand-off's slug, config and
+    /// status URLs must be of it, and revocations are asked of it.
+    public var farm: String
     /// The agent's own directory: state, taken idempotency keys, each app's ports and releases.
     public var appsDirectory: URL
     /// The farm keys to verify a hand-off's manifest with, asked once per hand-off
@@ -27,18 +30,21 @@ public struct AgentConfiguration: Sendable {
     public var runUser: String
     /// The largest slug downloaded.
     public var maxSlugBytes: Int64
+    /// The largest image pulled, by the layer and config sizes its manifest declares.
+    public var maxImageBytes: Int64
     /// How long an old process's open connections may take to finish after a swap.
     public var drainTimeout: Duration
 
-    /// The defaults are `kiln release-agent`'s: stable ports from 5100-5199, 120 s to boot, 30 s to drain.
-    public init(host: String = "127.0.0.1", port: Int, secret: String, appsDirectory: URL,
+    /// The defaults are `kiln release-agent`'s: stable ports from 5100-5199, 120 s to boot, 4 GiB slugs and images, 30 s to drain.
+    public init(host: String = "127.0.0.1", port: Int, secret: String, farm: String, appsDirectory: URL,
                 trustedKeys: @escaping @Sendable () async throws -> TrustedFarmKeys,
                 appPorts: [String: Int] = [:], portRange: ClosedRange<Int> = 5100...5199, bootTimeout: Duration = .seconds(120),
                 insecureRegistry: Bool = false, appEnvironment: [String: [String: String]] = [:], runUser: String = "kiln-build",
-                maxSlugBytes: Int64 = 4 << 30, drainTimeout: Duration = .seconds(30)) {
+                maxSlugBytes: Int64 = 4 << 30, maxImageBytes: Int64 = 4 << 30, drainTimeout: Duration = .seconds(30)) {
         self.host = host
         self.port = port
         self.secret = secret
+        self.farm = farm.hasSuffix("/") ? String(farm.dropLast()) : farm
         self.appsDirectory = appsDirectory
         self.trustedKeys = trustedKeys
         self.appPorts = appPorts
@@ -48,6 +54,7 @@ public struct AgentConfiguration: Sendable {
         self.appEnvironment = appEnvironment
         self.runUser = runUser
         self.maxSlugBytes = maxSlugBytes
+        self.maxImageBytes = maxImageBytes
         self.drainTimeout = drainTimeout
     }
 }

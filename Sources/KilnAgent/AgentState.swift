@@ -53,4 +53,7 @@ struct AppRecord: Codable, Sendable, Equatable {
     var port: Int?
     var current: CurrentRelease?
     var deploys: [DeployRecord] = []
+    /// The highest version of the app's hand-offs the agent has taken: one
+    /// not above it is a replay (the Idempotency-Key is not signed) or stale.
+    var highestTaken: Int?
 }

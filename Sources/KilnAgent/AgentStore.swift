@@ -1,4 +1,5 @@
 import Foundation
+import KilnHome
 import Synchronization
 
 /// The agent's record of every app (`DIR/state.json`, owner-only: it holds
@@ -22,7 +23,8 @@ final class AgentStore: Sendable {
     init(file: URL) throws {
         self.file = file
         var apps: [String: AppRecord] = [:]
-        if let data = try? Data(contentsOf: file) {
+        // Only a missing file is an empty record: any other failure stops the agent, naming the file.
+        if let data = try AgentFiles.readIfPresent(file) {
             do {
                 apps = try Self.decoder.decode([String: AppRecord].self, from: data)
             } catch {
@@ -48,6 +50,26 @@ final class AgentStore: Sendable {
             try write(state.apps)
             return result
         }
+    }
+
+    /// Takes vN of `app` when it is newer than every version taken before
+    /// (written through before it returns); otherwise returns the highest taken.
+    func take(version: Int, of app: String) throws -> Int? {
+        try state.withLock { state in
+            var record = state.apps[app] ?? AppRecord()
+            if let highest = record.highestTaken, version <= highest { return highest }
+            record.highestTaken = version
+            var apps = state.apps
+            apps[app] = record
+            try write(apps)
+            state.apps = apps
+            return nil
+        }
+    }
+
+    /// The highest version of `app` taken so far.
+    func highestTaken(_ app: String) -> Int? {
+        state.withLock { $0.apps[app]?.highestTaken }
     }
 
     /// Adds an outcome and wakes whoever waits for it.
@@ -102,13 +124,11 @@ final class AgentStore: Sendable {
     }
 
     private func write(_ apps: [String: AppRecord]) throws {
-        let data = try Self.encoder.encode(apps)
-        let temporary = file.deletingLastPathComponent().appendingPathComponent(".state.json.\(getpid())")
-        guard FileManager.default.createFile(atPath: temporary.path, contents: data, attributes: [.posixPermissions: 0o600]) else {
-            throw AgentError("cannot write \(temporary.path)")
-        }
-        guard rename(temporary.path, file.path) == 0 else {
-            throw AgentError("cannot replace \(file.path): \(String(cString: strerror(errno)))")
+        // Owner-only before any byte is in it (it holds config vars), renamed into place; the temporary file goes on failure.
+        do {
+            try OwnerOnlyFile.write(try Self.encoder.encode(apps), to: file)
+        } catch let error as OwnerOnlyFile.WriteError {
+            throw AgentError(error.message)
         }
     }
 

@@ -91,7 +91,7 @@ actor AppDeployer {
                 await context.reporter.report(.succeeded, reason: note, to: handoff.statusURL, app: app, version: handoff.version)
                 context.store.append(DeployRecord(version: handoff.version, outcome: .succeeded, reason: note), app: app)
             } catch {
-                let reason = "\(error)"
+                let reason = error is CancellationError ? "the agent stopped before v\(handoff.version) was swapped in" : "\(error)"
                 logger.error("deploy failed", metadata: ["reason": "\(reason)"])
                 removeUnused(context.directory(of: app).appendingPathComponent("v\(handoff.version)"))
                 await context.reporter.report(.failed, reason: reason, to: handoff.statusURL, app: app, version: handoff.version)
@@ -149,7 +149,7 @@ actor AppDeployer {
         environment.merge(context.configuration.appEnvironment[app] ?? [:]) { $1 }
         if let config = verified.handoff.config {
             logger.info("fetching the config vars", metadata: ["config_version": "\(config.version)"])
-            environment.merge(try await ReleaseFiles.configVars(config.url)) { $1 }
+            environment.merge(try await ReleaseFiles.configVars(config.url, app: app, version: config.version)) { $1 }
         }
         environment.removeValue(forKey: "PORT")
         return environment
@@ -162,8 +162,13 @@ actor AppDeployer {
         let directory = try freshReleaseDirectory(handoff.version)
         let layout = directory.appendingPathComponent("layout")
         logger.info("pulling the image", metadata: ["image": "\(image.reference)"])
-        let tls = context.configuration.insecureRegistry ? ["--src-tls-verify=false"] : []
-        let copied = try await Command("skopeo", ["copy", "--quiet"] + tls + ["docker://\(image.reference)", "oci:\(layout.path):run"]).run()
+        let insecure = context.configuration.insecureRegistry
+        // The manifest first: its digest is the signed one, and the sizes it declares are within the limit before any layer is copied.
+        try await OCIImage.checkRemoteManifest(image.reference, sha256: verified.manifest.sha256, maxBytes: context.configuration.maxImageBytes,
+                                               insecure: insecure, timeout: Self.skopeoTimeout)
+        let tls = insecure ? ["--src-tls-verify=false"] : []
+        let copied = try await Command("skopeo", ["--command-timeout", Self.skopeoTimeout, "copy", "--quiet"] + tls
+            + ["docker://\(image.reference)", "oci:\(layout.path):run"]).run()
         guard copied.succeeded else {
             throw AgentError("the image \(image.reference) cannot be pulled: \(Self.tail(copied.output))")
         }
@@ -175,6 +180,8 @@ actor AppDeployer {
         let rootfs = directory.appendingPathComponent("rootfs")
         let unpacked = try await Command("umoci", ["raw", "unpack"] + (getuid() == 0 ? [] : ["--rootless"]) + ["--image", "\(layout.path):run", rootfs.path]).run()
         guard unpacked.succeeded else { throw AgentError("the image cannot be unpacked: \(Self.tail(unpacked.output))") }
+        // Unpacked as root: no setuid or setgid bit, device node, fifo or socket of the image stays, before anything of it runs.
+        try await onThread { try OCIImage.sanitize(rootfs: rootfs) }
         var argv = pulled.entrypoint + pulled.cmd
         if argv.isEmpty, let web = verified.manifest.processTypes["web"] { argv = ["/bin/sh", "-c", web] }
         guard !argv.isEmpty else { throw AgentError("the image has no ENTRYPOINT or CMD to run") }
@@ -249,13 +256,28 @@ actor AppDeployer {
             await started.stop()
             throw error
         }
+        // Recorded before the swap: the release the stable port sends to is always the one the record starts again.
+        let recorded = context.store.record(app)?.current
+        do {
+            // The agent stopping during the boot (SIGTERM) is not a readiness: nothing is swapped in.
+            try Task.checkCancellation()
+            try context.store.update(app) { $0.current = current }
+        } catch {
+            await started.stop()
+            throw error
+        }
         logger.info("web answers; swapping it in", metadata: ["private_port": "\(port)", "stable_port": "\(proxy.port)"])
         let previous = process
         let previousBackend = proxy.swap(to: ProxyBackend(port: port))
+        guard !started.hasExited else {
+            // It answered, then ended before the swap took: the previous process serves again.
+            _ = proxy.swap(to: previousBackend)
+            try? context.store.update(app) { $0.current = recorded }
+            throw AgentError("web exited right after it answered: \(started.lastLines)")
+        }
         process = started
         version = current.version
         if let previous { retiring.append((previous, previousBackend)) }
-        try context.store.update(app) { $0.current = current }
     }
 
     /// Processes swapped out, with the backend their connections count on, to be stopped once those finish.
@@ -315,7 +337,9 @@ actor AppDeployer {
         }
         try context.store.update(app) { $0.port = opened.port }
         let directory = context.directory(of: app)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755]) // farm-owned: the agent's directories
+        // 0711: traversable by the run user for the sandbox's binds, not listable by others.
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o711]) // farm-owned: the agent's directories
+        chmod(directory.path, 0o711) // farm-owned: the agent's directories
         try Data("\(opened.port)\n".utf8).write(to: directory.appendingPathComponent("port"))
         logger.info("listening on the stable port", metadata: ["stable_port": "\(opened.port)"])
         proxy = opened
@@ -329,7 +353,7 @@ actor AppDeployer {
             throw AgentError("v\(version) is the release directory of the running process; it is not replaced")
         }
         try? FileManager.default.removeItem(at: directory) // farm-owned: a release directory of the agent's (removal follows no link)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755]) // farm-owned: the agent's directories
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o711]) // farm-owned: the agent's directories
         return directory
     }
 
@@ -359,6 +383,9 @@ actor AppDeployer {
             try? FileManager.default.removeItem(at: directory.appendingPathComponent(name)) // farm-owned: a release directory of the agent's (removal follows no link)
         }
     }
+
+    /// skopeo's limit on one command (`--command-timeout`): a registry that stalls fails the release.
+    static let skopeoTimeout = "10m"
 
     static func tail(_ output: String) -> String {
         output.split(separator: "\n").suffix(5).joined(separator: "\n")

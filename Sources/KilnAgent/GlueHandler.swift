@@ -3,11 +3,19 @@ import NIOCore
 /// One of a pair of handlers that join two channels, a client's and its
 /// backend's: what one reads the other writes, and one reads only while the
 /// other can write (backpressure). A close or EOF on one side is passed to the
-/// other. Made and added on the channels' one event loop, never shared across.
+/// other; a side whose both directions are shut is closed fully (once what was
+/// written to it is out), so that a pair of half-closures leaves no connection
+/// open. Made and added on the channels' one event loop, never shared across.
 final class GlueHandler {
     private var partner: GlueHandler?
     private var context: ChannelHandlerContext?
     private var pendingRead = false
+    /// This side's peer sent EOF.
+    private var inputClosed = false
+    /// This side's output was shut (the partner's peer sent EOF).
+    private var outputClosed = false
+    /// The last write to this side, to close after.
+    private var lastWrite: EventLoopFuture<Void>?
 
     private init() {}
 
@@ -18,9 +26,28 @@ final class GlueHandler {
         return (first, second)
     }
 
-    private func partnerWrite(_ data: NIOAny) { context?.write(data, promise: nil) }
+    private func partnerWrite(_ data: NIOAny) {
+        guard let context else { return }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.write(data, promise: promise)
+        lastWrite = promise.futureResult
+    }
+
     private func partnerFlush() { context?.flush() }
-    private func partnerWriteEOF() { context?.close(mode: .output, promise: nil) }
+
+    private func partnerWriteEOF() {
+        guard let context, !outputClosed else { return }
+        outputClosed = true
+        guard inputClosed else {
+            context.close(mode: .output, promise: nil)
+            return
+        }
+        // Its peer is done sending too: what was written goes out, then the connection closes fully.
+        context.flush()
+        let channel = context.channel
+        (lastWrite ?? context.eventLoop.makeSucceededVoidFuture()).whenComplete { _ in channel.close(promise: nil) }
+    }
+
     private func partnerCloseFull() { context?.close(promise: nil) }
     private var partnerWritable: Bool { context?.channel.isWritable ?? false }
 
@@ -54,7 +81,11 @@ extension GlueHandler: ChannelDuplexHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) { partner?.partnerCloseFull() }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let event = event as? ChannelEvent, case .inputClosed = event { partner?.partnerWriteEOF() }
+        guard let event = event as? ChannelEvent, case .inputClosed = event, !inputClosed else { return }
+        inputClosed = true
+        partner?.partnerWriteEOF()
+        // Its output was shut before: both directions are done.
+        if outputClosed { context.close(promise: nil) }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

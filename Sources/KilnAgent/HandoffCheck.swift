@@ -6,9 +6,12 @@ import KilnWebhook
 /// The checks a hand-off passes before the agent takes it: its
 /// `X-Kiln-Signature` over the raw body (signature, then the 300 s window),
 /// then the farm's signature over the manifest it carries, with the pinned
-/// keys less the revoked ones, and the manifest against the hand-off.
+/// keys less the revoked ones, the manifest against the hand-off, and the
+/// hand-off's URLs against the farm's routes for this release.
 struct HandoffCheck: Sendable {
     var secret: String
+    /// The farm server's URL, without a trailing slash.
+    var farm: String
     var trustedKeys: @Sendable () async throws -> TrustedFarmKeys
 
     /// A hand-off whose every check passed, with its manifest decoded.
@@ -90,6 +93,28 @@ struct HandoffCheck: Sendable {
         if let hot = handoff.hot, hot != decoded.upgrade {
             throw HandoffRefusal(.badManifest, "refused: the hand-off's hot upgrade is not the signed manifest's upgrade")
         }
+        try pinned(handoff, manifest: decoded)
         return Verified(handoff: handoff, manifest: decoded)
+    }
+
+    /// Checks that the slug, config and status URLs are the farm's routes for
+    /// this release: a body signed with the webhook secret alone cannot send the
+    /// agent elsewhere for its files, its config vars or its reports.
+    func pinned(_ handoff: Handoff, manifest: SlugManifest) throws {
+        func refuse(_ field: String, _ url: String, _ expected: String) -> HandoffRefusal {
+            HandoffRefusal(.foreignURL, "refused: \(field) \(url.prefix(200).debugDescription) is not the farm's \(expected)")
+        }
+        if let slug = handoff.slug {
+            let route = "\(farm)/slugs/\(manifest.sha256)"
+            guard slug.url.hasPrefix(route + "?") else { throw refuse("slug.url", slug.url, route + "?…") }
+        }
+        if let config = handoff.config {
+            let route = "\(farm)/api/apps/\(manifest.app)/config/versions/\(config.version)"
+            guard config.version >= 0, config.url.hasPrefix(route + "?") else { throw refuse("config.url", config.url, route + "?…") }
+        }
+        if let status = handoff.statusURL {
+            let route = "\(farm)/api/apps/\(manifest.app)/releases/v\(handoff.version)/status"
+            guard status == route else { throw refuse("status_url", status, route) }
+        }
     }
 }

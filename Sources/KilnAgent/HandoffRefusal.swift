@@ -16,6 +16,8 @@ public struct HandoffRefusal: Error, CustomStringConvertible, Sendable, Equatabl
         case revokedKey
         /// The manifest's signature does not verify, or it does not match the hand-off.
         case badManifest
+        /// A slug, config or status URL that is not the farm's (`--farm`) route for this release.
+        case foreignURL
         /// The farm's revocations could not be learned: try again later.
         case keysUnavailable
     }
@@ -36,7 +38,7 @@ public struct HandoffRefusal: Error, CustomStringConvertible, Sendable, Equatabl
         switch code {
         case .badSignature, .stale: 401
         case .keysUnavailable: 503
-        case .malformedBody, .unknownKey, .revokedKey, .badManifest: 422
+        case .malformedBody, .unknownKey, .revokedKey, .badManifest, .foreignURL: 422
         }
     }
 }

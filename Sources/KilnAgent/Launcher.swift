@@ -48,26 +48,33 @@ struct Launcher: Sendable {
 
     /// Runs an image's `argv` with the unpacked `rootfs` as `/` (read-only), its
     /// working directory and `Env`, then `environment` (config vars and PORT).
+    /// The variables are the process environment of bwrap (which passes its own
+    /// on), not arguments: nothing of them is in a `/proc/PID/cmdline` any local
+    /// user can read, and none of the agent's own variables is inherited.
     func image(rootfs: URL, argv: [String], workingDirectory: String, imageEnvironment: [String], environment: [String: String]) -> WebProcess.Runner {
+        let started = imageCommand(rootfs: rootfs, argv: argv, workingDirectory: workingDirectory, imageEnvironment: imageEnvironment, environment: environment)
+        return { output in try await started.stream { output($0) } }
+    }
+
+    /// The command ``image(rootfs:argv:workingDirectory:imageEnvironment:environment:)`` runs.
+    func imageCommand(rootfs: URL, argv: [String], workingDirectory: String, imageEnvironment: [String], environment: [String: String]) -> Command {
         var line: [String] = []
         if let user {
             line += ["/usr/bin/setpriv", "--reuid=\(user.uid)", "--regid=\(user.gid)", "--clear-groups", "--inh-caps=-all", "--"]
         }
         line += ["/usr/bin/bwrap", "--unshare-all", "--share-net", "--die-with-parent", "--new-session", "--ro-bind", rootfs.path, "/",
-                 "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--chdir", workingDirectory.isEmpty ? "/" : workingDirectory, "--clearenv"]
-        var variables: [(String, String)] = []
+                 "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--chdir", workingDirectory.isEmpty ? "/" : workingDirectory]
+        var variables: [String: String] = [:]
         for entry in imageEnvironment {
             let parts = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-            if parts.count == 2 { variables.append((parts[0], parts[1])) }
+            if parts.count == 2, !parts[0].isEmpty { variables[parts[0]] = parts[1] }
         }
-        variables += environment.sorted { $0.key < $1.key }
-        for (name, value) in variables { line += ["--setenv", name, value] }
+        variables.merge(environment) { $1 }
         line += ["--"] + argv
-        var command = Command(line[0], Array(line.dropFirst()), environment: [:], inheritEnvironment: false)
+        var command = Command(line[0], Array(line.dropFirst()), environment: variables, inheritEnvironment: false)
         command.ownProcessGroup = true
         command.gracePeriod = .seconds(10)
-        let started = command
-        return { output in try await started.stream { output($0) } }
+        return command
     }
 
     static func quoted(_ word: String) -> String {

@@ -8,7 +8,8 @@ import Synchronization
 
 /// The reference release service (`kiln release-agent`): takes Kiln's
 /// release hand-offs at `POST /releases`, checks them (X-Kiln-Signature, the
-/// idempotency key, the farm's signature over the manifest), answers 202 and
+/// idempotency key, the version against the highest taken, the farm's
+/// signature over the manifest, the URLs against the pinned farm), answers 202 and
 /// deploys each app's releases one at a time behind the app's stable port,
 /// reporting each outcome to the hand-off's `status_url`. `GET /apps/APP`
 /// and `GET /apps/APP/deploys?after=N&wait=S` show what it did.
@@ -28,12 +29,16 @@ public struct ReleaseAgent: Sendable {
     /// when they cannot be read, or the run user does not exist (as root).
     public init(configuration: AgentConfiguration, logger: Logger) throws {
         let directory = configuration.appsDirectory
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        // 0711: the run user traverses it for the sandbox's binds; no one else lists the apps.
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o711])
+        guard chmod(directory.path, 0o711) == 0 else {
+            throw AgentError("cannot make \(directory.path) mode 0711: \(String(cString: strerror(errno)))")
+        }
         let user = getuid() == 0 ? try SandboxUser.named(configuration.runUser) : nil
         let store = try AgentStore(file: directory.appendingPathComponent("state.json"))
         context = AgentContext(configuration: configuration, store: store, launcher: Launcher(user: user),
                                reporter: StatusReporter(secret: configuration.secret, logger: logger), logger: logger)
-        check = HandoffCheck(secret: configuration.secret, trustedKeys: configuration.trustedKeys)
+        check = HandoffCheck(secret: configuration.secret, farm: configuration.farm, trustedKeys: configuration.trustedKeys)
         taken = try TakenKeys(file: directory.appendingPathComponent("taken-keys"))
         deployers = Deployers(context: context)
     }
@@ -109,11 +114,8 @@ public struct ReleaseAgent: Sendable {
         do {
             handoff = try check.signed(body: body, header: header)
         } catch let error as HandoffRefusal {
+            // Logged only: a body whose signature fails is not from the farm, and writes no state and wakes no long-poll.
             logger.warning("hand-off refused", metadata: ["reason": "\(error.message)"])
-            // The app the body claims, when the agent knows it: an unsigned body may not make the agent a record.
-            if let claimed = try? JSONDecoder().decode(ClaimedApp.self, from: body), Handoff.isAppName(claimed.app), context.store.record(claimed.app) != nil {
-                context.store.append(DeployRecord(version: claimed.version, outcome: .refused, reason: error.message), app: claimed.app)
-            }
             return try refusal(error)
         }
         let key = request.headers[HTTPField.Name("Idempotency-Key")!] ?? "\(handoff.app)-v\(handoff.version)"
@@ -124,6 +126,10 @@ public struct ReleaseAgent: Sendable {
         if taken.contains(key) {
             logger.info("hand-off already taken", metadata: metadata)
             return try json(["status": "already taken", "idempotency_key": key])
+        }
+        // The Idempotency-Key is not signed: a replay under a fresh one is caught by the signed version.
+        if let highest = context.store.highestTaken(handoff.app), handoff.version <= highest {
+            return try notNewer(handoff, than: highest, key: key, metadata: metadata)
         }
         let verified: HandoffCheck.Verified
         do {
@@ -136,6 +142,9 @@ public struct ReleaseAgent: Sendable {
             }
             return try refusal(error)
         }
+        if let highest = try context.store.take(version: handoff.version, of: handoff.app) {
+            return try notNewer(handoff, than: highest, key: key, metadata: metadata)
+        }
         guard try taken.take(key) else {
             return try json(["status": "already taken", "idempotency_key": key])
         }
@@ -144,10 +153,12 @@ public struct ReleaseAgent: Sendable {
         return try json(["status": "taken", "app": handoff.app, "version": "\(handoff.version)"], status: .accepted)
     }
 
-    /// The app and version a body claims, read only to file a refusal under them.
-    struct ClaimedApp: Decodable {
-        var app: String
-        var version: Int?
+    /// A signed hand-off of a version not above the highest taken: answered
+    /// 200 "already taken", neither deployed nor recorded as an outcome.
+    func notNewer(_ handoff: Handoff, than highest: Int, key: String, metadata: Logger.Metadata) throws -> Response {
+        let reason = "v\(handoff.version) is not newer than v\(highest), which this agent has taken"
+        context.logger.info("hand-off already taken", metadata: metadata.merging(["reason": "\(reason)"]) { $1 })
+        return try json(["status": "already taken", "app": handoff.app, "version": "\(handoff.version)", "reason": reason, "idempotency_key": key])
     }
 
     func refusal(_ refusal: HandoffRefusal) throws -> Response {

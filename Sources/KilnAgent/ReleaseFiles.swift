@@ -38,11 +38,13 @@ enum ReleaseFiles {
         }
     }
 
-    /// The config vars at `url` (`{"vars": {...}}`).
-    static func configVars(_ url: String) async throws -> [String: String] {
+    /// The config vars at `url` (`{"app": APP, "version": N, "vars": {...}}`),
+    /// checked to be `app`'s version `version`, the one the hand-off names.
+    static func configVars(_ url: String, app: String, version: Int) async throws -> [String: String] {
         let response = try await onThread {
             var request = CurlRequest("GET", url, headers: ["Accept: application/json"])
             request.timeout = .seconds(30)
+            request.maxBytes = 4 << 20
             do {
                 return try request.perform()
             } catch let error as CurlFailure {
@@ -50,12 +52,21 @@ enum ReleaseFiles {
             }
         }
         guard response.succeeded else { throw AgentError("the config vars cannot be fetched: the config URL answered HTTP \(response.status)") }
-        struct Answer: Decodable { var vars: [String: String] }
-        do {
-            return try JSONDecoder().decode(Answer.self, from: response.body).vars
-        } catch {
-            throw AgentError("the config URL's answer is not {\"vars\": {...}}: \(error)")
+        struct Answer: Decodable {
+            var app: String
+            var version: Int
+            var vars: [String: String]
         }
+        let answer: Answer
+        do {
+            answer = try JSONDecoder().decode(Answer.self, from: response.body)
+        } catch {
+            throw AgentError("the config URL's answer is not {\"app\": …, \"version\": …, \"vars\": {...}}: \(error)")
+        }
+        guard answer.app == app, answer.version == version else {
+            throw AgentError("the config URL answered \(answer.app) config v\(answer.version), the hand-off names \(app) config v\(version)")
+        }
+        return answer.vars
     }
 
     /// Unpacks the slug into `directory` (made if need be), refusing any entry that would land outside it.

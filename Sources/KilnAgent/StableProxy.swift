@@ -59,6 +59,10 @@ final class StableProxy: Sendable {
                     .whenComplete { result in
                         switch result {
                         case .success(let outbound):
+                            // The backend's side ends with the client's, even when the client left while the
+                            // connect was pending (no handler of the pair then closes it). Not `isActive`: the
+                            // connect can succeed before the accepted channel is active.
+                            inbound.closeFuture.whenComplete { _ in outbound.close(promise: nil) }
                             let (client, server) = GlueHandler.matchedPair()
                             do {
                                 try inbound.pipeline.syncOperations.addHandler(client)

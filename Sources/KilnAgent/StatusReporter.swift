@@ -5,7 +5,8 @@ import KilnWebhook
 import Logging
 
 /// Reports a deploy's progress to the hand-off's `status_url`:
-/// `{"status": "deploying"|"succeeded"|"failed", "reason": …}` signed with
+/// `{"app": APP, "release": "vN", "status": "deploying"|"succeeded"|"failed", "reason": …}`
+/// (the app and release named, so that a signed report is bound to its release) signed with
 /// `X-Kiln-Signature` and the agent's secret, retried with doubling back-off
 /// on no answer, a 5xx or a 429 (five attempts at most); another answer ends it.
 struct StatusReporter: Sendable {
@@ -18,12 +19,16 @@ struct StatusReporter: Sendable {
         case deploying, succeeded, failed
     }
 
+    /// The JSON body reporting `status` of `app` vN, its reason kept to 1000 characters.
+    static func body(_ status: Status, reason: String?, app: String, version: Int) -> Data? {
+        var object: [String: String] = ["app": app, "release": "v\(version)", "status": status.rawValue]
+        if let reason { object["reason"] = String(reason.prefix(1000)) }
+        return try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    }
+
     /// Posts `status`; never throws (an unreported status is logged). Nothing is sent without a URL.
     func report(_ status: Status, reason: String? = nil, to url: String?, app: String, version: Int) async {
-        guard let url else { return }
-        var object: [String: String] = ["status": status.rawValue]
-        if let reason { object["reason"] = String(reason.prefix(1000)) }
-        guard let body = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
+        guard let url, let body = Self.body(status, reason: reason, app: app, version: version) else { return }
         var backoff = firstBackoff
         for attempt in 1...attempts {
             let signature = Webhook.timestampedSignature(of: body, secret: secret, at: Date())

@@ -8,12 +8,13 @@ final class TakenKeys: Sendable {
     private let file: URL
     private let keys: Mutex<Set<String>>
 
-    /// Reads the keys taken so far; an absent file is none.
+    /// Reads the keys taken so far; an absent file is none, any other read failure an error naming the file.
     init(file: URL) throws {
         self.file = file
-        let text = (try? String(contentsOf: file, encoding: .utf8)) ?? ""
+        let data = try AgentFiles.readIfPresent(file)
+        let text = String(decoding: data ?? Data(), as: UTF8.self)
         keys = Mutex(Set(text.split(separator: "\n").map(String.init)))
-        if !FileManager.default.fileExists(atPath: file.path) {
+        if data == nil {
             guard FileManager.default.createFile(atPath: file.path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
                 throw AgentError("cannot create \(file.path)")
             }

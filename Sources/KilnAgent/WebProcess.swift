@@ -94,7 +94,8 @@ final class WebProcess: Sendable {
         let port = self.port
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                guard let status = await self.waitForExit() else { return }
+                // nil: the wait was cancelled (the agent stops, or the other child won); never a readiness.
+                guard let status = await self.waitForExit() else { throw CancellationError() }
                 throw AgentError("\(name) exited with status \(status) before answering: \(self.lastLines)")
             }
             group.addTask {

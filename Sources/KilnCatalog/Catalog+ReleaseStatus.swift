@@ -21,8 +21,11 @@ extension Catalog {
     /// these), when `version` is itself an automatic rollback (no rollback
     /// loop), or when no older release ever succeeded.
     ///
-    /// Throws `.notFound` for no such app (or a deleted one) or release.
-    public func recordStatus(app: String, version: Int, status: Release.Status, reason: String?) async throws -> (release: Release, rollback: Release?) {
+    /// `signature` (the SHA-256 of a signed report's `X-Kiln-Signature`) is
+    /// taken once: the same signed report sent again is refused.
+    ///
+    /// Throws `.notFound` for no such app (or a deleted one) or release, `.conflict` for a signature taken before.
+    public func recordStatus(app: String, version: Int, status: Release.Status, reason: String?, signature: String? = nil) async throws -> (release: Release, rollback: Release?) {
         let reason = reason.map { String($0.trimmingCharacters(in: .whitespacesAndNewlines).prefix(Self.statusReasonLimit)).storableText }
             .flatMap { $0.isEmpty ? nil : $0 }
         return try await database.transaction { connection in
@@ -30,6 +33,19 @@ extension Catalog {
             var found: Date??
             for try await deletedAt in locked.decode(Date?.self) { found = .some(deletedAt) }
             guard case .some(.none) = found else { throw CatalogError(.notFound, "there is no app \(app): see `kiln apps list`") }
+            if let signature {
+                // Kept twice the signature's 300 s window: an older one is refused by its timestamp anyway.
+                try await connection.query("DELETE FROM status_report_signatures WHERE taken_at < now() - interval '10 minutes'", logger: logger)
+                let taken = try await connection.query("""
+                    INSERT INTO status_report_signatures (signature_sha256, app) VALUES (\(signature), \(app))
+                    ON CONFLICT (signature_sha256) DO NOTHING RETURNING 1
+                    """, logger: logger)
+                var fresh = false
+                for try await _ in taken { fresh = true }
+                guard fresh else {
+                    throw CatalogError(.conflict, "this signed status report was taken before (the same X-Kiln-Signature): nothing was recorded; sign each report afresh, with the time it is sent")
+                }
+            }
             guard let reported = try await Self.releaseRow(app: app, version: version, on: connection, logger: logger) else {
                 throw CatalogError(.notFound, "\(app) has no release v\(version): see `kiln releases --app \(app)`")
             }

@@ -166,13 +166,24 @@ public struct Catalog: Sendable {
     /// `upgrade` built from release `upgradeBase` is recorded as one only
     /// while that release is still the newest; after a rollback or another
     /// release it no longer applies to the running nodes and deploys by restart.
+    /// The release takes the app's newest config version, which may be newer
+    /// than `configVersion`, the one the build compiled with.
     @discardableResult
     public static func recordRelease(app: String, buildSeq: Int64, slugDigest: String?, configVersion: Int = 0, description: String = "",
                                      upgrade: Release.Upgrade? = nil, upgradeBase: Int? = nil, idempotencyKey: String? = nil,
                                      on connection: PostgresConnection, logger: Logger) async throws -> Int {
-        try await recordRelease(app: app, artifact: ReleaseArtifact(buildSeq: buildSeq, slugDigest: slugDigest), configVersion: configVersion,
-                                description: description, upgrade: upgrade, upgradeBase: upgradeBase, idempotencyKey: idempotencyKey,
-                                on: connection, logger: logger)
+        // A config change committed while the build ran was released with the running slug (changeConfig, under the
+        // same lock, taken here first): this release must not take it back by shipping the config the build started with.
+        try await connection.query("SELECT 1 FROM apps WHERE name = \(app) FOR UPDATE", logger: logger)
+        var config = configVersion, description = description
+        for try await newest in try await connection.query("SELECT coalesce(max(version), 0) FROM config_versions WHERE app = \(app)",
+                                                           logger: logger).decode(Int.self) where newest > config {
+            description += " (config v\(newest), changed while it built on v\(config))"
+            config = newest
+        }
+        return try await recordRelease(app: app, artifact: ReleaseArtifact(buildSeq: buildSeq, slugDigest: slugDigest), configVersion: config,
+                                       description: description, upgrade: upgrade, upgradeBase: upgradeBase, idempotencyKey: idempotencyKey,
+                                       on: connection, logger: logger)
     }
 
     /// Records the next release of `app`, shipping `artifact` (a build's, by
@@ -261,6 +272,8 @@ public struct Catalog: Sendable {
     public func rollback(app: String, to version: Int) async throws -> Release {
         guard try await self.app(named: app) != nil else { throw try await absentApp(app) }
         return try await database.transaction { connection -> Release in
+            // The app row first, as every release and status report takes it: locking the release row first could deadlock with them.
+            try await connection.query("SELECT 1 FROM apps WHERE name = \(app) FOR UPDATE", logger: logger)
             guard let target = try await Self.releaseRow(app: app, version: version, on: connection, logger: logger) else {
                 throw CatalogError(.notFound, "\(app) has no release v\(version): see `kiln releases --app \(app)`")
             }

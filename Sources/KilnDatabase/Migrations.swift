@@ -229,6 +229,17 @@ public enum Migrations {
             // that fails in turn makes no further rollback.
             "ALTER TABLE releases ADD COLUMN rollback_of integer",
         ]),
+        Migration(version: 17, name: "signed status reports taken", statements: [
+            // A signed status report names its release, but the same signed request could be sent again within
+            // its 300 s window (a `failed` after the `succeeded` would roll back): each signature is taken once.
+            """
+            CREATE TABLE status_report_signatures (
+                signature_sha256 text PRIMARY KEY,
+                app text NOT NULL REFERENCES apps (name) ON DELETE CASCADE,
+                taken_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+        ]),
     ]
 
     /// The versions this binary knows that the database has not applied: empty when its schema is current.

@@ -54,9 +54,20 @@ public struct ImageImport: Sendable {
         guard let config = document["config"] as? [String: Any] else {
             throw ImageError("\(source) is not an image manifest (it has no config): give the digest of an OCI or Docker image manifest")
         }
-        let size = ([config] + (document["layers"] as? [[String: Any]] ?? [])).reduce(Int64(0)) { $0 + Int64($1["size"] as? Int ?? 0) }
+        // The declared sizes are all the cap has before the copy: each must be a whole, non-negative number.
+        let descriptors = [config] + (document["layers"] as? [[String: Any]] ?? [])
+        guard descriptors.count <= 256 else {
+            throw ImageError("\(source) has \(descriptors.count - 1) layers, more than the 256 an image released by reference may have: flatten it")
+        }
+        var size: Int64 = 0
+        for descriptor in descriptors {
+            guard let declared = descriptor["size"] as? Int, declared >= 0, declared <= maxBytes else {
+                throw ImageError("\(source) declares a layer or config without a size from 0 to \(maxBytes) bytes (\(String(describing: descriptor["size"] ?? "none").prefix(40))): it cannot be released by reference")
+            }
+            size += Int64(declared)
+        }
         guard size <= maxBytes else {
-            throw ImageError("\(source) has \(size) bytes of config and layers, more than the \(maxBytes) bytes an image released by reference may have")
+            throw ImageError("\(source) has \(size) bytes of config and layers, more than the \(maxBytes) bytes an image released by reference may have: release a smaller image, or have the farm's operator raise the cap")
         }
         let imageConfig = try ImageConfig(json: try await skopeo.config(source))
         try check(imageConfig)

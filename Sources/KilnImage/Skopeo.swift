@@ -23,8 +23,11 @@ struct Skopeo: Sendable {
         reference.hasPrefix(registry.host + "/")
     }
 
+    /// Another registry is read without credentials: skopeo would otherwise take the logins of the
+    /// account the farm runs as (auth.json, ~/.docker/config.json) for a reference a user gave.
     func sourceOptions(_ reference: String) -> [String] {
-        isFarm(reference) ? registry.options(tls: "--src-tls-verify", auth: "--src-authfile") : []
+        isFarm(reference) ? registry.options(tls: "--src-tls-verify", auth: "--src-authfile")
+            : reference.hasPrefix("docker://") ? ["--src-no-creds"] : []
     }
 
     func destinationOptions(_ reference: String) -> [String] {
@@ -49,7 +52,7 @@ struct Skopeo: Sendable {
 
     /// The manifest of `reference` as the registry stores it (its exact bytes), and its digest.
     func rawManifest(_ reference: ImageReference) async throws -> (Data, String) {
-        let command = Command("/usr/bin/skopeo", globalOptions + ["inspect", "--raw"] + (isFarm(reference.repository) ? registry.options() : []) + [reference.transport])
+        let command = Command("/usr/bin/skopeo", globalOptions + ["inspect", "--raw"] + (isFarm(reference.repository) ? registry.options() : ["--no-creds"]) + [reference.transport])
         let outcome = try await command.capture()
         guard outcome.status == 0 else { throw ImageError("cannot read \(reference) from its registry: \(Self.reason(outcome.error))") }
         let data = Data(outcome.output)
@@ -58,7 +61,7 @@ struct Skopeo: Sendable {
 
     /// The image config of `reference` (`skopeo inspect --config`), as JSON bytes.
     func config(_ reference: ImageReference) async throws -> Data {
-        let command = Command("/usr/bin/skopeo", globalOptions + ["inspect", "--config"] + (isFarm(reference.repository) ? registry.options() : []) + [reference.transport])
+        let command = Command("/usr/bin/skopeo", globalOptions + ["inspect", "--config"] + (isFarm(reference.repository) ? registry.options() : ["--no-creds"]) + [reference.transport])
         let outcome = try await command.capture()
         guard outcome.status == 0 else { throw ImageError("cannot read the config of \(reference) from its registry: \(Self.reason(outcome.error))") }
         return Data(outcome.output)

@@ -44,7 +44,14 @@ extension APIHandler {
         try await authorizer.requireStatusReporter(credentials, app: app)
         guard case .json(let report) = input.body else { throw HTTPError(.unsupportedMediaType) }
         let version = try Self.releaseVersion(input.path.release, app: app)
-        let (release, rollback) = try await catalog.recordStatus(app: try appName(app), version: version, status: .init(report.status), reason: report.reason)
+        if SignedStatusReport.current != nil {
+            // The signature covers the body, not the path: a body that names its release cannot be replayed on another's route.
+            guard report.app == app, let named = report.release, (try? Self.releaseVersion(named, app: app)) == version else {
+                throw HTTPError(.unauthorized, message: "a signed status report names its release in the body ({\"app\": \"\(app)\", \"release\": \"v\(version)\", \"status\": …}), and it must be the path's; this one names \(report.app.map { "'\($0.prefix(80))'" } ?? "no app") \(report.release.map { "'\($0.prefix(20))'" } ?? "and no release"): nothing was recorded")
+            }
+        }
+        let (release, rollback) = try await catalog.recordStatus(app: try appName(app), version: version, status: .init(report.status), reason: report.reason,
+                                                                      signature: SignedStatusReport.current?.signature)
         if let rollback {
             logger.warning("release failed; rolled back", metadata: ["app": "\(app)", "failed": "v\(version)", "release": "v\(rollback.version)",
                                                                       "reason": "\(release.statusReason ?? "")"])

@@ -42,6 +42,11 @@ struct ImageRelease: Sendable {
         if !administrator, let owner = registry.owner(of: source), owner != app {
             throw HTTPError(.forbidden, message: "\(source.repository) is the app \(owner)'s repository in the farm's registry: an app's key releases its own app's images only (an administrator may release another's)")
         }
+        // An app's key reaches no registry but the farm's, and there only its own repository: the farm would
+        // otherwise connect wherever a reference (and the registry's redirects and token realm) points.
+        if !administrator, Self.registryHost(of: source).lowercased() != registry.host.lowercased() || registry.owner(of: source) != app {
+            throw HTTPError(.forbidden, message: "an app's key releases images of its own repository in the farm's registry only (\(registry.repository(app: app))@sha256:…), not \(source.repository.prefix(200)): push the image there, or ask an administrator to release it")
+        }
         if Self.registryHost(of: source) != registry.host {
             let name = Self.hostName(Self.registryHost(of: source))
             do {

@@ -5,6 +5,8 @@
 struct SignedStatusReport: Sendable, Equatable {
     let app: String
     let operationID: String
+    /// The SHA-256 (hex) of the request's `X-Kiln-Signature`, which the catalog takes once.
+    let signature: String
 
     /// The proof of the request being handled, set only by ``StatusSignatureMiddleware``.
     @TaskLocal static var current: SignedStatusReport?

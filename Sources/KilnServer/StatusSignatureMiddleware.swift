@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -43,7 +44,8 @@ struct StatusSignatureMiddleware: ServerMiddleware {
         } catch {
             throw HTTPError(.unauthorized, message: "\(Webhook.timestampedSignatureHeader) refused: \(error.message)")
         }
-        return try await SignedStatusReport.$current.withValue(SignedStatusReport(app: app, operationID: operationID)) {
+        return try await SignedStatusReport.$current.withValue(SignedStatusReport(app: app, operationID: operationID,
+                                                                        signature: SHA256.hash(data: Data(header.utf8)).map { String(format: "%02x", $0) }.joined())) {
             try await next(request, HTTPBody(raw), metadata)
         }
     }

@@ -13,6 +13,8 @@ import Logging
 /// farm key made for the test, and hand-offs signed as Kiln signs them.
 struct AgentFixture: Sendable {
     static let secret = "release-agent-test-secret"
+    /// The farm the agent is pinned to: nothing listens there, so a slug or config fetch fails.
+    static let farm = "http://127.0.0.1:9"
 
     let directory: URL
     let key: FarmKey
@@ -24,27 +26,30 @@ struct AgentFixture: Sendable {
         let trusted = TrustedFarmKeys([key.publicKey], revoked: revoked)
         var logger = Logger(label: "kiln-agent-test")
         logger.logLevel = .error
-        let configuration = AgentConfiguration(port: 0, secret: Self.secret, appsDirectory: directory.appendingPathComponent("apps"),
+        let configuration = AgentConfiguration(port: 0, secret: Self.secret, farm: Self.farm, appsDirectory: directory.appendingPathComponent("apps"),
                                                trustedKeys: { trusted }, bootTimeout: .seconds(20), drainTimeout: .seconds(5))
         self.directory = directory
         self.key = key
         agent = try ReleaseAgent(configuration: configuration, logger: logger)
     }
 
-    /// A hand-off body of `app` vN whose slug is at `slugURL`, its manifest signed with `key` (the fixture's by default).
-    func body(app: String = "shop", version: Int = 1, slugURL: String = "http://127.0.0.1:9/slugs/none", sha256: String = String(repeating: "ab", count: 32),
-              signedWith signer: FarmKey? = nil) throws -> Data {
+    /// A hand-off body of `app` vN whose slug is at `slugURL` (the farm's signed URL of it by default), its manifest
+    /// signed with `key` (the fixture's by default), with `extra` fields (`config`, `status_url`) added.
+    func body(app: String = "shop", version: Int = 1, slugURL: String? = nil, sha256: String = String(repeating: "ab", count: 32),
+              signedWith signer: FarmKey? = nil, extra: [String: Any] = [:]) throws -> Data {
+        let slugURL = slugURL ?? "\(Self.farm)/slugs/\(sha256)?expires=4102444800&signature=00"
         var manifest = SlugManifest(app: app, build: "b-\(version)", commit: nil, sha256: sha256, size: 1, format: "tar.zst",
                                     processTypes: ["web": "./run"], buildpacks: [], stack: "host", created: Date(timeIntervalSince1970: 1_733_000_000))
         let signer = signer ?? key
         manifest.keyID = signer.publicKey.id
         let bytes = try manifest.encoded()
-        let object: [String: Any] = [
+        var object: [String: Any] = [
             "event": "release", "app": app, "version": version, "description": "Deploy b-\(version)",
             "slug": ["sha256": sha256, "size": 1, "url": slugURL],
             "manifest": bytes.base64EncodedString(), "manifest_signature": try signer.sign(bytes).base64EncodedString(),
             "process_types": ["web": "./run"],
         ]
+        object.merge(extra) { $1 }
         return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
     }
 

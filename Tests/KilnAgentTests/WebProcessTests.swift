@@ -58,4 +58,18 @@ import Testing
         await process.stop()
         #expect(process.hasExited)
     }
+
+    /// The agent stopped while a process boots: the wait ends in cancellation, never as a readiness.
+    @Test func aWaitCancelledBeforeTheProcessAnswersIsNotAReadiness() async throws {
+        let process = WebProcess.start(port: try WebProcess.freePort(), version: 1, directory: URL(fileURLWithPath: "/nonexistent"), environment: [:],
+                                       runner: { _ in
+                                           try await Task.sleep(for: .seconds(600)) // stands for a process that never answers; stopped below
+                                           return 0
+                                       }) { _, _ in }
+        let waiting = Task { try await process.waitUntilServing(within: .seconds(120)) }
+        waiting.cancel()
+        await #expect(throws: CancellationError.self) { try await waiting.value }
+        await process.stop()
+        #expect(process.hasExited)
+    }
 }

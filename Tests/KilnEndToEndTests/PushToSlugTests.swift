@@ -1,9 +1,11 @@
 import Foundation
+import KilnProcess
 import KilnTestSupport
 import Testing
 
 /// The walkthrough of the README, driven as a user drives it: `kiln up`,
-/// the `kiln` client, and real `git push`es over HTTP.
+/// the `kiln` client, real `git push`es over HTTP, and at the end the
+/// reference release service running the app.
 @Suite(.serialized) struct PushToSlugTests {
     static let helloApp = [
         "Procfile": "web: python3 -m http.server $PORT\n",
@@ -68,6 +70,28 @@ import Testing
             #expect(second.output.contains("\"slug_digest\" : \"\(build["slug_digest"] as? String ?? "")\""))
             let log = try await farm.kiln("logs", "b-2")
             #expect(log.output.contains("-----> Slug packed"))
+
+            // The walkthrough's end: the reference release service takes the config release and the app answers on its port.
+            let agentPort = try KilnFarm.freePort(), stable = try KilnFarm.freePort()
+            let secret = try ReleaseAgentTests.secretFile(in: try TestEnvironment.temporaryDirectory("agent-secret"), secret: "hello-release-secret")
+            let agent = Command(TestEnvironment.binary, ["release-agent", "--listen", "127.0.0.1:\(agentPort)", "--secret-file", secret.path,
+                                                        "--apps-dir", try TestEnvironment.temporaryDirectory("kiln-agent").path, "--public-key", pem.path,
+                                                        "--farm", farm.server, "--app-port", "hello=\(stable)"])
+            try await withRunning([agent]) {
+                try await KilnFarm.waitForListener("http://127.0.0.1:\(agentPort)/health")
+                let set = try await farm.kiln("apps", "set", "--app", "hello", "--release-webhook", "http://127.0.0.1:\(agentPort)/releases",
+                                              "--release-webhook-secret", "hello-release-secret")
+                try #require(set.succeeded, "\(set.output)")
+                let config = try await farm.kiln("config", "set", "--app", "hello", "GREETING=hi")
+                #expect(config.succeeded && config.output.contains("Released hello v3: Set GREETING by admin"), "\(config.output)")
+                let deploys = try await sh("curl", ["-sf", "-m", "130", "http://127.0.0.1:\(agentPort)/apps/hello/deploys?after=0&wait=120"])
+                #expect(deploys.output.contains(#""outcome":"succeeded""#) && deploys.output.contains(#""version":3"#), "\(deploys.output)")
+                let page = try await sh("curl", ["-sf", "-m", "5", "http://127.0.0.1:\(stable)/"])
+                #expect(page.output == "<h1>hello</h1>\n", "\(page.output)")
+                let shown = try await farm.kiln("releases", "--app", "hello")
+                let newest = shown.output.split(separator: "\n").first { $0.hasPrefix("v3 ") } ?? ""
+                #expect(newest.contains("Set GREETING by admin") && newest.contains("delivered") && newest.contains("succeeded"), "\(shown.output)")
+            }
         }
     }
 

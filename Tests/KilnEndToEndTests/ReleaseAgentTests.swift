@@ -14,7 +14,7 @@ import Testing
 @Suite(.serialized) struct ReleaseAgentTests {
     static let secret = "release-agent-e2e-secret"
 
-    /// A `kiln release-agent` on a free port, trusting `farm`'s key and asking it for revocations.
+    /// A `kiln release-agent` on a free port, pinned to `farm`, trusting its key and asking it for revocations.
     struct Agent: Sendable {
         let port: Int
         let appsDirectory: URL
@@ -27,9 +27,10 @@ import Testing
             let keys = try await farm.kiln("farm-keys", "public", "--all")
             try #require(keys.succeeded, "\(keys.output)")
             try keys.output.write(to: pem, atomically: true, encoding: .utf8)
-            let command = Command(TestEnvironment.binary, ["release-agent", "--listen", "127.0.0.1:\(port)", "--secret", ReleaseAgentTests.secret,
+            let secretFile = try ReleaseAgentTests.secretFile(in: directory)
+            let command = Command(TestEnvironment.binary, ["release-agent", "--listen", "127.0.0.1:\(port)", "--secret-file", secretFile.path,
                                                           "--apps-dir", directory.appendingPathComponent("apps").path, "--public-key", pem.path,
-                                                          "--revocations-from", farm.server] + options)
+                                                          "--farm", farm.server] + options)
             return Agent(port: port, appsDirectory: directory.appendingPathComponent("apps"), command: command)
         }
 
@@ -64,10 +65,22 @@ import Testing
         }
     }
 
-    /// An app that serves `public/` with Python on 127.0.0.1:$PORT.
+    /// The secret in an owner-only file of `directory`, as an operator keeps it (not on the command line).
+    static func secretFile(in directory: URL, secret: String = ReleaseAgentTests.secret) throws -> URL {
+        let file = directory.appendingPathComponent("agent-secret")
+        guard FileManager.default.createFile(atPath: file.path, contents: nil, attributes: [.posixPermissions: 0o600]), chmod(file.path, 0o600) == 0 else {
+            throw TestSetupError("cannot create \(file.path)")
+        }
+        try Data((secret + "\n").utf8).write(to: file)
+        return file
+    }
+
+    /// An app that serves `public/` with Python on 127.0.0.1:$PORT, and its GREETING config var as `/greeting.txt`.
     static func servingRepository(_ text: String) async throws -> URL {
-        try await makeGitRepository(["Procfile": "web: exec python3 -m http.server \"$PORT\" --bind 127.0.0.1 --directory public\n",
-                                     "public/index.html": text])
+        try await makeGitRepository([
+            "Procfile": "web: printf '%s' \"${GREETING:-unset}\" > public/greeting.txt; exec python3 -m http.server \"$PORT\" --bind 127.0.0.1 --directory public\n",
+            "public/index.html": text,
+        ])
     }
 
     static func commit(_ files: [String: String], in repo: URL, message: String) async throws {
@@ -115,36 +128,46 @@ import Testing
                 #expect(swapped.first?["outcome"] as? String == "succeeded" && swapped.first?["version"] as? Int == 2, "\(swapped)")
                 #expect(failed == 0 && ok > 10, "\(ok) requests answered, \(failed) failed across the swap")
                 #expect(try await Self.get(stable) == "shop v2")
+                #expect(try await Self.get(stable, "/greeting.txt") == "unset")
 
-                // A web process that exits before it answers: the release fails with its status and output, v2 keeps serving.
-                try await Self.commit(["Procfile": "web: echo \"DATABASE_URL is not set\" >&2; exit 1\n"], in: repo, message: "broken")
-                let third = try await sh("git", ["push", farm.remote("shop", key: key), "main"], in: repo)
-                try #require(third.succeeded, "\(third.output)")
-                let broken = try await agent.deploys("shop", after: 2)
-                let reason = broken.first?["reason"] as? String ?? ""
-                #expect(broken.first?["outcome"] as? String == "failed" && broken.first?["version"] as? Int == 3, "\(broken)")
-                #expect(reason.hasPrefix("web exited with status 1 before answering: ") && reason.contains("DATABASE_URL is not set"), "\(reason)")
+                // A config change is a release of the running slug with the new config: the agent restarts it with the value.
+                let configured = try await farm.kiln("config", "set", "--app", "shop", "GREETING=hello from config")
+                #expect(configured.succeeded && configured.output.contains("Released shop v3: Set GREETING by admin"), "\(configured.output)")
+                let reconfigured = try await agent.deploys("shop", after: 2)
+                #expect(reconfigured.first?["outcome"] as? String == "succeeded" && reconfigured.first?["version"] as? Int == 3, "\(reconfigured)")
+                #expect(try await Self.get(stable, "/greeting.txt") == "hello from config")
                 #expect(try await Self.get(stable) == "shop v2")
-                // The agent reports the failure before it records it: a farm that takes deploy statuses has recorded v3 failed
-                // and rolled back to v2 as v4, which the agent deploys by restart (same slug, same page).
-                var outcomes = 3, serving = 2
+
+                // A web process that exits before it answers: the release fails with its status and output, v3 keeps serving.
+                try await Self.commit(["Procfile": "web: echo \"DATABASE_URL is not set\" >&2; exit 1\n"], in: repo, message: "broken")
+                let fourth = try await sh("git", ["push", farm.remote("shop", key: key), "main"], in: repo)
+                try #require(fourth.succeeded, "\(fourth.output)")
+                let broken = try await agent.deploys("shop", after: 3)
+                let reason = broken.first?["reason"] as? String ?? ""
+                #expect(broken.first?["outcome"] as? String == "failed" && broken.first?["version"] as? Int == 4, "\(broken)")
+                #expect(reason.hasPrefix("web exited with status 1 before answering: ") && reason.contains("DATABASE_URL is not set"), "\(reason)")
+                #expect(try await Self.get(stable, "/greeting.txt") == "hello from config")
+                // The agent reports the failure before it records it, so the farm has recorded v4 failed and rolled back
+                // to v3, the last release that succeeded, as v5, which the agent deploys by restart (v3's slug and config).
                 let releases = try await farm.kiln("releases", "--app", "shop")
-                if releases.output.contains("Rollback to v2: v3 failed") {
-                    let v3 = try #require(releases.output.split(separator: "\n").first { $0.hasPrefix("v3 ") }, "\(releases.output)")
-                    #expect(v3.contains("failed (web exited with status 1 before answering"), "\(releases.output)")
-                    let rolledBack = try await agent.deploys("shop", after: 3)
-                    #expect(rolledBack.first?["outcome"] as? String == "succeeded" && rolledBack.first?["version"] as? Int == 4, "\(rolledBack)")
-                    outcomes = 4
-                    serving = 4
-                    #expect(try await Self.get(stable) == "shop v2")
-                }
+                let v4 = releases.output.split(separator: "\n").first { $0.hasPrefix("v4 ") } ?? ""
+                let v5 = releases.output.split(separator: "\n").first { $0.hasPrefix("v5 ") } ?? ""
+                #expect(v4.contains("failed (web exited with status 1 before answering"), "\(releases.output)")
+                #expect(v5.contains("Rollback to v3: v4 failed (web exited with status 1 before answering"), "\(releases.output)")
+                let rolledBack = try await agent.deploys("shop", after: 4)
+                #expect(rolledBack.first?["outcome"] as? String == "succeeded" && rolledBack.first?["version"] as? Int == 5, "\(rolledBack)")
+                #expect(try await Self.get(stable) == "shop v2")
+                #expect(try await Self.get(stable, "/greeting.txt") == "hello from config")
+                let reported = try await farm.kiln("releases", "--app", "shop")
+                #expect(reported.output.split(separator: "\n").first { $0.hasPrefix("v5 ") }?.contains("succeeded") == true, "\(reported.output)")
+                let outcomes = 5, serving = 5
                 let after = try await agent.app("shop")
                 #expect(after["version"] as? Int == serving && after["state"] as? String == "running", "\(after)")
                 let kept = try FileManager.default.contentsOfDirectory(atPath: agent.appsDirectory.appendingPathComponent("shop").path)
-                #expect(Set(kept.filter { $0.hasPrefix("v") }) == (serving == 2 ? ["v1", "v2"] : ["v2", "v4"]), "the two newest releases: \(kept)")
+                #expect(Set(kept.filter { $0.hasPrefix("v") }) == ["v3", "v5"], "the two newest releases that ran: \(kept)")
 
                 try await Self.forgedHandoffsAreRefused(farm, agent: agent, after: outcomes, serving: serving)
-                return (outcomes + 3, serving)
+                return (outcomes + 1, serving)
             }
 
             // The agent started again starts the app's current release again, on the same stable port.
@@ -161,7 +184,8 @@ import Testing
     }
 
     /// Hand-offs the farm never sent: a real release's body altered after it was signed, the same signed 10 minutes ago,
-    /// and a body signed with the app's secret whose manifest another farm's key signed. Each is refused and deploys nothing.
+    /// and a body signed with the app's secret whose manifest another farm's key signed. Each is refused and deploys nothing;
+    /// only the last, which the farm's secret signed, is in the app's outcomes.
     static func forgedHandoffsAreRefused(_ farm: KilnFarm, agent: Agent, after recorded: Int, serving: Int) async throws {
         let slug = try await farm.newestSlug(app: "shop")
         let manifest = try Data(contentsOf: slug.appendingPathComponent("manifest.json"))
@@ -192,9 +216,10 @@ import Testing
         let refused = try await agent.post(unknown, signature: Webhook.timestampedSignature(of: unknown, secret: secret, at: Date()), key: "forged-3")
         #expect(refused.status == 422 && refused.body.contains("signed by an unknown key: farm key \(strangerKey.publicKey.id)"), "\(refused)")
 
-        // The refusals are in the app's outcomes; nothing was deployed, v2 still serves.
+        // Only the correctly signed refusal is in the app's outcomes (an unsigned body writes nothing); nothing was deployed.
         let outcomes = try await agent.deploys("shop", after: recorded)
-        #expect(outcomes.map { $0["outcome"] as? String } == ["refused", "refused", "refused"], "\(outcomes)")
+        #expect(outcomes.map { $0["outcome"] as? String } == ["refused"], "\(outcomes)")
+        #expect(outcomes.first?["version"] as? Int == 41 && (outcomes.first?["reason"] as? String)?.contains("signed by an unknown key") == true, "\(outcomes)")
         let shown = try await agent.app("shop")
         #expect(shown["version"] as? Int == serving, "\(shown)")
     }
@@ -202,10 +227,13 @@ import Testing
     @Test func aHotPushIsAppliedInPlaceByTheAgentWithNoFailedRequest() async throws {
         try await KilnFarm.with(workers: 1) { farm in
             let stable = try KilnFarm.freePort()
-            // The node's distribution, as the app's config vars would give it: long names on loopback, a private epmd.
-            let node = try HotUpgradeTests.nodeEnvironment().sorted { $0.key < $1.key }.flatMap { ["--app-env", "counter:\($0.key)=\($0.value)"] }
-            let agent = try await Agent.make(for: farm, options: ["--app-port", "counter=\(stable)", "--boot-timeout", "300s"] + node)
+            let agent = try await Agent.make(for: farm, options: ["--app-port", "counter=\(stable)", "--boot-timeout", "300s"])
             let key = try await farm.createApp("counter")
+            // The node's distribution as the app's config vars (set before its first release, so no release of their own):
+            // long names on loopback, a private epmd. The agent runs the node and the upgrade command with them.
+            let node = try HotUpgradeTests.nodeEnvironment().sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+            let configured = try await farm.kiln(["config", "set", "--app", "counter"] + node)
+            #expect(configured.succeeded && configured.output.contains("No release"), "\(configured.output)")
             let repo = try await makeGitRepository(copying: "hot-app")
             try await withRunning([agent.command]) {
                 try await KilnFarm.waitForListener("\(agent.url)/health")
@@ -250,6 +278,7 @@ import Testing
                     "Dockerfile": """
                         FROM \(base)
                         RUN mkdir -p /srv/www && echo "image v1" > /srv/www/index.html
+                        RUN cp /bin/busybox /bin/su-copy && busybox chmod 6755 /bin/su-copy && busybox mkfifo /srv/fifo
                         COPY start.sh /srv/start.sh
                         ENTRYPOINT ["/bin/sh", "/srv/start.sh"]
                         """,
@@ -266,6 +295,24 @@ import Testing
                     let release = agent.appsDirectory.appendingPathComponent("pics/v1")
                     #expect(FileManager.default.fileExists(atPath: release.appendingPathComponent("layout/index.json").path))
                     #expect(FileManager.default.fileExists(atPath: release.appendingPathComponent("rootfs/srv/www/index.html").path))
+                    // The image's layers carry a setuid and setgid copy of busybox and a fifo; the unpacked root has neither.
+                    let layers = try await sh("sh", ["-c", "for b in blobs/sha256/*; do tar -tvf \"$b\" 2>/dev/null; done"], in: release.appendingPathComponent("layout"))
+                    #expect(layers.output.contains("rwsr-sr-x") && layers.output.contains("bin/su-copy"), "\(layers.output)")
+                    let copy = try FileManager.default.attributesOfItem(atPath: release.appendingPathComponent("rootfs/bin/su-copy").path)
+                    #expect((copy[.posixPermissions] as? Int).map { $0 & 0o6000 } == 0, "\(copy)")
+                    #expect((try? FileManager.default.attributesOfItem(atPath: release.appendingPathComponent("rootfs/srv/fifo").path)) == nil)
+
+                    // An image no build made, released by digest: copied into the farm's registry, signed, handed off, run.
+                    let made = try await registry.pushBusyboxBase(as: "outside/pics:2", config: [
+                        "--entrypoint", #"["/bin/sh", "-c"]"#, "--cmd", #"["echo released by digest > /tmp/index.html; exec httpd -f -p 127.0.0.1:$PORT -h /tmp"]"#,
+                        "--port", "8080",
+                    ])
+                    let digest = try #require(try await registry.inspect(made)["Digest"] as? String)
+                    let created = try await farm.kiln("releases", "create", "--app", "pics", "--image", "\(registry.host)/outside/pics@\(digest)")
+                    #expect(created.succeeded && created.output.contains("pics v2: Deploy image"), "\(created.output)")
+                    let imageRelease = try await agent.deploys("pics", after: 1)
+                    #expect(imageRelease.first?["outcome"] as? String == "succeeded" && imageRelease.first?["version"] as? Int == 2, "\(imageRelease)")
+                    #expect(try await Self.get(stable) == "released by digest")
                 }
             }
         }

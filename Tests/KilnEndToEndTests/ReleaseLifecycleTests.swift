@@ -158,8 +158,8 @@ import Testing
                 let python = try await sh("python3", ["-c", """
                     import hmac, hashlib, json, sys, time, urllib.request
 
-                    def report(status_url, secret, status, reason=None):
-                        body = json.dumps({"status": status, **({"reason": reason} if reason else {})}).encode()
+                    def report(status_url, secret, app, release, status, reason=None):
+                        body = json.dumps({"app": app, "release": release, "status": status, **({"reason": reason} if reason else {})}).encode()
                         t = str(int(time.time()))
                         signature = hmac.new(secret.encode(), t.encode() + b"." + body, hashlib.sha256).hexdigest()
                         request = urllib.request.Request(status_url, data=body, method="POST", headers={
@@ -167,31 +167,41 @@ import Testing
                         with urllib.request.urlopen(request, timeout=15) as answer:
                             return json.load(answer)
 
-                    print(json.dumps(report(sys.argv[1], sys.argv[2], "deploying")))
+                    print(json.dumps(report(sys.argv[1], sys.argv[2], "rolling", "v2", "deploying")))
                     """, v2Status, secret])
                 #expect(python.succeeded, "\(python.output)")
                 #expect((try Self.json(python.output)["release"] as? [String: Any])?["status"] as? String == "deploying", "\(python.output)")
-                let deploying = #"{"status": "deploying"}"#
+                let deploying = #"{"app": "rolling", "release": "v2", "status": "deploying"}"#
 
                 // Refused: another secret, a stale signature, a body changed after signing, another app's path, no proof at all.
                 let wrong = try await Self.http("POST", v2Status, body: deploying, headers: [signed(deploying, secret: "not-the-apps-secret-at-all")])
                 #expect(wrong.status == 401 && wrong.body.contains("no v1 signature"), "\(wrong)")
                 let stale = try await Self.http("POST", v2Status, body: deploying, headers: [signed(deploying, at: Date().addingTimeInterval(-600))])
                 #expect(stale.status == 401 && stale.body.contains("outside the 300 s window"), "\(stale)")
-                let succeeded = #"{"status": "succeeded"}"#
+                let succeeded = #"{"app": "rolling", "release": "v2", "status": "succeeded"}"#
                 let altered = try await Self.http("POST", v2Status, body: succeeded, headers: [signed(deploying)])
                 #expect(altered.status == 401, "\(altered)")
                 let elsewhere = try await Self.http("POST", farm.server + "/api/apps/other/releases/v2/status", body: deploying, headers: [signed(deploying)])
                 #expect(elsewhere.status == 401, "\(elsewhere)")
                 #expect(try await Self.http("POST", v2Status, body: deploying).status == 401)
+                // A signed body names its release: v2's report sent again to v1's route, or one naming none, is refused.
+                let replayed = try await Self.http("POST", farm.server + "/api/apps/rolling/releases/v1/status", body: deploying, headers: [signed(deploying)])
+                #expect(replayed.status == 401 && replayed.body.contains("names its release in the body"), "\(replayed)")
+                let unnamed = #"{"status": "deploying"}"#
+                let anonymous = try await Self.http("POST", v2Status, body: unnamed, headers: [signed(unnamed)])
+                #expect(anonymous.status == 401 && anonymous.body.contains("names no app"), "\(anonymous)")
                 // The signature is good for this report only: it grants nothing a key would.
                 let listing = try await Self.http("GET", farm.server + "/api/apps/rolling/releases", headers: [signed("")])
                 #expect(listing.status == 401, "\(listing)")
 
                 // v2 fails: v3 goes back to v1, the last release that succeeded, and is handed off.
-                let failed = #"{"status": "failed", "reason": "health check failed on :8080"}"#
-                let reported = try await Self.http("POST", v2Status, body: failed, headers: [signed(failed)])
+                let failed = #"{"app": "rolling", "release": "v2", "status": "failed", "reason": "health check failed on :8080"}"#
+                let failure = signed(failed)
+                let reported = try await Self.http("POST", v2Status, body: failed, headers: [failure])
                 #expect(reported.status == 200, "\(reported)")
+                // The same signed report sent again, inside its window, is taken once only.
+                let again = try await Self.http("POST", v2Status, body: failed, headers: [failure])
+                #expect(again.status == 409 && again.body.contains("was taken before"), "\(again)")
                 let answer = try Self.json(reported.body)
                 #expect((answer["release"] as? [String: Any])?["status_reason"] as? String == "health check failed on :8080")
                 let rollback = try #require(answer["rollback"] as? [String: Any], "\(answer)")
@@ -205,7 +215,8 @@ import Testing
 
                 // The rollback fails too: no rollback of a rollback. v1, no longer the newest, failing: none either.
                 let v3Status = try #require(third.body["status_url"] as? String)
-                let loop = try await Self.http("POST", v3Status, body: failed, headers: [signed(failed)])
+                let failedV3 = #"{"app": "rolling", "release": "v3", "status": "failed", "reason": "health check failed on :8080"}"#
+                let loop = try await Self.http("POST", v3Status, body: failedV3, headers: [signed(failedV3)])
                 let loopAnswer = try Self.json(loop.body)
                 #expect(loop.status == 200 && loopAnswer["rollback"] == nil, "\(loop)")
                 let old = try await Self.kiln(farm, key: key, "releases", "status", "--app", "rolling", "1", "failed", "--reason", "late report")
@@ -247,11 +258,17 @@ import Testing
                     let borrowed = try await Self.kiln(farm, key: key, "releases", "create", "--app", "web", "--image", "\(registry.host)/kiln/other@\(digest)")
                     #expect(!borrowed.succeeded && borrowed.output.contains("is the app other's repository"), "\(borrowed.output)")
 
+                    // Nor may it make the farm fetch from anywhere but its own repository: another registry, or elsewhere in the farm's.
                     let source = "\(registry.host)/acme/web@\(digest)"
                     let image = "\(registry.host)/kiln/web@\(digest)"
-                    let created = try await Self.kiln(farm, key: key, "releases", "create", "--app", "web", "--image", source)
-                    let keyID = try #require(try await farm.kiln("keys", "list", "--app", "web").output.firstMatch(of: /key-\d+/).map { String($0.0) })
-                    #expect(created.succeeded && created.output.contains("web v1: Deploy image \(registry.host)/acme/web@\(digest.prefix(19)) by \(keyID) (\(image), ports 8080, config v0)"),
+                    for elsewhere in [source, "127.0.0.2:1/acme/web@\(digest)"] {
+                        let refused = try await Self.kiln(farm, key: key, "releases", "create", "--app", "web", "--image", elsewhere)
+                        #expect(!refused.succeeded && refused.output.contains("releases images of its own repository in the farm's registry only (\(registry.host)/kiln/web@sha256:…)"),
+                                "\(refused.output)")
+                    }
+                    // An administrator releases an image from elsewhere: it is copied into the app's repository.
+                    let created = try await farm.kiln("releases", "create", "--app", "web", "--image", source)
+                    #expect(created.succeeded && created.output.contains("web v1: Deploy image \(registry.host)/acme/web@\(digest.prefix(19)) by admin (\(image), ports 8080, config v0)"),
                             "\(created.output)")
 
                     // In the farm's registry under the app's repository, byte for byte (the same digest), tagged v1, signed beside it.

@@ -112,6 +112,28 @@ import Testing
         }
     }
 
+    @Test func aBuildThatEndsAfterAConfigReleaseShipsTheNewerConfig() async throws {
+        try await withCatalog { farm in
+            _ = try await farm.catalog.createApp(name: "racy")
+            _ = try await farm.catalog.changeConfig(app: "racy", set: ["A": "1"], unset: [], vault: farm.vault, releasedBy: "admin")
+            try await deploy(farm, "racy", slug: "1")
+            // A push's build starts on config v1; the config changes (v2, released with the running slug) before it ends.
+            _ = try await farm.queue.enqueue(BuildRequest(app: "racy", commit: "c2", branch: "main", sourceDigest: String(repeating: "0", count: 64)))
+            let build = try #require(try await farm.queue.claim(worker: "w", lease: .seconds(30)))
+            let changed = try await farm.catalog.changeConfig(app: "racy", set: ["A": "2"], unset: [], vault: farm.vault, releasedBy: "admin")
+            #expect(changed.release?.version == 2 && changed.release?.configVersion == 2)
+            let digest = String(repeating: "2", count: 64)
+            try await farm.queue.succeed(build, worker: "w", result: BuildResult(slugDigest: digest, manifestDigest: digest, signatureDigest: digest, slugSize: 1)) { connection, logger in
+                _ = try await Catalog.recordRelease(app: "racy", buildSeq: build.seq, slugDigest: digest, configVersion: 1, description: "Deploy \(build.id)",
+                                                    idempotencyKey: build.id, on: connection, logger: logger)
+            }
+            // The push's release does not take the change back.
+            let newest = try await release(farm, "racy", 3)
+            #expect(newest.configVersion == 2 && newest.slugDigest == digest, "\(newest)")
+            #expect(newest.description == "Deploy \(build.id) (config v2, changed while it built on v1)", "\(newest.description)")
+        }
+    }
+
     @Test func aConfigChangeReleasesTheNewestSlugWithTheNewConfigAndNeverItsHotUpgrade() async throws {
         try await withCatalog { farm in
             _ = try await farm.catalog.createApp(name: "hot")

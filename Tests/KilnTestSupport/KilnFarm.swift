@@ -57,6 +57,12 @@ public struct KilnFarm: Sendable {
     /// Runs a `kiln` client command against this farm.
     @discardableResult
     public func kiln(_ arguments: String...) async throws -> Command.Outcome {
+        try await kiln(arguments)
+    }
+
+    /// Runs a `kiln` client command against this farm, its arguments made elsewhere.
+    @discardableResult
+    public func kiln(_ arguments: [String]) async throws -> Command.Outcome {
         try await sh(TestEnvironment.binary, arguments, environment: ["KILN_SERVER": server, "KILN_TOKEN": token])
     }
 
