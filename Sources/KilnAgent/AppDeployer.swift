@@ -87,6 +87,9 @@ actor AppDeployer {
                     note = nil
                 }
                 logger.info("deploy succeeded")
+                // The directories no process uses go before the outcome is recorded (the old process's, still
+                // draining, is in use and stays until the next deploy): whoever waits for it finds them gone.
+                pruneReleases()
                 // Reported before it is recorded: whoever waits for the outcome finds Kiln told already.
                 await context.reporter.report(.succeeded, reason: note, to: handoff.statusURL, app: app, version: handoff.version)
                 context.store.append(DeployRecord(version: handoff.version, outcome: .succeeded, reason: note), app: app)

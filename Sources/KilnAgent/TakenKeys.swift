@@ -16,7 +16,7 @@ final class TakenKeys: Sendable {
         keys = Mutex(Set(text.split(separator: "\n").map(String.init)))
         if data == nil {
             guard FileManager.default.createFile(atPath: file.path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
-                throw AgentError("cannot create \(file.path)")
+                throw AgentError("cannot create \(file.path), where the agent keeps the hand-offs it took: \(String(cString: strerror(errno))); give --apps-dir a directory root may write")
             }
         }
     }

@@ -34,7 +34,7 @@ struct StatusSignatureMiddleware: ServerMiddleware {
         do {
             raw = try await Data(collecting: body ?? HTTPBody(), upTo: Self.maxBody)
         } catch {
-            throw HTTPError(.contentTooLarge, message: "the status report's body is over \(Self.maxBody / 1024) KiB: send {\"status\": …, \"reason\": …} with a reason of at most \(Catalog.statusReasonLimit) characters")
+            throw HTTPError(.contentTooLarge, message: "the status report's body is over \(Self.maxBody / 1024) KiB: send {\"app\": …, \"release\": \"vN\", \"status\": …, \"reason\": …} with a reason of at most \(Catalog.statusReasonLimit) characters")
         }
         guard let secret = try await catalog.releaseWebhookSecret(app: app, vault: vault) else {
             throw HTTPError(.unauthorized, message: "\(app) has no release webhook secret to check \(Webhook.timestampedSignatureHeader) with (or there is no such app): set one with `kiln apps set --app \(app) --release-webhook URL --release-webhook-secret S`, or report with the app's key")

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 @testable import KilnAgent
+import KilnProcess
 import KilnSigning
 import KilnSlug
 import KilnTestSupport
@@ -26,8 +27,10 @@ struct AgentFixture: Sendable {
         let trusted = TrustedFarmKeys([key.publicKey], revoked: revoked)
         var logger = Logger(label: "kiln-agent-test")
         logger.logLevel = .error
+        // A stable port the kernel chose, not the default range: other programs on the host may hold those.
+        let stable = try LoopbackPort.free()
         let configuration = AgentConfiguration(port: 0, secret: Self.secret, farm: Self.farm, appsDirectory: directory.appendingPathComponent("apps"),
-                                               trustedKeys: { trusted }, bootTimeout: .seconds(20), drainTimeout: .seconds(5))
+                                               trustedKeys: { trusted }, portRange: stable...stable, bootTimeout: .seconds(20), drainTimeout: .seconds(5))
         self.directory = directory
         self.key = key
         agent = try ReleaseAgent(configuration: configuration, logger: logger)

@@ -45,6 +45,10 @@ import Testing
             let pinned = try fixture.body(extra: ["config": ["version": 2, "url": "\(farm)/api/apps/shop/config/versions/2?expires=1&signature=00"]])
             let taken = try await fixture.post(pinned, key: "pin-ok", to: client)
             #expect(taken.status == 202, "\(taken)")
+            // Its deploy fails (nothing listens at the farm); the agent's work ends with the test.
+            let ended = try await AgentFixture.object("/apps/shop/deploys?after=\(bodies.count)&wait=60", from: client)
+            #expect((ended["deploys"] as? [[String: Any]])?.first?["outcome"] as? String == "failed", "\(ended)")
+            await fixture.agent.deployers.shutdown()
         }
     }
 
