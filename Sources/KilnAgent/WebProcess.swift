@@ -5,8 +5,10 @@ import KilnSandbox
 import Synchronization
 
 /// A started web process of one release: its private port, what it printed
-/// last, and its end. The agent owns it: ``stop()`` ends it (SIGTERM, then
-/// SIGKILL) and waits until it has ended.
+/// last, and its end. The agent owns it: ``stop()`` ends it and waits until
+/// it has ended (SIGTERM reaches the sandbox's bubblewrap, whose
+/// `--die-with-parent` ends the app inside at once: the app's own SIGTERM
+/// handler does not run).
 final class WebProcess: Sendable {
     /// Runs the program to its end, handing each line it prints to the closure; returns its status.
     typealias Runner = @Sendable (_ output: @escaping @Sendable (String) -> Void) async throws -> Int32
@@ -75,7 +77,8 @@ final class WebProcess: Sendable {
         }
     }
 
-    /// Ends it (its task cancelled: SIGTERM to its process group, SIGKILL after the grace period) and waits for its end.
+    /// Ends it (its task cancelled: SIGTERM to the launcher's process group, SIGKILL after the grace period; the app
+    /// inside the sandbox ends with bubblewrap) and waits for its end.
     func stop() async {
         let running = task.withLock { $0 }
         running?.cancel()
